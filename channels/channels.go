@@ -1,0 +1,126 @@
+package channels
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/forbear/forbear/internal/domain"
+)
+
+// Message is a rendered reminder ready for a provider.
+type Message struct {
+	ReminderID string
+	BorrowerID string
+	LoanID     string
+	Channel    domain.Channel
+	// To is the borrower's own address on the channel: E.164 phone for sms and
+	// voice, email address for email, borrower id for inapp.
+	To     string
+	Locale string
+	// Subject is the email subject or the in-app title.
+	Subject string
+	// Text is the SMS text, the email plain-text body, the voice script or
+	// the in-app body.
+	Text string
+	// HTML is the email HTML body, already escaped; empty means text only.
+	HTML string
+	// UnsubscribeURL, when set, goes into the email List-Unsubscribe header.
+	UnsubscribeURL string
+}
+
+// Result is what a provider reports for an accepted message.
+type Result struct {
+	// ProviderRef is the provider's id for the message (Twilio SID, SMTP
+	// Message-ID, inbox message id).
+	ProviderRef string
+	// Status is domain.Sent, or domain.Delivered where acceptance is delivery
+	// (inbox, sandbox).
+	Status domain.Status
+}
+
+// Provider sends messages on one channel.
+type Provider interface {
+	// Send delivers msg. It returns an *Error to say how a failure should be
+	// treated; any other error is retried.
+	Send(ctx context.Context, msg Message) (Result, error)
+}
+
+// Looker is an optional capability: a provider that can tell whether a
+// message was already accepted (by a worker that died before recording it),
+// so that a redelivered reminder is not sent twice.
+type Looker interface {
+	Lookup(ctx context.Context, msg Message) (res Result, found bool, err error)
+}
+
+// ErrorKind classifies a provider failure.
+type ErrorKind int
+
+// Error kinds.
+const (
+	// Retry: try again later (429, 5xx, network).
+	Retry ErrorKind = iota
+	// Permanent: never retry (invalid number, 4xx).
+	Permanent
+	// OptedOut: the recipient opted out on this channel (Twilio 21610);
+	// record an opt-out suppression and do not retry.
+	OptedOut
+)
+
+// Error is a classified provider failure.
+type Error struct {
+	Kind ErrorKind
+	// Code is the provider's error code ("21211", "smtp 550"), for the audit
+	// record.
+	Code string
+	// RetryAfter, when positive, is how long the provider asked us to wait.
+	RetryAfter time.Duration
+	Err        error
+}
+
+func (e *Error) Error() string {
+	kind := map[ErrorKind]string{Retry: "retryable", Permanent: "permanent", OptedOut: "opted out"}[e.Kind]
+	if e.Code != "" {
+		return fmt.Sprintf("%s provider error %s: %v", kind, e.Code, e.Err)
+	}
+	return fmt.Sprintf("%s provider error: %v", kind, e.Err)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Classify returns the kind of err: an *Error's own kind, Retry otherwise.
+func Classify(err error) ErrorKind {
+	var pe *Error
+	if errors.As(err, &pe) {
+		return pe.Kind
+	}
+	return Retry
+}
+
+// ErrFenceExpired is returned by BeginCall (and so by Send) when the
+// suppression fence that cleared the message is no longer valid. The
+// dispatcher fences again and retries; it is never an outcome.
+var ErrFenceExpired = errors.New("channels: suppression fence expired before the provider call")
+
+type fenceKey struct{}
+
+// WithFence returns a context that allows provider calls to start until
+// validUntil.
+func WithFence(ctx context.Context, validUntil time.Time) context.Context {
+	return context.WithValue(ctx, fenceKey{}, validUntil)
+}
+
+// BeginCall must be called by a provider immediately before the network call
+// starts. It fails with ErrFenceExpired when the context carries a fence
+// that has expired, and with ctx.Err() when the context is done. A context
+// without a fence (previews, tests of the provider alone) is allowed.
+func BeginCall(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if until, ok := ctx.Value(fenceKey{}).(time.Time); ok && !time.Now().Before(until) {
+		return ErrFenceExpired
+	}
+	return nil
+}

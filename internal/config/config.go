@@ -1,0 +1,185 @@
+package config
+
+import (
+	"time"
+)
+
+// Config is the whole configuration (spec §2). The zero value is not
+// usable; start from Default().
+type Config struct {
+	HTTP         HTTP       `yaml:"http"`
+	Auth         Auth       `yaml:"auth"`
+	DataDir      string     `yaml:"data_dir"`
+	NATS         NATS       `yaml:"nats"`
+	Scheduler    Scheduler  `yaml:"scheduler"`
+	Providers    Providers  `yaml:"providers"`
+	Compliance   Compliance `yaml:"compliance"`
+	Policies     []Policy   `yaml:"policies"`
+	Agreements   Agreements `yaml:"agreements"`
+	TemplatesDir string     `yaml:"templates_dir"`
+	Dispatcher   Dispatcher `yaml:"dispatcher"`
+	Log          Log        `yaml:"log"`
+}
+
+// HTTP is the API listener.
+type HTTP struct {
+	Listen string `yaml:"listen"`
+	// PublicURL is how Twilio reaches us (signature checks, callbacks);
+	// default http://<listen>.
+	PublicURL string `yaml:"public_url"`
+}
+
+// Auth holds the bearer tokens. No tokens and a loopback listener means
+// open mode (with a warning); no tokens on any other listener refuses to
+// start.
+type Auth struct {
+	Tokens []Token `yaml:"tokens"`
+}
+
+// Token is one bearer token and the roles it grants.
+type Token struct {
+	Name  string   `yaml:"name"`
+	Token string   `yaml:"token"`
+	Roles []string `yaml:"roles"` // publisher, ops, support, admin
+}
+
+// NATS selects the embedded server or an external one.
+type NATS struct {
+	// URL of an external NATS (cluster); empty runs the embedded server.
+	URL      string   `yaml:"url"`
+	Embedded Embedded `yaml:"embedded"`
+	// Replicas for streams and buckets on an external cluster (default 1
+	// embedded, 3 is usual on a cluster).
+	Replicas int `yaml:"replicas"`
+	// Creds is an optional NATS credentials file for an external server.
+	Creds string `yaml:"creds"`
+}
+
+// Embedded configures the embedded server.
+type Embedded struct {
+	// Listen for other processes; "" = in-process connections only.
+	Listen string `yaml:"listen"`
+}
+
+// Scheduler configures the sweep.
+type Scheduler struct {
+	// Sweep is a robfig/cron spec ("@every 1m", "CRON_TZ=... */5 * * * *").
+	Sweep string `yaml:"sweep"`
+	// Timezone is the default borrower time zone (IANA).
+	Timezone string `yaml:"timezone"`
+	// CatchUp is how late a one-shot step may still be sent (after
+	// downtime); repeating steps use their period.
+	CatchUp Duration `yaml:"catch_up"`
+}
+
+// Providers configures each channel's provider.
+type Providers struct {
+	SMS   Provider `yaml:"sms"`
+	Voice Provider `yaml:"voice"`
+	Email Provider `yaml:"email"`
+	InApp Provider `yaml:"inapp"`
+}
+
+// Provider is one channel's provider. Kind "" or "sandbox" uses the local
+// outbox.
+type Provider struct {
+	Kind   string `yaml:"kind"` // sandbox, twilio, smtp, inbox
+	From   string `yaml:"from"`
+	Twilio Twilio `yaml:"twilio"`
+	SMTP   SMTP   `yaml:"smtp"`
+	// Concurrency is how many sends (or, for voice, simultaneous calls) one
+	// instance runs at once.
+	Concurrency int `yaml:"concurrency"`
+	// RatePerSecond limits sends per sender (Twilio long codes: about 1/s);
+	// 0 means no limit.
+	RatePerSecond float64 `yaml:"rate_per_second"`
+}
+
+// Twilio holds Twilio credentials.
+type Twilio struct {
+	AccountSID string `yaml:"account_sid"`
+	AuthToken  string `yaml:"auth_token"`
+	// APIBaseURL replaces https://api.twilio.com (tests, proxies, regional
+	// gateways).
+	APIBaseURL string `yaml:"api_base_url"`
+}
+
+// SMTP is an SMTP relay.
+type SMTP struct {
+	Host     string `yaml:"host"`
+	Port     int    `yaml:"port"`
+	Username string `yaml:"username"`
+	Password string `yaml:"password"`
+	TLS      string `yaml:"tls"` // none, starttls, tls
+	// InsecureSkipVerify accepts any server certificate (test relays only).
+	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
+}
+
+// Compliance holds contact rules (enforced in a later issue).
+type Compliance struct {
+	SendWindow Window         `yaml:"send_window"`
+	Caps       map[string]Cap `yaml:"caps"`
+}
+
+// Window is a daily time window in borrower local time.
+type Window struct {
+	Start string `yaml:"start"`
+	End   string `yaml:"end"`
+}
+
+// Cap is a rolling limit.
+type Cap struct {
+	Max int      `yaml:"max"`
+	Per Duration `yaml:"per"`
+}
+
+// Policy is a named sequence of reminder steps.
+type Policy struct {
+	ID       string `yaml:"id"`
+	Category string `yaml:"category"` // collection, agreement
+	// Anchor: "" or "due_date" counts from the loan's due date;
+	// "installment" from each agreement instalment's due date.
+	Anchor string `yaml:"anchor"`
+	Steps  []Step `yaml:"steps"`
+}
+
+// Step is one reminder of a policy.
+type Step struct {
+	ID       string    `yaml:"id"`
+	At       Duration  `yaml:"at"`
+	Every    *Duration `yaml:"every"`
+	Until    *Duration `yaml:"until"`
+	Channels []string  `yaml:"channels"`
+	Template string    `yaml:"template"`
+}
+
+// Agreements configures agreement plans.
+type Agreements struct {
+	// Policy is the policy agreement.activated starts.
+	Policy string `yaml:"policy"`
+}
+
+// Dispatcher tunes the delivery pipeline.
+type Dispatcher struct {
+	// FenceLease is how long a suppression fence result may be used to
+	// start a provider call; acknowledgements of mutes and agreements wait
+	// this long so that no call cleared before them can start after them.
+	FenceLease Duration `yaml:"fence_lease"`
+	// AckWait is how long a worker may hold a reminder before NATS
+	// redelivers it.
+	AckWait Duration `yaml:"ack_wait"`
+	// MaxDeliver bounds retries of one reminder (0: until sent).
+	MaxDeliver int `yaml:"max_deliver"`
+}
+
+// Log configures logging.
+type Log struct {
+	Level  string `yaml:"level"`  // debug, info, warn, error
+	Format string `yaml:"format"` // "" (json unless a terminal), json, text
+}
+
+func dur(d time.Duration) Duration { return Duration(d) }
+func durp(d time.Duration) *Duration {
+	v := Duration(d)
+	return &v
+}

@@ -1,0 +1,62 @@
+package config
+
+import "time"
+
+// Default returns the configuration forbear runs with when nothing is
+// configured: embedded NATS, HTTP on loopback, sandbox providers and the
+// bundled example policies "standard" and "plan".
+func Default() Config {
+	return Config{
+		HTTP:    HTTP{Listen: "127.0.0.1:8080"},
+		DataDir: "./forbear-data",
+		NATS:    NATS{Embedded: Embedded{Listen: "127.0.0.1:4222"}},
+		Scheduler: Scheduler{
+			Sweep:    "@every 1m",
+			Timezone: "Asia/Shanghai",
+			CatchUp:  dur(24 * time.Hour),
+		},
+		Providers: Providers{
+			SMS:   Provider{Kind: "sandbox", Concurrency: 64},
+			Voice: Provider{Kind: "sandbox", Concurrency: 4},
+			Email: Provider{Kind: "sandbox", Concurrency: 16},
+			InApp: Provider{Kind: "inbox", Concurrency: 64},
+		},
+		Compliance: Compliance{
+			SendWindow: Window{Start: "08:00", End: "21:00"},
+			Caps: map[string]Cap{
+				"sms":   {Max: 3, Per: dur(24 * time.Hour)},
+				"voice": {Max: 7, Per: dur(168 * time.Hour)},
+			},
+		},
+		Policies:     ExamplePolicies(),
+		Agreements:   Agreements{Policy: "plan"},
+		TemplatesDir: "./templates",
+		Dispatcher: Dispatcher{
+			FenceLease: dur(200 * time.Millisecond),
+			AckWait:    dur(30 * time.Second),
+		},
+		Log: Log{Level: "info"},
+	}
+}
+
+// ExamplePolicies are the bundled policies of spec §2.
+func ExamplePolicies() []Policy {
+	day := 24 * time.Hour
+	return []Policy{
+		{
+			ID: "standard", Category: "collection",
+			Steps: []Step{
+				{ID: "pre-due", At: dur(-3 * day), Channels: []string{"sms", "inapp"}, Template: "pre_due"},
+				{ID: "overdue", At: dur(day), Every: durp(3 * day), Until: durp(29 * day), Channels: []string{"sms"}, Template: "overdue"},
+				{ID: "call", At: dur(7 * day), Every: durp(2 * day), Channels: []string{"voice"}, Template: "call"},
+			},
+		},
+		{
+			ID: "plan", Category: "agreement", Anchor: "installment",
+			Steps: []Step{
+				{ID: "before", At: dur(-2 * day), Channels: []string{"sms", "inapp"}, Template: "installment_due"},
+				{ID: "missed", At: dur(day), Channels: []string{"sms", "inapp"}, Template: "installment_missed"},
+			},
+		},
+	}
+}

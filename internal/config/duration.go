@@ -1,0 +1,62 @@
+package config
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Duration is a time.Duration that also accepts a "d" (24h) unit, so
+// "-3d", "1d12h" and "36h" all parse. It marshals back in Go syntax.
+type Duration time.Duration
+
+// ParseDuration parses Go duration syntax plus the "d" unit.
+func ParseDuration(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, fmt.Errorf("empty duration")
+	}
+	neg := false
+	rest := s
+	if rest[0] == '-' || rest[0] == '+' {
+		neg = rest[0] == '-'
+		rest = rest[1:]
+	}
+	var total time.Duration
+	if i := strings.IndexByte(rest, 'd'); i >= 0 {
+		days, err := strconv.ParseFloat(rest[:i], 64)
+		if err != nil || days < 0 {
+			return 0, fmt.Errorf("invalid duration %q", s)
+		}
+		total = time.Duration(days * float64(24*time.Hour))
+		rest = rest[i+1:]
+	}
+	if rest != "" {
+		d, err := time.ParseDuration(rest)
+		if err != nil || d < 0 {
+			return 0, fmt.Errorf("invalid duration %q", s)
+		}
+		total += d
+	}
+	if neg {
+		total = -total
+	}
+	return total, nil
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler (YAML, env, flags).
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := ParseDuration(string(b))
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// D returns the value as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }

@@ -1,0 +1,235 @@
+package domain
+
+import (
+	"slices"
+	"time"
+)
+
+// Channel is a way of reaching a borrower.
+type Channel string
+
+// The channels forbear sends on.
+const (
+	SMS   Channel = "sms"
+	Voice Channel = "voice"
+	Email Channel = "email"
+	InApp Channel = "inapp"
+)
+
+// Channels lists every channel, in a stable order.
+var Channels = []Channel{SMS, Voice, Email, InApp}
+
+// Valid reports whether c is one of Channels.
+func (c Channel) Valid() bool { return slices.Contains(Channels, c) }
+
+// Category decides which suppressions apply to a reminder.
+type Category string
+
+// Reminder categories.
+const (
+	// Collection reminders stop while an agreement covers the loan.
+	Collection Category = "collection"
+	// AgreementCategory reminders belong to an agreement's plan and go on
+	// while that agreement is active.
+	AgreementCategory Category = "agreement"
+)
+
+// Borrower is a person who owes money; the contact points are the only
+// addresses forbear ever contacts about that person's debts.
+type Borrower struct {
+	ID       string    `json:"id"`
+	Name     string    `json:"name"`
+	Locale   string    `json:"locale"`
+	Timezone string    `json:"timezone,omitempty"`
+	Phone    string    `json:"phone,omitempty"`
+	Email    string    `json:"email,omitempty"`
+	Updated  time.Time `json:"updated"`
+}
+
+// Loan statuses as sent by platform backends.
+const (
+	LoanCurrent     = "current"
+	LoanOverdue     = "overdue"
+	LoanPaid        = "paid"
+	LoanWrittenOff  = "written_off"
+	AgreementActive = "active"
+	AgreementBroken = "broken"
+	AgreementDone   = "completed"
+)
+
+// Case is one loan of a borrower that forbear reminds about.
+type Case struct {
+	LoanID      string    `json:"loan_id"`
+	BorrowerID  string    `json:"borrower_id"`
+	DueDate     string    `json:"due_date"` // YYYY-MM-DD in the borrower's time zone
+	AmountDue   string    `json:"amount_due"`
+	Currency    string    `json:"currency"`
+	Status      string    `json:"status"`
+	Policy      string    `json:"policy"`
+	AgreementID string    `json:"agreement_id,omitempty"` // active agreement covering the loan
+	Updated     time.Time `json:"updated"`
+}
+
+// Open reports whether reminders may still be sent for the case.
+func (c Case) Open() bool { return c.Status != LoanPaid && c.Status != LoanWrittenOff }
+
+// Installment is one payment of an agreement's plan.
+type Installment struct {
+	DueDate string `json:"due_date"`
+	Amount  string `json:"amount"`
+}
+
+// Agreement is a settlement, instalment plan or deferral.
+type Agreement struct {
+	ID           string        `json:"id"`
+	BorrowerID   string        `json:"borrower_id"`
+	Kind         string        `json:"kind"` // installment, deferral, settlement
+	LoanIDs      []string      `json:"loan_ids"`
+	Installments []Installment `json:"installments"`
+	Status       string        `json:"status"` // active, broken, completed
+	Policy       string        `json:"policy"`
+	Updated      time.Time     `json:"updated"`
+}
+
+// Mute is a support-staff suppression of some or all channels of a borrower.
+type Mute struct {
+	ID       string     `json:"id"`
+	Channels []Channel  `json:"channels,omitempty"` // empty: every channel
+	Until    *time.Time `json:"until,omitempty"`    // nil: until deleted
+	Reason   string     `json:"reason"`
+	By       string     `json:"by,omitempty"`
+	Created  time.Time  `json:"created"`
+}
+
+// Hold is an active agreement's suppression of collection reminders on its
+// loans.
+type Hold struct {
+	AgreementID string    `json:"agreement_id"`
+	Kind        string    `json:"kind"`
+	LoanIDs     []string  `json:"loan_ids"`
+	Since       time.Time `json:"since"`
+}
+
+// OptOut stops one channel of a borrower (for every loan). Address is the
+// opted-out phone or email; empty means every address on that channel.
+type OptOut struct {
+	Channel Channel   `json:"channel"`
+	Address string    `json:"address,omitempty"`
+	Source  string    `json:"source"` // event, twilio-21610, inbound-stop, unsubscribe
+	At      time.Time `json:"at"`
+}
+
+// Suppressions is everything that currently stops reminders to one
+// borrower. It is stored as one value per borrower so that one read from the
+// stream leader answers the send-time question.
+type Suppressions struct {
+	BorrowerID string   `json:"borrower_id"`
+	Mutes      []Mute   `json:"mutes,omitempty"`
+	Holds      []Hold   `json:"holds,omitempty"`
+	OptOuts    []OptOut `json:"opt_outs,omitempty"`
+}
+
+// Block names the suppression that stops a reminder.
+type Block struct {
+	Kind string `json:"kind"` // mute, agreement, opt_out
+	ID   string `json:"id"`
+}
+
+// Reason renders the block for a delivery record.
+func (b Block) Reason() string { return b.Kind + ":" + b.ID }
+
+// Blocking returns the suppression that stops r at now, if any.
+func (s Suppressions) Blocking(r Reminder, to string, now time.Time) (Block, bool) {
+	for _, m := range s.Mutes {
+		if m.Until != nil && !now.Before(*m.Until) {
+			continue
+		}
+		if len(m.Channels) == 0 || slices.Contains(m.Channels, r.Channel) {
+			return Block{Kind: "mute", ID: m.ID}, true
+		}
+	}
+	if r.Category == Collection {
+		for _, h := range s.Holds {
+			if slices.Contains(h.LoanIDs, r.LoanID) {
+				return Block{Kind: "agreement", ID: h.AgreementID}, true
+			}
+		}
+	}
+	for _, o := range s.OptOuts {
+		if o.Channel == r.Channel && (o.Address == "" || o.Address == to) {
+			return Block{Kind: "opt_out", ID: string(o.Channel)}, true
+		}
+	}
+	return Block{}, false
+}
+
+// Active drops expired mutes; what remains is what the borrower page lists.
+func (s Suppressions) Active(now time.Time) Suppressions {
+	out := s
+	out.Mutes = nil
+	for _, m := range s.Mutes {
+		if m.Until == nil || now.Before(*m.Until) {
+			out.Mutes = append(out.Mutes, m)
+		}
+	}
+	return out
+}
+
+// Reminder is one message due on one channel: an occurrence of a policy
+// step fanned out to a channel. It travels on the REMINDERS stream.
+type Reminder struct {
+	ID          string    `json:"id"`         // Occurrence + "/" + channel; Nats-Msg-Id
+	Occurrence  string    `json:"occurrence"` // loan/step/k
+	BorrowerID  string    `json:"borrower_id"`
+	LoanID      string    `json:"loan_id"`
+	AgreementID string    `json:"agreement_id,omitempty"`
+	Channel     Channel   `json:"channel"`
+	Category    Category  `json:"category"`
+	Policy      string    `json:"policy"`
+	Step        string    `json:"step"`
+	Template    string    `json:"template"`
+	K           int       `json:"k"`
+	Installment int       `json:"installment,omitempty"` // 1-based, for anchor: installment
+	DueAt       time.Time `json:"due_at"`
+	QueuedAt    time.Time `json:"queued_at"`
+}
+
+// Status is where a reminder stands in its delivery.
+type Status string
+
+// Delivery statuses (spec §4).
+const (
+	Queued     Status = "queued"
+	Sent       Status = "sent"
+	Delivered  Status = "delivered"
+	Failed     Status = "failed"
+	Suppressed Status = "suppressed"
+	Deferred   Status = "deferred"
+	Capped     Status = "capped"
+)
+
+// Delivery is one audit record: a decision about a reminder.
+type Delivery struct {
+	ID              string    `json:"id"` // the reminder id
+	BorrowerID      string    `json:"borrower_id"`
+	LoanID          string    `json:"loan_id"`
+	Channel         Channel   `json:"channel"`
+	Template        string    `json:"template"`
+	TemplateVersion int       `json:"template_version,omitempty"`
+	Category        Category  `json:"category"`
+	Step            string    `json:"step"`
+	Status          Status    `json:"status"`
+	Reason          string    `json:"reason,omitempty"`
+	To              string    `json:"to,omitempty"`
+	At              time.Time `json:"at"`
+	ProviderRef     string    `json:"provider_ref,omitempty"`
+	Instance        string    `json:"instance,omitempty"`
+}
+
+// NewDelivery starts an audit record for r.
+func NewDelivery(r Reminder, status Status, at time.Time) Delivery {
+	return Delivery{
+		ID: r.ID, BorrowerID: r.BorrowerID, LoanID: r.LoanID, Channel: r.Channel,
+		Template: r.Template, Category: r.Category, Step: r.Step, Status: status, At: at,
+	}
+}

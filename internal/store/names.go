@@ -1,0 +1,86 @@
+package store
+
+import (
+	"encoding/base64"
+	"strings"
+)
+
+// Stream names and subjects.
+const (
+	EventsStream     = "FORBEAR_EVENTS"
+	EventsSubjects   = "forbear.events.>"
+	EventsPrefix     = "forbear.events."
+	DLQStream        = "FORBEAR_DLQ"
+	DLQEventsSubject = "forbear.dlq.events"
+
+	RemindersStream = "FORBEAR_REMINDERS"
+	// RemindersPrefix + channel + "." + Token(borrower)
+	RemindersPrefix = "forbear.reminders."
+
+	DeliveriesStream = "FORBEAR_DELIVERIES"
+	// DeliveriesPrefix + Token(borrower)
+	DeliveriesPrefix = "forbear.deliveries."
+
+	OutboxStream = "FORBEAR_OUTBOX"
+	// OutboxPrefix + channel + "." + Token(borrower)
+	OutboxPrefix = "forbear.outbox."
+)
+
+// KV bucket names.
+const (
+	BorrowersBucket    = "forbear_borrowers"    // Token(borrower) -> domain.Borrower
+	CasesBucket        = "forbear_cases"        // Token(loan) -> domain.Case
+	AgreementsBucket   = "forbear_agreements"   // Token(agreement) -> domain.Agreement
+	SuppressionsBucket = "forbear_suppressions" // Token(borrower) -> domain.Suppressions; no direct get
+	EventIDsBucket     = "forbear_event_ids"    // Token(event id) -> applied marker
+	OccurrencesBucket  = "forbear_occurrences"  // occurrence key -> published marker
+	AttemptsBucket     = "forbear_attempts"     // Token(reminder id) -> attempt record
+	DueBucket          = "forbear_due"          // due index, owned by scheduler
+	InboxBucket        = "forbear_inbox"        // in-app inbox, owned by channels/inapp
+	TemplatesBucket    = "forbear_templates"    // owned by templates
+	LeasesBucket       = "forbear_leases"       // leader leases
+)
+
+// Token turns an id into a string that is safe as one NATS subject token
+// and one KV key token. Ids made of letters, digits, '-' and '_' are kept as
+// they are (readable subjects); anything else becomes '=' followed by its
+// unpadded base64url form, which cannot collide with a kept id because '='
+// is never kept.
+func Token(id string) string {
+	if id != "" && isPlain(id) {
+		return id
+	}
+	return "=" + base64.RawURLEncoding.EncodeToString([]byte(id))
+}
+
+// FromToken reverses Token.
+func FromToken(tok string) (string, error) {
+	if !strings.HasPrefix(tok, "=") {
+		return tok, nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(tok[1:])
+	return string(b), err
+}
+
+func isPlain(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// ReminderSubject is the REMINDERS subject of a reminder.
+func ReminderSubject(channel, borrowerID string) string {
+	return RemindersPrefix + channel + "." + Token(borrowerID)
+}
+
+// DeliverySubject is the DELIVERIES subject of a borrower's audit records.
+func DeliverySubject(borrowerID string) string { return DeliveriesPrefix + Token(borrowerID) }
+
+// OutboxSubject is the sandbox OUTBOX subject.
+func OutboxSubject(channel, borrowerID string) string {
+	return OutboxPrefix + channel + "." + Token(borrowerID)
+}

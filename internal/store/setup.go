@@ -1,0 +1,84 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Options shape the streams and buckets Setup creates.
+type Options struct {
+	// Replicas for every stream and bucket: 1 on the embedded server, 3 on
+	// a cluster.
+	Replicas int
+	// DeliveriesMaxAge bounds the audit trail; 0 keeps it forever.
+	DeliveriesMaxAge time.Duration
+}
+
+// Setup creates (or updates) every stream and KV bucket forbear uses. It is
+// idempotent and safe to run from several instances at once.
+func Setup(ctx context.Context, js jetstream.JetStream, o Options) error {
+	if o.Replicas <= 0 {
+		o.Replicas = 1
+	}
+	streams := []jetstream.StreamConfig{
+		{Name: EventsStream, Subjects: []string{EventsSubjects}, Storage: jetstream.FileStorage,
+			Retention: jetstream.LimitsPolicy, MaxAge: 7 * 24 * time.Hour, Duplicates: 10 * time.Minute},
+		{Name: DLQStream, Subjects: []string{"forbear.dlq.>"}, Storage: jetstream.FileStorage, MaxAge: 30 * 24 * time.Hour},
+		{Name: RemindersStream, Subjects: []string{RemindersPrefix + ">"}, Storage: jetstream.FileStorage,
+			Retention: jetstream.WorkQueuePolicy, Duplicates: 10 * time.Minute},
+		{Name: DeliveriesStream, Subjects: []string{DeliveriesPrefix + ">"}, Storage: jetstream.FileStorage,
+			MaxAge: o.DeliveriesMaxAge},
+		{Name: OutboxStream, Subjects: []string{OutboxPrefix + ">"}, Storage: jetstream.FileStorage,
+			MaxAge: 30 * 24 * time.Hour, Duplicates: 10 * time.Minute},
+	}
+	for _, cfg := range streams {
+		cfg.Replicas = o.Replicas
+		if _, err := js.CreateOrUpdateStream(ctx, cfg); err != nil {
+			return fmt.Errorf("store: stream %s: %w", cfg.Name, err)
+		}
+	}
+	for _, b := range []string{BorrowersBucket, CasesBucket, AgreementsBucket, SuppressionsBucket,
+		EventIDsBucket, OccurrencesBucket, AttemptsBucket, DueBucket, InboxBucket, TemplatesBucket, LeasesBucket} {
+		cfg := jetstream.KeyValueConfig{Bucket: b, Storage: jetstream.FileStorage, Replicas: o.Replicas}
+		switch b {
+		case TemplatesBucket:
+			cfg.History = 64
+		case EventIDsBucket, OccurrencesBucket, AttemptsBucket:
+			// Markers: kept long enough to outlive any redelivery or retry.
+			cfg.TTL = 30 * 24 * time.Hour
+		}
+		if _, err := js.CreateOrUpdateKeyValue(ctx, cfg); err != nil {
+			return fmt.Errorf("store: bucket %s: %w", b, err)
+		}
+	}
+	return disableDirectGet(ctx, js, "KV_"+SuppressionsBucket)
+}
+
+// disableDirectGet turns off direct get on a bucket's stream. Direct gets
+// may be answered by any replica, which is not read-your-writes; suppression
+// reads that decide a send must come from the stream leader.
+func disableDirectGet(ctx context.Context, js jetstream.JetStream, stream string) error {
+	s, err := js.Stream(ctx, stream)
+	if err != nil {
+		return fmt.Errorf("store: stream %s: %w", stream, err)
+	}
+	cfg := s.CachedInfo().Config
+	if !cfg.AllowDirect {
+		return nil
+	}
+	cfg.AllowDirect = false
+	if _, err := js.UpdateStream(ctx, cfg); err != nil {
+		return fmt.Errorf("store: disable direct get on %s: %w", stream, err)
+	}
+	return nil
+}
+
+// IsNotFound reports whether err means a missing key or message.
+func IsNotFound(err error) bool {
+	return errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrMsgNotFound) ||
+		errors.Is(err, jetstream.ErrKeyDeleted)
+}

@@ -1,0 +1,158 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/forbear/forbear/internal/domain"
+)
+
+// ErrNotFound is returned for a borrower, case or agreement that does not
+// exist.
+var ErrNotFound = errors.New("not found")
+
+// State is typed access to the state buckets.
+type State struct {
+	Borrowers  jetstream.KeyValue
+	Cases      jetstream.KeyValue
+	Agreements jetstream.KeyValue
+	// SuppressionKV has no direct get: reads come from the stream leader.
+	SuppressionKV jetstream.KeyValue
+}
+
+// OpenState binds the state buckets (Setup must have run).
+func OpenState(ctx context.Context, js jetstream.JetStream) (*State, error) {
+	var s State
+	for name, dst := range map[string]*jetstream.KeyValue{
+		BorrowersBucket: &s.Borrowers, CasesBucket: &s.Cases,
+		AgreementsBucket: &s.Agreements, SuppressionsBucket: &s.SuppressionKV,
+	} {
+		kv, err := js.KeyValue(ctx, name)
+		if err != nil {
+			return nil, fmt.Errorf("store: bucket %s: %w", name, err)
+		}
+		*dst = kv
+	}
+	return &s, nil
+}
+
+// Borrower reads a borrower.
+func (s *State) Borrower(ctx context.Context, id string) (domain.Borrower, error) {
+	var b domain.Borrower
+	_, err := getJSON(ctx, s.Borrowers, Token(id), &b)
+	return b, err
+}
+
+// PutBorrower writes a borrower.
+func (s *State) PutBorrower(ctx context.Context, b domain.Borrower) error {
+	return putJSON(ctx, s.Borrowers, Token(b.ID), b)
+}
+
+// Case reads a case by loan id.
+func (s *State) Case(ctx context.Context, loanID string) (domain.Case, error) {
+	var c domain.Case
+	_, err := getJSON(ctx, s.Cases, Token(loanID), &c)
+	return c, err
+}
+
+// PutCase writes a case.
+func (s *State) PutCase(ctx context.Context, c domain.Case) error {
+	return putJSON(ctx, s.Cases, Token(c.LoanID), c)
+}
+
+// Agreement reads an agreement.
+func (s *State) Agreement(ctx context.Context, id string) (domain.Agreement, error) {
+	var a domain.Agreement
+	_, err := getJSON(ctx, s.Agreements, Token(id), &a)
+	return a, err
+}
+
+// PutAgreement writes an agreement.
+func (s *State) PutAgreement(ctx context.Context, a domain.Agreement) error {
+	return putJSON(ctx, s.Agreements, Token(a.ID), a)
+}
+
+// Suppressions reads a borrower's suppressions from the stream leader (the
+// bucket has no direct get). A borrower with none gets an empty value.
+func (s *State) Suppressions(ctx context.Context, borrowerID string) (domain.Suppressions, error) {
+	sup, _, err := s.suppressions(ctx, borrowerID)
+	return sup, err
+}
+
+func (s *State) suppressions(ctx context.Context, borrowerID string) (domain.Suppressions, uint64, error) {
+	sup := domain.Suppressions{BorrowerID: borrowerID}
+	rev, err := getJSON(ctx, s.SuppressionKV, Token(borrowerID), &sup)
+	if errors.Is(err, ErrNotFound) {
+		return sup, 0, nil
+	}
+	return sup, rev, err
+}
+
+// UpdateSuppressions applies change to a borrower's suppressions with
+// optimistic concurrency, retrying when another writer got there first. It
+// returns the stream sequence of the write, which is when the change took
+// effect for every fence.
+func (s *State) UpdateSuppressions(ctx context.Context, borrowerID string, change func(*domain.Suppressions) error) (uint64, error) {
+	for attempt := 0; ; attempt++ {
+		sup, rev, err := s.suppressions(ctx, borrowerID)
+		if err != nil {
+			return 0, err
+		}
+		if err := change(&sup); err != nil {
+			return 0, err
+		}
+		data, err := json.Marshal(sup)
+		if err != nil {
+			return 0, err
+		}
+		var seq uint64
+		if rev == 0 {
+			seq, err = s.SuppressionKV.Create(ctx, Token(borrowerID), data)
+		} else {
+			seq, err = s.SuppressionKV.Update(ctx, Token(borrowerID), data, rev)
+		}
+		if err == nil {
+			return seq, nil
+		}
+		if attempt >= 50 || !isWrongSequence(err) {
+			return 0, fmt.Errorf("store: update suppressions of %q: %w", borrowerID, err)
+		}
+	}
+}
+
+func isWrongSequence(err error) bool {
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence {
+		return true
+	}
+	return errors.Is(err, jetstream.ErrKeyExists)
+}
+
+func getJSON(ctx context.Context, kv jetstream.KeyValue, key string, v any) (uint64, error) {
+	e, err := kv.Get(ctx, key)
+	if IsNotFound(err) {
+		return 0, ErrNotFound
+	}
+	if err != nil {
+		return 0, fmt.Errorf("store: get %s/%s: %w", kv.Bucket(), key, err)
+	}
+	if err := json.Unmarshal(e.Value(), v); err != nil {
+		return 0, fmt.Errorf("store: decode %s/%s: %w", kv.Bucket(), key, err)
+	}
+	return e.Revision(), nil
+}
+
+func putJSON(ctx context.Context, kv jetstream.KeyValue, key string, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	if _, err := kv.Put(ctx, key, data); err != nil {
+		return fmt.Errorf("store: put %s/%s: %w", kv.Bucket(), key, err)
+	}
+	return nil
+}
