@@ -77,14 +77,15 @@ func (r *Recorder) List(ctx context.Context, borrowerID string, limit int) ([]do
 	}
 	pending := int(info.NumPending)
 	out := make([]domain.Delivery, 0, pending)
-	for len(out) < pending {
-		batch, err := c.Fetch(pending-len(out), jetstream.FetchMaxWait(5*time.Second))
+	for seen := 0; seen < pending; {
+		batch, err := c.Fetch(pending-seen, jetstream.FetchMaxWait(5*time.Second))
 		if err != nil {
 			return nil, fmt.Errorf("audit: list: %w", err)
 		}
 		n := 0
 		for m := range batch.Messages() {
 			n++
+			seen++
 			var d domain.Delivery
 			if json.Unmarshal(m.Data(), &d) == nil {
 				out = append(out, d)
