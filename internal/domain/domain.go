@@ -37,13 +37,16 @@ const (
 // Borrower is a person who owes money; the contact points are the only
 // addresses forbear ever contacts about that person's debts.
 type Borrower struct {
-	ID       string    `json:"id"`
-	Name     string    `json:"name"`
-	Locale   string    `json:"locale"`
-	Timezone string    `json:"timezone,omitempty"`
-	Phone    string    `json:"phone,omitempty"`
-	Email    string    `json:"email,omitempty"`
-	Updated  time.Time `json:"updated"`
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	Locale   string `json:"locale"`
+	Timezone string `json:"timezone,omitempty"`
+	Phone    string `json:"phone,omitempty"`
+	Email    string `json:"email,omitempty"`
+	// LoanIDs are the borrower's loans known to forbear (maintained by
+	// intake, so a borrower-wide change can reschedule every case).
+	LoanIDs []string  `json:"loan_ids,omitempty"`
+	Updated time.Time `json:"updated"`
 }
 
 // Loan statuses as sent by platform backends.

@@ -1,0 +1,17 @@
+// Package dispatcher is forbear's core: event intake (validation,
+// idempotency, state updates), suppressions (mutes, agreement holds,
+// opt-outs), the send-time suppression fence, and the delivery pipeline that
+// every channel worker shares (render, fence, provider call, audit record).
+//
+// The guarantee (spec §5) rests on two halves that meet in time:
+//
+//   - A worker may start a provider call only while its fence is valid: a
+//     fence round starts at time s, writes a marker into the suppression
+//     bucket and waits until the local watcher has applied the marker, so the
+//     worker's view contains every suppression acknowledged before s. The
+//     result is valid until s + lease; channels.BeginCall refuses after that.
+//   - An acknowledgement of a suppression (mute, agreement, opt-out) is held
+//     back for one lease after its write. Any fence round that missed the
+//     write started before it, so every call that round cleared has started
+//     before the acknowledgement is sent.
+package dispatcher

@@ -1,0 +1,338 @@
+package dispatcher
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/mail"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/forbear/forbear/internal/domain"
+)
+
+// Event types (spec §3).
+const (
+	TypeBorrowerUpserted   = "borrower.upserted"
+	TypeLoanUpdated        = "loan.updated"
+	TypePaymentReceived    = "payment.received"
+	TypeAgreementActivated = "agreement.activated"
+	TypeAgreementBroken    = "agreement.broken"
+	TypeAgreementCompleted = "agreement.completed"
+	TypeBorrowerOptedOut   = "borrower.opted_out"
+)
+
+// Event is a CloudEvents 1.0 structured-mode event.
+type Event struct {
+	SpecVersion string          `json:"specversion"`
+	ID          string          `json:"id"`
+	Source      string          `json:"source"`
+	Type        string          `json:"type"`
+	Time        *time.Time      `json:"time,omitempty"`
+	Data        json.RawMessage `json:"data"`
+}
+
+// FieldError is a validation failure that names the field at fault; the HTTP
+// edge turns it into 400 {"error":{"code","message","field"}}.
+type FieldError struct {
+	Code    string `json:"code"`
+	Field   string `json:"field,omitempty"`
+	Message string `json:"message"`
+}
+
+func (e *FieldError) Error() string {
+	if e.Field == "" {
+		return e.Message
+	}
+	return e.Field + ": " + e.Message
+}
+
+func invalid(field, format string, args ...any) *FieldError {
+	return &FieldError{Code: "invalid_field", Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// ParseEvents decodes a request body holding one event, or a JSON array of
+// events (application/cloudevents-batch+json). Every event is validated
+// before any is applied, so a batch is all or nothing at the edge.
+func ParseEvents(body []byte) ([]Event, error) {
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 {
+		return nil, &FieldError{Code: "invalid_json", Message: "request body is empty"}
+	}
+	var events []Event
+	if trimmed[0] == '[' {
+		if err := strictDecode(trimmed, &events); err != nil {
+			return nil, &FieldError{Code: "invalid_json", Message: "batch is not a JSON array of events: " + err.Error()}
+		}
+		if len(events) == 0 {
+			return nil, &FieldError{Code: "invalid_json", Message: "batch is empty"}
+		}
+	} else {
+		var ev Event
+		if err := strictDecode(trimmed, &ev); err != nil {
+			return nil, &FieldError{Code: "invalid_json", Message: "body is not a JSON event: " + err.Error()}
+		}
+		events = []Event{ev}
+	}
+	for i, ev := range events {
+		if err := ev.Validate(); err != nil {
+			if fe, ok := err.(*FieldError); ok && len(events) > 1 {
+				fe.Field = fmt.Sprintf("[%d].%s", i, fe.Field)
+			}
+			return nil, err
+		}
+	}
+	return events, nil
+}
+
+func strictDecode(b []byte, v any) error {
+	return json.Unmarshal(b, v)
+}
+
+// Validate checks the envelope and the data of its type.
+func (ev Event) Validate() error {
+	if ev.SpecVersion != "1.0" {
+		return invalid("specversion", "must be \"1.0\", got %q", ev.SpecVersion)
+	}
+	if strings.TrimSpace(ev.ID) == "" {
+		return invalid("id", "is required (it is the idempotency key)")
+	}
+	if len(ev.ID) > 256 {
+		return invalid("id", "is longer than 256 bytes")
+	}
+	if ev.Source == "" {
+		return invalid("source", "is required")
+	}
+	if len(ev.Data) == 0 || string(ev.Data) == "null" {
+		return invalid("data", "is required")
+	}
+	_, err := ev.decode()
+	return err
+}
+
+// Event data payloads.
+type (
+	// BorrowerData is borrower.upserted.
+	BorrowerData struct {
+		BorrowerID string `json:"borrower_id"`
+		Name       string `json:"name"`
+		Locale     string `json:"locale"`
+		Timezone   string `json:"timezone"`
+		Phone      string `json:"phone"`
+		Email      string `json:"email"`
+	}
+	// LoanData is loan.updated.
+	LoanData struct {
+		BorrowerID string `json:"borrower_id"`
+		LoanID     string `json:"loan_id"`
+		DueDate    string `json:"due_date"`
+		AmountDue  string `json:"amount_due"`
+		Currency   string `json:"currency"`
+		Status     string `json:"status"`
+		Policy     string `json:"policy"`
+	}
+	// PaymentData is payment.received.
+	PaymentData struct {
+		BorrowerID string `json:"borrower_id"`
+		LoanID     string `json:"loan_id"`
+		Amount     string `json:"amount"`
+		Remaining  string `json:"remaining"`
+	}
+	// AgreementData is agreement.activated.
+	AgreementData struct {
+		BorrowerID   string               `json:"borrower_id"`
+		AgreementID  string               `json:"agreement_id"`
+		Kind         string               `json:"kind"`
+		LoanIDs      []string             `json:"loan_ids"`
+		Installments []domain.Installment `json:"installments"`
+	}
+	// AgreementEndData is agreement.broken and agreement.completed.
+	AgreementEndData struct {
+		BorrowerID  string `json:"borrower_id"`
+		AgreementID string `json:"agreement_id"`
+	}
+	// OptOutData is borrower.opted_out.
+	OptOutData struct {
+		BorrowerID string `json:"borrower_id"`
+		Channel    string `json:"channel"`
+	}
+)
+
+var (
+	e164      = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
+	decimalRe = regexp.MustCompile(`^-?[0-9]+(\.[0-9]{1,4})?$`)
+	currency  = regexp.MustCompile(`^[A-Z]{3}$`)
+	localeRe  = regexp.MustCompile(`^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$`)
+)
+
+// decode parses and validates the data of ev's type.
+func (ev Event) decode() (any, error) {
+	switch ev.Type {
+	case TypeBorrowerUpserted:
+		var d BorrowerData
+		if err := decodeData(ev.Data, &d); err != nil {
+			return nil, err
+		}
+		if err := requireID("data.borrower_id", d.BorrowerID); err != nil {
+			return nil, err
+		}
+		if d.Locale != "" && !localeRe.MatchString(d.Locale) {
+			return nil, invalid("data.locale", "%q is not a locale like zh-CN or en-US", d.Locale)
+		}
+		if d.Timezone != "" {
+			if _, err := time.LoadLocation(d.Timezone); err != nil || d.Timezone == "Local" {
+				return nil, invalid("data.timezone", "%q is not an IANA time zone", d.Timezone)
+			}
+		}
+		if d.Phone != "" && !e164.MatchString(d.Phone) {
+			return nil, invalid("data.phone", "must be E.164 like +8613800000000")
+		}
+		if d.Email != "" {
+			if a, err := mail.ParseAddress(d.Email); err != nil || a.Address != d.Email {
+				return nil, invalid("data.email", "is not a plain email address")
+			}
+		}
+		return d, nil
+	case TypeLoanUpdated:
+		var d LoanData
+		if err := decodeData(ev.Data, &d); err != nil {
+			return nil, err
+		}
+		if err := requireID("data.borrower_id", d.BorrowerID); err != nil {
+			return nil, err
+		}
+		if err := requireID("data.loan_id", d.LoanID); err != nil {
+			return nil, err
+		}
+		if _, err := time.Parse(time.DateOnly, d.DueDate); err != nil {
+			return nil, invalid("data.due_date", "must be a date YYYY-MM-DD, got %q", d.DueDate)
+		}
+		if !decimalRe.MatchString(d.AmountDue) {
+			return nil, invalid("data.amount_due", "must be a decimal string like \"1200.00\", got %q", d.AmountDue)
+		}
+		if !currency.MatchString(d.Currency) {
+			return nil, invalid("data.currency", "must be an ISO 4217 code like CNY, got %q", d.Currency)
+		}
+		switch d.Status {
+		case domain.LoanCurrent, domain.LoanOverdue, domain.LoanPaid, domain.LoanWrittenOff:
+		default:
+			return nil, invalid("data.status", "must be current, overdue, paid or written_off, got %q", d.Status)
+		}
+		return d, nil
+	case TypePaymentReceived:
+		var d PaymentData
+		if err := decodeData(ev.Data, &d); err != nil {
+			return nil, err
+		}
+		if err := requireID("data.borrower_id", d.BorrowerID); err != nil {
+			return nil, err
+		}
+		if err := requireID("data.loan_id", d.LoanID); err != nil {
+			return nil, err
+		}
+		if !decimalRe.MatchString(d.Amount) {
+			return nil, invalid("data.amount", "must be a decimal string, got %q", d.Amount)
+		}
+		if !decimalRe.MatchString(d.Remaining) || strings.HasPrefix(d.Remaining, "-") {
+			return nil, invalid("data.remaining", "must be a non-negative decimal string, got %q", d.Remaining)
+		}
+		return d, nil
+	case TypeAgreementActivated:
+		var d AgreementData
+		if err := decodeData(ev.Data, &d); err != nil {
+			return nil, err
+		}
+		if err := requireID("data.borrower_id", d.BorrowerID); err != nil {
+			return nil, err
+		}
+		if err := requireID("data.agreement_id", d.AgreementID); err != nil {
+			return nil, err
+		}
+		switch d.Kind {
+		case "installment", "deferral", "settlement":
+		default:
+			return nil, invalid("data.kind", "must be installment, deferral or settlement, got %q", d.Kind)
+		}
+		if len(d.LoanIDs) == 0 {
+			return nil, invalid("data.loan_ids", "must name at least one loan")
+		}
+		for i, id := range d.LoanIDs {
+			if err := requireID(fmt.Sprintf("data.loan_ids[%d]", i), id); err != nil {
+				return nil, err
+			}
+		}
+		for i, in := range d.Installments {
+			if _, err := time.Parse(time.DateOnly, in.DueDate); err != nil {
+				return nil, invalid(fmt.Sprintf("data.installments[%d].due_date", i), "must be a date YYYY-MM-DD, got %q", in.DueDate)
+			}
+			if !decimalRe.MatchString(in.Amount) {
+				return nil, invalid(fmt.Sprintf("data.installments[%d].amount", i), "must be a decimal string, got %q", in.Amount)
+			}
+		}
+		return d, nil
+	case TypeAgreementBroken, TypeAgreementCompleted:
+		var d AgreementEndData
+		if err := decodeData(ev.Data, &d); err != nil {
+			return nil, err
+		}
+		if err := requireID("data.borrower_id", d.BorrowerID); err != nil {
+			return nil, err
+		}
+		if err := requireID("data.agreement_id", d.AgreementID); err != nil {
+			return nil, err
+		}
+		return d, nil
+	case TypeBorrowerOptedOut:
+		var d OptOutData
+		if err := decodeData(ev.Data, &d); err != nil {
+			return nil, err
+		}
+		if err := requireID("data.borrower_id", d.BorrowerID); err != nil {
+			return nil, err
+		}
+		if d.Channel != "all" && !domain.Channel(d.Channel).Valid() {
+			return nil, invalid("data.channel", "must be sms, voice, email, inapp or all, got %q", d.Channel)
+		}
+		return d, nil
+	case "":
+		return nil, invalid("type", "is required")
+	default:
+		return nil, &FieldError{Code: "unknown_type", Field: "type", Message: fmt.Sprintf("unknown event type %q", ev.Type)}
+	}
+}
+
+func decodeData(raw json.RawMessage, v any) error {
+	// Unknown fields are accepted: backends may send more than forbear uses.
+	if err := json.Unmarshal(raw, v); err != nil {
+		var ute *json.UnmarshalTypeError
+		if ok := asTypeError(err, &ute); ok {
+			return invalid("data."+ute.Field, "has the wrong type (%s)", ute.Value)
+		}
+		return invalid("data", "is not a valid object: %v", err)
+	}
+	return nil
+}
+
+func requireID(field, id string) error {
+	if strings.TrimSpace(id) == "" {
+		return invalid(field, "is required")
+	}
+	if len(id) > 128 {
+		return invalid(field, "is longer than 128 bytes")
+	}
+	for _, r := range id {
+		if r < 0x20 || r == 0x7f {
+			return invalid(field, "contains control characters")
+		}
+	}
+	return nil
+}
+
+func asTypeError(err error, target **json.UnmarshalTypeError) bool {
+	te, ok := err.(*json.UnmarshalTypeError)
+	if ok {
+		*target = te
+	}
+	return ok
+}

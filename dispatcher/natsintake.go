@@ -1,0 +1,95 @@
+package dispatcher
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/forbear/forbear/internal/store"
+)
+
+// IntakeConsumer is the durable consumer of forbear.events.>.
+const IntakeConsumer = "forbear-intake"
+
+// DLQ headers on forbear.dlq.events.
+const (
+	HeaderDLQReason  = "Forbear-Dlq-Reason"
+	HeaderDLQField   = "Forbear-Dlq-Field"
+	HeaderDLQSubject = "Forbear-Dlq-Subject"
+)
+
+// ConsumeEvents applies events published on JetStream, in order (one in
+// flight across every instance), until ctx ends. A bad event is terminated
+// and kept on forbear.dlq.events with its reason; a failure to apply a good
+// one is retried.
+func (in *Intake) ConsumeEvents(ctx context.Context, js jetstream.JetStream) (stop func(), err error) {
+	cons, err := js.CreateOrUpdateConsumer(ctx, store.EventsStream, jetstream.ConsumerConfig{
+		Durable:       IntakeConsumer,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       30 * time.Second,
+		MaxAckPending: 1, // applied in order
+		MaxDeliver:    -1,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("intake: consumer: %w", err)
+	}
+	cc, err := cons.Consume(func(m jetstream.Msg) { in.handleNATS(ctx, js, m) })
+	if err != nil {
+		return nil, fmt.Errorf("intake: consume: %w", err)
+	}
+	return cc.Drain, nil
+}
+
+func (in *Intake) handleNATS(ctx context.Context, js jetstream.JetStream, m jetstream.Msg) {
+	var ev Event
+	var verr error
+	if err := json.Unmarshal(m.Data(), &ev); err != nil {
+		verr = &FieldError{Code: "invalid_json", Message: "event is not JSON: " + err.Error()}
+	} else if err := ev.Validate(); err != nil {
+		verr = err
+	} else if want := strings.TrimPrefix(m.Subject(), store.EventsPrefix); want != ev.Type {
+		verr = invalid("type", "event type %q published on subject for %q", ev.Type, want)
+	}
+	if verr == nil {
+		_, err := in.apply(ctx, ev)
+		var fe *FieldError
+		switch {
+		case err == nil:
+			_ = m.Ack()
+			return
+		case errors.As(err, &fe):
+			verr = err
+		default:
+			in.log.WithError(err).WithField("event_id", ev.ID).Warn("event not applied; will retry")
+			_ = m.NakWithDelay(2 * time.Second)
+			return
+		}
+	}
+	in.deadLetter(ctx, js, m, verr)
+}
+
+func (in *Intake) deadLetter(ctx context.Context, js jetstream.JetStream, m jetstream.Msg, reason error) {
+	out := nats.NewMsg(store.DLQEventsSubject)
+	out.Data = m.Data()
+	out.Header.Set(HeaderDLQReason, reason.Error())
+	out.Header.Set(HeaderDLQSubject, m.Subject())
+	var fe *FieldError
+	if errors.As(reason, &fe) {
+		out.Header.Set(HeaderDLQField, fe.Field)
+	}
+	if _, err := js.PublishMsg(ctx, out); err != nil {
+		// Keep the event rather than lose it: retry later.
+		in.log.WithError(err).Error("dead-letter publish failed; will retry the event")
+		_ = m.NakWithDelay(5 * time.Second)
+		return
+	}
+	in.observe("invalid", "dlq")
+	in.log.WithField("reason", reason.Error()).Warn("bad event moved to forbear.dlq.events")
+	_ = m.Term()
+}

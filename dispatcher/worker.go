@@ -1,0 +1,409 @@
+package dispatcher
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/sirupsen/logrus"
+
+	"github.com/forbear/forbear/channels"
+	"github.com/forbear/forbear/internal/audit"
+	"github.com/forbear/forbear/internal/clock"
+	"github.com/forbear/forbear/internal/domain"
+	"github.com/forbear/forbear/internal/logging"
+	"github.com/forbear/forbear/internal/metrics"
+	"github.com/forbear/forbear/internal/store"
+)
+
+// Rendered is a reminder's text for one borrower.
+type Rendered struct {
+	Subject string
+	Text    string
+	HTML    string
+	Locale  string
+	Version int
+}
+
+// Renderer renders a reminder's template for its borrower and case.
+type Renderer interface {
+	Render(r domain.Reminder, b domain.Borrower, c domain.Case, a *domain.Agreement) (Rendered, error)
+}
+
+// WorkerOptions configure a channel worker.
+type WorkerOptions struct {
+	Channel  domain.Channel
+	Provider channels.Provider
+	// Concurrency is how many reminders are in flight at once; for voice it
+	// is the number of simultaneous calls the dialer places.
+	Concurrency int
+	JS          jetstream.JetStream
+	State       *store.State
+	Fence       *Fence
+	Renderer    Renderer
+	Audit       *audit.Recorder
+	Intake      *Intake
+	Metrics     *metrics.Metrics
+	Clock       clock.Clock
+	Log         *logrus.Entry
+	// AckWait before NATS hands a reminder to another worker.
+	AckWait time.Duration
+	// MaxDeliver bounds attempts; 0 retries until sent.
+	MaxDeliver int
+	// UnsubscribeURL, if set, gives the email unsubscribe link.
+	UnsubscribeURL func(borrowerID, address string) string
+}
+
+// Worker consumes one channel's reminders from a durable pull consumer
+// shared by every instance, and runs each through the pipeline: load,
+// render, fence, provider call, audit record, ack.
+type Worker struct {
+	o        WorkerOptions
+	attempts jetstream.KeyValue
+	cons     jetstream.Consumer
+	iter     jetstream.MessagesContext
+	inflight sync.WaitGroup
+	done     chan struct{}
+}
+
+// ConsumerName is the durable consumer of a channel's reminders.
+func ConsumerName(ch domain.Channel) string { return "forbear-" + string(ch) }
+
+// NewWorker creates (or updates) the channel's consumer.
+func NewWorker(ctx context.Context, o WorkerOptions) (*Worker, error) {
+	if o.Concurrency <= 0 {
+		o.Concurrency = 16
+	}
+	if o.AckWait <= 0 {
+		o.AckWait = 30 * time.Second
+	}
+	attempts, err := o.JS.KeyValue(ctx, store.AttemptsBucket)
+	if err != nil {
+		return nil, fmt.Errorf("worker %s: %w", o.Channel, err)
+	}
+	cfg := jetstream.ConsumerConfig{
+		Durable:       ConsumerName(o.Channel),
+		FilterSubject: store.RemindersPrefix + string(o.Channel) + ".>",
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       o.AckWait,
+		MaxDeliver:    -1,
+		// Sized to this channel's pace so prefetched reminders do not age
+		// toward AckWait (redelivery storms); the voice queue is exactly its
+		// dialer slots.
+		MaxAckPending: o.Concurrency * 4,
+	}
+	if o.MaxDeliver > 0 {
+		cfg.MaxDeliver = o.MaxDeliver
+	}
+	if o.Channel == domain.Voice {
+		cfg.MaxAckPending = o.Concurrency * 2
+	}
+	cons, err := o.JS.CreateOrUpdateConsumer(ctx, store.RemindersStream, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("worker %s: consumer: %w", o.Channel, err)
+	}
+	return &Worker{o: o, attempts: attempts, cons: cons, done: make(chan struct{})}, nil
+}
+
+// Start begins consuming. Work runs on base, which should outlive Stop's
+// call so that in-flight sends can finish.
+func (w *Worker) Start(base context.Context) error {
+	it, err := w.cons.Messages(jetstream.PullMaxMessages(w.o.Concurrency))
+	if err != nil {
+		return fmt.Errorf("worker %s: %w", w.o.Channel, err)
+	}
+	w.iter = it
+	slots := make(chan struct{}, w.o.Concurrency)
+	go func() {
+		defer close(w.done)
+		stopping := false
+		for {
+			m, err := it.Next()
+			if err != nil {
+				if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+					return
+				}
+				w.o.Log.WithError(err).Warn("reminder consumer error")
+				continue
+			}
+			select {
+			case <-base.Done():
+				stopping = true
+			default:
+			}
+			if stopping {
+				_ = m.Nak() // hand it back to another worker
+				continue
+			}
+			slots <- struct{}{}
+			w.inflight.Add(1)
+			go func() {
+				defer func() { <-slots; w.inflight.Done() }()
+				w.handle(base, m)
+			}()
+		}
+	}()
+	return nil
+}
+
+// Stop stops taking reminders, hands back the ones not started (nak) and
+// waits for in-flight ones until ctx ends.
+func (w *Worker) Stop(ctx context.Context) error {
+	if w.iter == nil {
+		return nil
+	}
+	w.iter.Drain()
+	finished := make(chan struct{})
+	go func() { <-w.done; w.inflight.Wait(); close(finished) }()
+	select {
+	case <-finished:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("worker %s: stop: %w", w.o.Channel, ctx.Err())
+	}
+}
+
+// outcome is what happens to the NATS message.
+type outcome struct {
+	retryIn time.Duration // > 0: nak with delay
+	term    bool          // undecodable: never redeliver
+}
+
+var ack = outcome{}
+
+func (w *Worker) handle(base context.Context, m jetstream.Msg) {
+	var r domain.Reminder
+	if err := json.Unmarshal(m.Data(), &r); err != nil || r.ID == "" || r.BorrowerID == "" {
+		w.o.Log.WithField("subject", m.Subject()).Error("undecodable reminder terminated")
+		_ = m.Term()
+		return
+	}
+	delivered := uint64(1)
+	if meta, err := m.Metadata(); err == nil {
+		delivered = meta.NumDelivered
+	}
+	// A send may not outlive the ack wait: after it NATS redelivers.
+	ctx, cancel := context.WithTimeout(base, w.o.AckWait-time.Second)
+	defer cancel()
+	log := w.o.Log.WithFields(logrus.Fields{
+		logging.FieldBorrower: r.BorrowerID, logging.FieldLoan: r.LoanID,
+		logging.FieldChannel: string(r.Channel), logging.FieldStep: r.Step, logging.FieldMsg: r.ID,
+	})
+	out := w.deliver(ctx, log, r, delivered)
+	switch {
+	case out.term:
+		_ = m.Term()
+	case out.retryIn > 0:
+		_ = m.NakWithDelay(out.retryIn)
+	default:
+		if err := m.DoubleAck(ctx); err != nil {
+			log.WithError(err).Warn("ack failed; the reminder may be redelivered and will be recognised as sent")
+		}
+	}
+}
+
+// attempt is the durable record of a finished provider call, looked up
+// before resending a redelivered reminder.
+type attempt struct {
+	Status      domain.Status `json:"status"`
+	ProviderRef string        `json:"provider_ref"`
+	At          time.Time     `json:"at"`
+}
+
+func (w *Worker) deliver(ctx context.Context, log *logrus.Entry, r domain.Reminder, delivered uint64) outcome {
+	b, err := w.o.State.Borrower(ctx, r.BorrowerID)
+	if errors.Is(err, store.ErrNotFound) {
+		return w.finish(ctx, log, r, domain.Failed, "unknown_borrower", "", "")
+	}
+	if err != nil {
+		return w.retry(log, err, delivered, 0)
+	}
+	c, err := w.o.State.Case(ctx, r.LoanID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return w.retry(log, err, delivered, 0)
+	}
+	var agr *domain.Agreement
+	if r.AgreementID != "" {
+		a, err := w.o.State.Agreement(ctx, r.AgreementID)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return w.retry(log, err, delivered, 0)
+		}
+		if err != nil || a.Status != domain.AgreementActive {
+			return w.finish(ctx, log, r, domain.Suppressed, "agreement_ended:"+r.AgreementID, "", "")
+		}
+		agr = &a
+	} else if c.LoanID == "" || !c.Open() {
+		return w.finish(ctx, log, r, domain.Suppressed, "case_closed:"+c.Status, "", "")
+	}
+	to := address(r.Channel, b)
+	if to == "" {
+		return w.finish(ctx, log, r, domain.Failed, "no_address: borrower has no "+addressKind(r.Channel), "", "")
+	}
+
+	text, err := w.o.Renderer.Render(r, b, c, agr)
+	if err != nil {
+		return w.finish(ctx, log, r, domain.Failed, "template: "+err.Error(), to, "")
+	}
+	msg := channels.Message{
+		ReminderID: r.ID, BorrowerID: r.BorrowerID, LoanID: r.LoanID, Channel: r.Channel, To: to,
+		Locale: text.Locale, Subject: text.Subject, Text: text.Text, HTML: text.HTML,
+	}
+	if r.Channel == domain.Email && w.o.UnsubscribeURL != nil {
+		msg.UnsubscribeURL = w.o.UnsubscribeURL(r.BorrowerID, to)
+	}
+	if delivered > 1 {
+		if done, out := w.alreadySent(ctx, log, r, msg); done {
+			return out
+		}
+	}
+
+	// Fence, then call. An expired fence (a stall between the two) makes no
+	// call and fences again.
+	for range 5 {
+		sup, validUntil, err := w.o.Fence.Check(ctx, r.BorrowerID)
+		if err != nil {
+			return w.retry(log, err, delivered, 0)
+		}
+		if block, ok := sup.Blocking(r, to, w.o.Clock.Now()); ok {
+			return w.finish(ctx, log, r, domain.Suppressed, block.Reason(), to, "")
+		}
+		start := time.Now()
+		res, err := w.o.Provider.Send(channels.WithFence(ctx, validUntil), msg)
+		w.o.Metrics.Provider(string(r.Channel), time.Since(start))
+		if errors.Is(err, channels.ErrFenceExpired) {
+			continue
+		}
+		if err != nil {
+			return w.providerError(ctx, log, r, to, err, delivered)
+		}
+		status := res.Status
+		if status == "" {
+			status = domain.Sent
+		}
+		w.markSent(ctx, log, r, status, res.ProviderRef)
+		return w.finishVersion(ctx, log, r, status, "", to, res.ProviderRef, text.Version)
+	}
+	return w.retry(log, errors.New("fence kept expiring before the provider call"), delivered, 0)
+}
+
+// alreadySent looks, before resending a redelivered reminder, whether an
+// earlier attempt got through: the durable attempt record first, then the
+// provider itself (a worker may have died after the call, before the
+// record).
+func (w *Worker) alreadySent(ctx context.Context, log *logrus.Entry, r domain.Reminder, msg channels.Message) (bool, outcome) {
+	if e, err := w.attempts.Get(ctx, store.Token(r.ID)); err == nil {
+		var a attempt
+		if json.Unmarshal(e.Value(), &a) == nil {
+			log.Info("redelivered reminder was already sent; not resending")
+			return true, ack
+		}
+	}
+	l, ok := w.o.Provider.(channels.Looker)
+	if !ok {
+		return false, ack
+	}
+	res, found, err := l.Lookup(ctx, msg)
+	if err != nil {
+		log.WithError(err).Warn("provider lookup failed; resending")
+		return false, ack
+	}
+	if !found {
+		return false, ack
+	}
+	log.Info("provider already has the redelivered reminder; not resending")
+	status := res.Status
+	if status == "" {
+		status = domain.Sent
+	}
+	w.markSent(ctx, log, r, status, res.ProviderRef)
+	return true, w.finish(ctx, log, r, status, "found at provider after redelivery", msg.To, res.ProviderRef)
+}
+
+func (w *Worker) markSent(ctx context.Context, log *logrus.Entry, r domain.Reminder, status domain.Status, ref string) {
+	data, _ := json.Marshal(attempt{Status: status, ProviderRef: ref, At: w.o.Clock.Now()})
+	if _, err := w.attempts.Put(ctx, store.Token(r.ID), data); err != nil {
+		log.WithError(err).Warn("attempt record not written; a redelivery will ask the provider")
+	}
+}
+
+func (w *Worker) providerError(ctx context.Context, log *logrus.Entry, r domain.Reminder, to string, err error, delivered uint64) outcome {
+	var pe *channels.Error
+	errors.As(err, &pe)
+	code := ""
+	if pe != nil {
+		code = pe.Code
+	}
+	switch channels.Classify(err) {
+	case channels.Permanent:
+		return w.finish(ctx, log, r, domain.Failed, "provider_error "+code+": "+err.Error(), to, "")
+	case channels.OptedOut:
+		o := domain.OptOut{Channel: r.Channel, Address: to, Source: "provider " + code, At: w.o.Clock.Now()}
+		if err := w.o.Intake.AddOptOut(ctx, r.BorrowerID, o); err != nil {
+			return w.retry(log, err, delivered, 0)
+		}
+		return w.finish(ctx, log, r, domain.Failed, "opted_out: recipient opted out ("+code+"); suppression recorded", to, "")
+	default:
+		var after time.Duration
+		if pe != nil {
+			after = pe.RetryAfter
+		}
+		return w.retry(log, err, delivered, after)
+	}
+}
+
+// retry hands the reminder back with exponential backoff (1s, 2s, 4s ...
+// capped at 5 min), or the provider's Retry-After when longer.
+func (w *Worker) retry(log *logrus.Entry, err error, delivered uint64, after time.Duration) outcome {
+	d := time.Second << min(delivered-1, 8)
+	d = min(d, 5*time.Minute)
+	d = max(d, after)
+	log.WithError(err).WithField("retry_in", d.String()).Warn("send failed; will retry")
+	return outcome{retryIn: d}
+}
+
+func (w *Worker) finish(ctx context.Context, log *logrus.Entry, r domain.Reminder, status domain.Status, reason, to, ref string) outcome {
+	return w.finishVersion(ctx, log, r, status, reason, to, ref, 0)
+}
+
+func (w *Worker) finishVersion(ctx context.Context, log *logrus.Entry, r domain.Reminder, status domain.Status, reason, to, ref string, version int) outcome {
+	d := domain.NewDelivery(r, status, w.o.Clock.Now())
+	d.Reason, d.To, d.ProviderRef, d.TemplateVersion = reason, to, ref, version
+	if err := w.o.Audit.Record(ctx, d); err != nil {
+		// The decision stands; without its record we retry so it is not lost.
+		return w.retry(log, err, 1, 0)
+	}
+	w.o.Metrics.Delivery(string(r.Channel), string(status))
+	entry := log.WithFields(logrus.Fields{"status": string(status), "to": logging.Address(to)})
+	if reason != "" {
+		entry = entry.WithField("reason", reason)
+	}
+	if status == domain.Sent || status == domain.Delivered {
+		entry.Debug("reminder " + string(status))
+	} else {
+		entry.Info("reminder " + string(status))
+	}
+	return ack
+}
+
+func address(ch domain.Channel, b domain.Borrower) string {
+	switch ch {
+	case domain.SMS, domain.Voice:
+		return b.Phone
+	case domain.Email:
+		return b.Email
+	case domain.InApp:
+		return b.ID
+	}
+	return ""
+}
+
+func addressKind(ch domain.Channel) string {
+	if ch == domain.Email {
+		return "email"
+	}
+	return "phone"
+}

@@ -1,0 +1,255 @@
+package config
+
+import (
+	"bytes"
+	"encoding"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// EnvPrefix starts every environment override: the key's path in upper case
+// joined by '_' (scheduler.sweep -> FORBEAR_SCHEDULER_SWEEP).
+const EnvPrefix = "FORBEAR_"
+
+// Load builds the configuration: defaults, then the YAML file (if path is
+// not empty), then FORBEAR_* variables from environ. Flags are applied by
+// the caller afterwards (flags beat env beat file), then Validate.
+func Load(path string, environ []string) (Config, error) {
+	cfg := Default()
+	if path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return cfg, fmt.Errorf("config: %w", err)
+		}
+		if err := decodeYAML(data, &cfg); err != nil {
+			return cfg, fmt.Errorf("config %s: %w", path, err)
+		}
+	}
+	if err := applyEnv(&cfg, environ); err != nil {
+		return cfg, err
+	}
+	return cfg, nil
+}
+
+func decodeYAML(data []byte, cfg *Config) error {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true) // a misspelt key is an error, not a silent default
+	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	// YAML merges maps into the defaults; caps given in the file replace
+	// them instead, so "caps: {}" means no limits (spec §2).
+	var probe struct {
+		Compliance struct {
+			Caps *map[string]Cap `yaml:"caps"`
+		} `yaml:"compliance"`
+	}
+	if err := yaml.Unmarshal(data, &probe); err == nil && probe.Compliance.Caps != nil {
+		cfg.Compliance.Caps = *probe.Compliance.Caps
+	}
+	return nil
+}
+
+// applyEnv sets every scalar key that has a FORBEAR_* variable.
+func applyEnv(cfg *Config, environ []string) error {
+	env := map[string]string{}
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, EnvPrefix) {
+			env[strings.TrimPrefix(k, EnvPrefix)] = v
+		}
+	}
+	if len(env) == 0 {
+		return nil
+	}
+	return walk(reflect.ValueOf(cfg).Elem(), "", "", func(v reflect.Value, envName, key string) error {
+		val, ok := env[envName]
+		if !ok {
+			return nil
+		}
+		if err := setScalar(v, val); err != nil {
+			return fmt.Errorf("config: %s%s (%s): %w", EnvPrefix, envName, key, err)
+		}
+		return nil
+	})
+}
+
+var textUnmarshaler = reflect.TypeFor[encoding.TextUnmarshaler]()
+
+func walk(v reflect.Value, envName, key string, fn func(reflect.Value, string, string) error) error {
+	if v.Kind() == reflect.Struct && !reflect.PointerTo(v.Type()).Implements(textUnmarshaler) {
+		t := v.Type()
+		for i := 0; i < t.NumField(); i++ {
+			tag := strings.Split(t.Field(i).Tag.Get("yaml"), ",")[0]
+			if tag == "" || tag == "-" {
+				continue
+			}
+			e, k := strings.ToUpper(tag), tag
+			if envName != "" {
+				e, k = envName+"_"+e, key+"."+tag
+			}
+			if err := walk(v.Field(i), e, k, fn); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	switch v.Kind() {
+	case reflect.String, reflect.Int, reflect.Int64, reflect.Float64, reflect.Bool:
+		return fn(v, envName, key)
+	}
+	return nil
+}
+
+func setScalar(v reflect.Value, s string) error {
+	if v.CanAddr() && v.Addr().Type().Implements(textUnmarshaler) {
+		return v.Addr().Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(s))
+	}
+	switch v.Kind() {
+	case reflect.String:
+		v.SetString(s)
+	case reflect.Int, reflect.Int64:
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return fmt.Errorf("not an integer: %q", s)
+		}
+		v.SetInt(n)
+	case reflect.Float64:
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return fmt.Errorf("not a number: %q", s)
+		}
+		v.SetFloat(f)
+	case reflect.Bool:
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return fmt.Errorf("not a boolean: %q", s)
+		}
+		v.SetBool(b)
+	}
+	return nil
+}
+
+// Roles a token may grant.
+var Roles = []string{"publisher", "ops", "support", "admin"}
+
+// Validate checks the configuration; errors name the key at fault.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
+	}
+	if _, _, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
+		bad("http.listen", "%q is not host:port", c.HTTP.Listen)
+	}
+	if c.DataDir == "" && c.NATS.URL == "" {
+		bad("data_dir", "is required for the embedded NATS server")
+	}
+	if c.NATS.Embedded.Listen != "" {
+		if _, _, err := net.SplitHostPort(c.NATS.Embedded.Listen); err != nil {
+			bad("nats.embedded.listen", "%q is not host:port", c.NATS.Embedded.Listen)
+		}
+	}
+	if c.Scheduler.Timezone != "" {
+		if _, err := time.LoadLocation(c.Scheduler.Timezone); err != nil {
+			bad("scheduler.timezone", "%q is not an IANA time zone", c.Scheduler.Timezone)
+		}
+	}
+	if c.Scheduler.Sweep == "" {
+		bad("scheduler.sweep", "is required (a robfig/cron spec such as \"@every 1m\")")
+	}
+	names, tokens := map[string]bool{}, map[string]bool{}
+	for i, t := range c.Auth.Tokens {
+		key := fmt.Sprintf("auth.tokens[%d]", i)
+		if t.Name == "" {
+			bad(key+".name", "is required")
+		} else if names[t.Name] {
+			bad(key+".name", "%q is used twice", t.Name)
+		}
+		names[t.Name] = true
+		if len(t.Token) < 8 {
+			bad(key+".token", "must be at least 8 characters")
+		} else if tokens[t.Token] {
+			bad(key+".token", "is used twice")
+		}
+		tokens[t.Token] = true
+		if len(t.Roles) == 0 {
+			bad(key+".roles", "must list at least one of %s", strings.Join(Roles, ", "))
+		}
+		for j, r := range t.Roles {
+			if !contains(Roles, r) {
+				bad(fmt.Sprintf("%s.roles[%d]", key, j), "unknown role %q (want one of %s)", r, strings.Join(Roles, ", "))
+			}
+		}
+	}
+	if len(c.Auth.Tokens) == 0 && !IsLoopback(c.HTTP.Listen) {
+		bad("auth.tokens", "no tokens configured and http.listen %q is not loopback: refusing to serve an open API on the network", c.HTTP.Listen)
+	}
+	for name, p := range map[string]Provider{"sms": c.Providers.SMS, "voice": c.Providers.Voice, "email": c.Providers.Email, "inapp": c.Providers.InApp} {
+		key := "providers." + name
+		kinds := map[string][]string{"sms": {"sandbox", "twilio"}, "voice": {"sandbox", "twilio"}, "email": {"sandbox", "smtp"}, "inapp": {"sandbox", "inbox"}}[name]
+		if p.Kind != "" && !contains(kinds, p.Kind) {
+			bad(key+".kind", "%q is not one of %s", p.Kind, strings.Join(kinds, ", "))
+		}
+		if p.Concurrency < 0 {
+			bad(key+".concurrency", "must not be negative")
+		}
+	}
+	if c.Compliance.SendWindow.Start != "" || c.Compliance.SendWindow.End != "" {
+		for key, v := range map[string]string{"compliance.send_window.start": c.Compliance.SendWindow.Start, "compliance.send_window.end": c.Compliance.SendWindow.End} {
+			if !validClock(v) {
+				bad(key, "%q is not HH:MM (00:00 to 24:00)", v)
+			}
+		}
+	}
+	for ch, cp := range c.Compliance.Caps {
+		if !contains([]string{"sms", "voice", "email", "inapp"}, ch) {
+			bad("compliance.caps."+ch, "unknown channel")
+		}
+		if cp.Max < 0 || cp.Per.D() < 0 {
+			bad("compliance.caps."+ch, "max and per must not be negative")
+		}
+	}
+	if c.Dispatcher.FenceLease.D() < 10*time.Millisecond {
+		bad("dispatcher.fence_lease", "must be at least 10ms")
+	}
+	if c.Dispatcher.AckWait.D() < 5*time.Second {
+		bad("dispatcher.ack_wait", "must be at least 5s")
+	}
+	return errors.Join(errs...)
+}
+
+func validClock(s string) bool {
+	t, err := time.Parse("15:04", s)
+	return err == nil || s == "24:00" && t.IsZero()
+}
+
+// IsLoopback reports whether a host:port listens on loopback only.
+func IsLoopback(listen string) bool {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}

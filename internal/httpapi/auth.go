@@ -1,0 +1,80 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/subtle"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/forbear/forbear/internal/config"
+)
+
+// Roles.
+const (
+	RolePublisher = "publisher"
+	RoleOps       = "ops"
+	RoleSupport   = "support"
+	RoleAdmin     = "admin"
+)
+
+type principalKey struct{}
+
+// Principal is who made a request.
+type Principal struct {
+	Name  string
+	Roles []string
+}
+
+func (p Principal) has(role string) bool {
+	return slices.Contains(p.Roles, role) || slices.Contains(p.Roles, RoleAdmin)
+}
+
+// PrincipalFrom returns the authenticated caller of a request.
+func PrincipalFrom(ctx context.Context) Principal {
+	p, _ := ctx.Value(principalKey{}).(Principal)
+	return p
+}
+
+// authenticator checks bearer tokens. With no tokens configured it runs in
+// open mode (config.Validate only allows that on a loopback listener).
+type authenticator struct {
+	tokens []config.Token
+}
+
+func (a authenticator) open() bool { return len(a.tokens) == 0 }
+
+func (a authenticator) lookup(r *http.Request) (Principal, bool) {
+	if a.open() {
+		return Principal{Name: "open", Roles: []string{RoleAdmin}}, true
+	}
+	h := r.Header.Get("Authorization")
+	tok, ok := strings.CutPrefix(h, "Bearer ")
+	if !ok || tok == "" {
+		return Principal{}, false
+	}
+	for _, t := range a.tokens {
+		// Constant time: token comparison must not leak prefixes.
+		if subtle.ConstantTimeCompare([]byte(t.Token), []byte(tok)) == 1 {
+			return Principal{Name: t.Name, Roles: t.Roles}, true
+		}
+	}
+	return Principal{}, false
+}
+
+// require wraps h so only callers with role (or admin) get through.
+func (a authenticator) require(role string, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		p, ok := a.lookup(r)
+		if !ok {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="forbear"`)
+			writeError(w, errUnauthorized)
+			return
+		}
+		if !p.has(role) {
+			writeError(w, errForbidden)
+			return
+		}
+		h(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+	}
+}

@@ -1,0 +1,309 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/forbear/forbear/dispatcher"
+	"github.com/forbear/forbear/internal/audit"
+	"github.com/forbear/forbear/internal/config"
+	"github.com/forbear/forbear/internal/domain"
+	"github.com/forbear/forbear/internal/store"
+)
+
+// maxBody bounds request bodies (an event batch of a few thousand events).
+const maxBody = 8 << 20
+
+// Inbox is the in-app channel's read side.
+type Inbox interface {
+	ListJSON(ctx context.Context, borrowerID string) (any, error)
+	ServeStream(w http.ResponseWriter, r *http.Request, borrowerID string)
+}
+
+// Upcoming is a reminder the scheduler will send next.
+type Upcoming struct {
+	LoanID      string           `json:"loan_id"`
+	AgreementID string           `json:"agreement_id,omitempty"`
+	Policy      string           `json:"policy"`
+	Step        string           `json:"step"`
+	Channels    []domain.Channel `json:"channels"`
+	At          time.Time        `json:"at"`
+}
+
+// Options are the server's dependencies. Optional ones may be nil.
+type Options struct {
+	Tokens  []config.Token
+	Intake  *dispatcher.Intake
+	State   *store.State
+	Audit   *audit.Recorder
+	Fence   *dispatcher.Fence
+	Inbox   Inbox
+	Outbox  func(ctx context.Context, channel, borrowerID string, limit int) (any, error)
+	Next    func(ctx context.Context, b domain.Borrower) ([]Upcoming, error)
+	Ready   func(ctx context.Context) error
+	Metrics http.Handler
+	// Extra registers more routes (templates, provider callbacks) on the
+	// mux with the same authentication helpers.
+	Extra []func(mux *http.ServeMux, require func(role string, h http.HandlerFunc) http.HandlerFunc)
+	Log   *logrus.Entry
+}
+
+// Server is the HTTP API.
+type Server struct {
+	o    Options
+	auth authenticator
+	log  *logrus.Entry
+	mux  *http.ServeMux
+}
+
+// New builds the API handler.
+func New(o Options) *Server {
+	s := &Server{o: o, auth: authenticator{tokens: o.Tokens}, log: o.Log, mux: http.NewServeMux()}
+	req := s.auth.require
+	s.mux.HandleFunc("POST /v1/events", req(RolePublisher, s.postEvents))
+	s.mux.HandleFunc("GET /v1/borrowers/{id}", req(RoleSupport, s.getBorrower))
+	s.mux.HandleFunc("POST /v1/borrowers/{id}/mutes", req(RoleSupport, s.postMute))
+	s.mux.HandleFunc("DELETE /v1/borrowers/{id}/mutes/{mute_id}", req(RoleSupport, s.deleteMute))
+	s.mux.HandleFunc("GET /v1/borrowers/{id}/deliveries", req(RoleSupport, s.getDeliveries))
+	s.mux.HandleFunc("GET /v1/borrowers/{id}/inbox", req(RoleSupport, s.getInbox))
+	s.mux.HandleFunc("GET /v1/borrowers/{id}/inbox/stream", req(RoleSupport, s.getInboxStream))
+	s.mux.HandleFunc("GET /v1/outbox", req(RoleSupport, s.getOutbox))
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	s.mux.HandleFunc("GET /readyz", s.getReady)
+	if o.Metrics != nil {
+		s.mux.Handle("GET /metrics", o.Metrics)
+	}
+	for _, extra := range o.Extra {
+		extra(s.mux, req)
+	}
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { writeError(w, errNotFound) })
+	return s
+}
+
+// ServeHTTP implements http.Handler; no panic reaches the client as a
+// dropped connection.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.log.WithField("panic", v).WithField("path", r.URL.Path).Error("handler panic")
+			writeError(w, errInternal)
+		}
+	}()
+	s.mux.ServeHTTP(w, r)
+}
+
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			writeError(w, errTooLarge)
+		} else {
+			writeError(w, apiError{Status: http.StatusBadRequest, Code: "bad_body", Message: "could not read the body"})
+		}
+		return nil, false
+	}
+	return body, true
+}
+
+func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
+	body, ok := readBody(w, r)
+	if !ok {
+		return
+	}
+	events, err := dispatcher.ParseEvents(body)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := s.o.Intake.Apply(r.Context(), events); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]int{"accepted": len(events)})
+}
+
+type borrowerView struct {
+	domain.Borrower
+	Cases        []domain.Case       `json:"cases"`
+	Agreements   []domain.Agreement  `json:"agreements,omitempty"`
+	Suppressions domain.Suppressions `json:"suppressions"`
+	Next         []Upcoming          `json:"next_reminders"`
+}
+
+func (s *Server) borrower(w http.ResponseWriter, r *http.Request) (domain.Borrower, bool) {
+	b, err := s.o.State.Borrower(r.Context(), r.PathValue("id"))
+	if errors.Is(err, store.ErrNotFound) {
+		writeError(w, apiError{Status: http.StatusNotFound, Code: "not_found", Message: "unknown borrower", Field: "id"})
+		return b, false
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return b, false
+	}
+	return b, true
+}
+
+func (s *Server) getBorrower(w http.ResponseWriter, r *http.Request) {
+	b, ok := s.borrower(w, r)
+	if !ok {
+		return
+	}
+	v := borrowerView{Borrower: b, Cases: []domain.Case{}, Next: []Upcoming{}}
+	seen := map[string]bool{}
+	for _, id := range b.LoanIDs {
+		c, err := s.o.State.Case(r.Context(), id)
+		if err != nil {
+			continue
+		}
+		v.Cases = append(v.Cases, c)
+		if c.AgreementID != "" && !seen[c.AgreementID] {
+			seen[c.AgreementID] = true
+			if a, err := s.o.State.Agreement(r.Context(), c.AgreementID); err == nil {
+				v.Agreements = append(v.Agreements, a)
+			}
+		}
+	}
+	sup, err := s.o.State.Suppressions(r.Context(), b.ID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	v.Suppressions = sup.Active(time.Now())
+	if s.o.Next != nil {
+		if next, err := s.o.Next(r.Context(), b); err == nil {
+			v.Next = next
+		} else {
+			s.log.WithError(err).Warn("next reminders unavailable")
+		}
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+func (s *Server) postMute(w http.ResponseWriter, r *http.Request) {
+	body, ok := readBody(w, r)
+	if !ok {
+		return
+	}
+	var req dispatcher.MuteRequest
+	if err := json.Unmarshal(body, &req); err != nil {
+		writeError(w, apiError{Status: http.StatusBadRequest, Code: "invalid_json", Message: "body is not a mute: " + err.Error()})
+		return
+	}
+	m, err := s.o.Intake.AddMute(r.Context(), r.PathValue("id"), req, PrincipalFrom(r.Context()).Name)
+	if errors.Is(err, dispatcher.ErrNotFound) {
+		writeError(w, apiError{Status: http.StatusNotFound, Code: "not_found", Message: "unknown borrower", Field: "id"})
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, m)
+}
+
+func (s *Server) deleteMute(w http.ResponseWriter, r *http.Request) {
+	err := s.o.Intake.DeleteMute(r.Context(), r.PathValue("id"), r.PathValue("mute_id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func limitParam(r *http.Request) int {
+	n, err := strconv.Atoi(r.URL.Query().Get("limit"))
+	if err != nil || n <= 0 {
+		return 100
+	}
+	return min(n, 10000)
+}
+
+func (s *Server) getDeliveries(w http.ResponseWriter, r *http.Request) {
+	b, ok := s.borrower(w, r)
+	if !ok {
+		return
+	}
+	list, err := s.o.Audit.List(r.Context(), b.ID, limitParam(r))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if list == nil {
+		list = []domain.Delivery{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"deliveries": list})
+}
+
+func (s *Server) getInbox(w http.ResponseWriter, r *http.Request) {
+	b, ok := s.borrower(w, r)
+	if !ok {
+		return
+	}
+	if s.o.Inbox == nil {
+		writeError(w, errNotFound)
+		return
+	}
+	msgs, err := s.o.Inbox.ListJSON(r.Context(), b.ID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"messages": msgs})
+}
+
+func (s *Server) getInboxStream(w http.ResponseWriter, r *http.Request) {
+	b, ok := s.borrower(w, r)
+	if !ok {
+		return
+	}
+	if s.o.Inbox == nil {
+		writeError(w, errNotFound)
+		return
+	}
+	s.o.Inbox.ServeStream(w, r, b.ID)
+}
+
+func (s *Server) getOutbox(w http.ResponseWriter, r *http.Request) {
+	ch := r.URL.Query().Get("channel")
+	if ch != "" && !domain.Channel(ch).Valid() {
+		writeError(w, apiError{Status: http.StatusBadRequest, Code: "invalid_field", Field: "channel", Message: "must be sms, voice, email or inapp"})
+		return
+	}
+	if s.o.Outbox == nil {
+		writeJSON(w, http.StatusOK, map[string]any{"messages": []any{}})
+		return
+	}
+	list, err := s.o.Outbox(r.Context(), ch, r.URL.Query().Get("borrower_id"), limitParam(r))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"messages": list})
+}
+
+func (s *Server) getReady(w http.ResponseWriter, r *http.Request) {
+	if s.o.Ready != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := s.o.Ready(ctx); err != nil {
+			e := errUnavailable
+			e.Message = "not ready: " + err.Error()
+			writeError(w, e)
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}

@@ -1,0 +1,10 @@
+// Package twilioapi is the plumbing the Twilio-backed providers (sms, voice)
+// share: a per-call twilio-go client whose transport carries the caller's
+// context, honours the configured api_base_url, checks the suppression fence
+// at the last moment and rate-limits per sender; and the mapping of Twilio
+// failures to [channels.Error] kinds.
+//
+// twilio-go has neither a base-URL option nor context support, so each call
+// builds a cheap client around a RoundTripper that does both. The expensive
+// part, the connection pool, is one shared transport per [Client].
+package twilioapi

@@ -1,0 +1,485 @@
+package templates
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/sirupsen/logrus"
+
+	"github.com/forbear/forbear/internal/clock"
+	"github.com/forbear/forbear/internal/domain"
+	"github.com/forbear/forbear/internal/store"
+)
+
+// ErrClosed is returned by waits on a Store whose watcher has stopped.
+var ErrClosed = errors.New("templates: store closed")
+
+// Key layout in store.TemplatesBucket. Versions are immutable keys, so the
+// bucket's history limit never loses a version; the live pointer is the
+// only key that changes, and its history is the publish/rollback log.
+const (
+	liveSuffix    = "live"
+	versionPrefix = "v"
+)
+
+func versionKey(id string, n int) string {
+	return store.Token(id) + "." + versionPrefix + strconv.Itoa(n)
+}
+
+func liveKey(id string) string { return store.Token(id) + "." + liveSuffix }
+
+// VersionMeta describes one saved version.
+type VersionMeta struct {
+	Version int       `json:"version"`
+	Author  string    `json:"author,omitempty"`
+	Note    string    `json:"note,omitempty"`
+	At      time.Time `json:"at"`
+}
+
+// Record is one saved version as stored: who saved what, when.
+type Record struct {
+	ID string `json:"id"`
+	VersionMeta
+	Definition Definition `json:"definition"`
+}
+
+// Info is a template's live version and the list of its versions, oldest
+// first.
+type Info struct {
+	ID       string        `json:"id"`
+	Live     int           `json:"live"`
+	Versions []VersionMeta `json:"versions"`
+}
+
+// livePointer is the value of a live key. Author and At record who made the
+// version live (a publish or a rollback).
+type livePointer struct {
+	Version int       `json:"version"`
+	Author  string    `json:"author,omitempty"`
+	At      time.Time `json:"at"`
+}
+
+// Option tunes a Store.
+type Option func(*options)
+
+type options struct {
+	optOut []string
+	clock  clock.Clock
+}
+
+// WithOptOutPhrases replaces DefaultOptOutPhrases: a collection SMS or
+// email must contain at least one of phrases to be saved.
+func WithOptOutPhrases(phrases ...string) Option {
+	return func(o *options) { o.optOut = append([]string(nil), phrases...) }
+}
+
+// WithClock sets the clock that stamps versions (tests).
+func WithClock(c clock.Clock) Option { return func(o *options) { o.clock = c } }
+
+// liveSet is an immutable map of template id to its live compiled version;
+// a change swaps in a new map, so Render reads without locks.
+type liveSet map[string]*compiled
+
+// Store keeps versioned templates in JetStream KV and renders the live
+// versions from an in-memory cache that a KV watch keeps current on every
+// instance.
+type Store struct {
+	kv     jetstream.KeyValue
+	log    *logrus.Entry
+	optOut []string
+	clock  clock.Clock
+
+	live atomic.Pointer[liveSet]
+
+	mu      sync.Mutex
+	changed chan struct{} // closed and replaced whenever the watcher applied something
+	applied uint64        // stream sequence of the last entry the watcher applied
+	stopped bool          // the watcher has ended
+
+	watcher   jetstream.KeyWatcher
+	done      chan struct{}
+	closeOnce sync.Once
+
+	// Owned by the watch goroutine. Versions are small and immutable, so
+	// every one seen is kept: a rollback then costs no network round trip.
+	versions map[string]map[int]*versionEntry
+}
+
+type versionEntry struct {
+	def      Definition
+	compiled *compiled // parsed on first use, then shared
+}
+
+// Open binds the templates bucket (store.Setup must have run), loads the
+// live version of every template and keeps watching for changes until
+// Close. It returns once the cache holds everything published before the
+// call, so Render works at once.
+func Open(ctx context.Context, js jetstream.JetStream, log *logrus.Entry, opts ...Option) (*Store, error) {
+	o := options{optOut: DefaultOptOutPhrases(), clock: clock.Real{}}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	kv, err := js.KeyValue(ctx, store.TemplatesBucket)
+	if err != nil {
+		return nil, fmt.Errorf("templates: bucket %s: %w", store.TemplatesBucket, err)
+	}
+	s := &Store{
+		kv: kv, log: log.WithField("component", "templates"), optOut: o.optOut, clock: o.clock,
+		changed: make(chan struct{}), done: make(chan struct{}),
+		versions: make(map[string]map[int]*versionEntry),
+	}
+	s.live.Store(&liveSet{})
+	// The watch outlives ctx, which only bounds Open.
+	w, err := kv.WatchAll(context.Background())
+	if err != nil {
+		return nil, fmt.Errorf("templates: watch %s: %w", store.TemplatesBucket, err)
+	}
+	s.watcher = w
+	ready := make(chan struct{})
+	go s.watch(ready)
+	select {
+	case <-ready:
+		return s, nil
+	case <-s.done:
+		return nil, fmt.Errorf("templates: watch %s ended while loading: %w", store.TemplatesBucket, ErrClosed)
+	case <-ctx.Done():
+		s.Close()
+		return nil, fmt.Errorf("templates: load %s: %w", store.TemplatesBucket, ctx.Err())
+	}
+}
+
+// Close stops the watch. Render keeps serving the last versions it saw.
+func (s *Store) Close() {
+	s.closeOnce.Do(func() {
+		if err := s.watcher.Stop(); err != nil {
+			s.log.WithError(err).Debug("stop template watch")
+		}
+		<-s.done
+	})
+}
+
+// Validate checks a definition as Put would: every text parses and renders
+// against Sample with missingkey=error, there is at least one channel, email
+// texts have a subject and a body, and collection SMS and email texts carry
+// one of the store's opt-out phrases. Problems are *ValidationError values
+// (several are joined).
+func (s *Store) Validate(def Definition) error {
+	_, err := compileChecked(def, s.optOut)
+	return err
+}
+
+// Put validates def, saves it as the template's next version and makes that
+// version live. Concurrent publishers never get the same number (the
+// version key is created, never overwritten), and the live pointer only
+// moves forward on Put, so a slower publisher cannot undo a newer one. Put
+// returns once this instance's cache has the change, so a Render right
+// after a Put on the same instance sees it.
+func (s *Store) Put(ctx context.Context, id string, def Definition, author, note string) (int, error) {
+	if err := ValidateID(id); err != nil {
+		return 0, fmt.Errorf("templates: put: %w", err)
+	}
+	if _, err := compileChecked(def, s.optOut); err != nil {
+		return 0, fmt.Errorf("templates: put %s: %w", id, err)
+	}
+	last, err := s.lastVersion(ctx, id)
+	if err != nil {
+		return 0, err
+	}
+	rec := Record{ID: id, VersionMeta: VersionMeta{Author: author, Note: note, At: s.clock.Now().UTC()}, Definition: def}
+	n, err := s.createVersion(ctx, rec, last+1, false)
+	if err != nil {
+		return 0, err
+	}
+	rev, err := s.setLive(ctx, id, n, author, true)
+	if err != nil {
+		return 0, err
+	}
+	s.settle(ctx, rev)
+	return n, nil
+}
+
+// Rollback makes an existing version live again.
+func (s *Store) Rollback(ctx context.Context, id string, version int, author string) error {
+	if _, err := s.Version(ctx, id, version); err != nil {
+		return fmt.Errorf("templates: rollback: %w", err)
+	}
+	rev, err := s.setLive(ctx, id, version, author, false)
+	if err != nil {
+		return err
+	}
+	s.settle(ctx, rev)
+	return nil
+}
+
+// Version reads one saved version.
+func (s *Store) Version(ctx context.Context, id string, version int) (Record, error) {
+	e, err := s.kv.Get(ctx, versionKey(id, version))
+	if store.IsNotFound(err) {
+		return Record{}, fmt.Errorf("templates: %s v%d: %w", id, version, ErrNotFound)
+	}
+	if err != nil {
+		return Record{}, fmt.Errorf("templates: get %s v%d: %w", id, version, err)
+	}
+	var rec Record
+	if err := json.Unmarshal(e.Value(), &rec); err != nil {
+		return Record{}, fmt.Errorf("templates: decode %s v%d: %w", id, version, err)
+	}
+	return rec, nil
+}
+
+// Get returns a template's live version and its versions.
+func (s *Store) Get(ctx context.Context, id string) (Info, error) {
+	infos, err := s.scan(ctx, store.Token(id)+".*")
+	if err != nil {
+		return Info{}, err
+	}
+	if len(infos) == 0 {
+		return Info{}, fmt.Errorf("templates: %s: %w", id, ErrNotFound)
+	}
+	return infos[0], nil
+}
+
+// List returns every template, sorted by id.
+func (s *Store) List(ctx context.Context) ([]Info, error) {
+	return s.scan(ctx, ">")
+}
+
+// Live returns the live version number of a template as this instance's
+// cache sees it, or 0.
+func (s *Store) Live(id string) int {
+	if c := (*s.live.Load())[id]; c != nil {
+		return c.version
+	}
+	return 0
+}
+
+// Render renders the live version of a template for one channel, picking
+// the text of locale, then en-US, then the first locale. It reads only the
+// in-memory cache: no network, no parsing. An unknown id or a channel the
+// template has no text for is ErrNotFound.
+func (s *Store) Render(id string, ch domain.Channel, locale string, data Context) (Rendered, error) {
+	c := (*s.live.Load())[id]
+	if c == nil {
+		return Rendered{}, fmt.Errorf("templates: %s: %w", id, ErrNotFound)
+	}
+	return c.render(ch, locale, data)
+}
+
+// WaitVersion waits until this instance's cache has version live for id.
+// It waits on the watcher's change signal, not on a timer.
+func (s *Store) WaitVersion(ctx context.Context, id string, version int) error {
+	return s.waitFor(ctx, func() bool { return s.Live(id) == version })
+}
+
+// waitApplied waits until the watcher has applied the stream sequence rev.
+func (s *Store) waitApplied(ctx context.Context, rev uint64) error {
+	return s.waitFor(ctx, func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.applied >= rev
+	})
+}
+
+func (s *Store) waitFor(ctx context.Context, cond func() bool) error {
+	for {
+		// Take the signal before checking, so a change in between is seen.
+		s.mu.Lock()
+		changed, stopped := s.changed, s.stopped
+		s.mu.Unlock()
+		if cond() {
+			return nil
+		}
+		if stopped {
+			return ErrClosed
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return fmt.Errorf("templates: wait: %w", ctx.Err())
+		}
+	}
+}
+
+// settleTimeout bounds how long a write waits for the local cache. Missing
+// it is not an error: the write is durable and the cache follows.
+const settleTimeout = 2 * time.Second
+
+func (s *Store) settle(ctx context.Context, rev uint64) {
+	ctx, cancel := context.WithTimeout(ctx, settleTimeout)
+	defer cancel()
+	if err := s.waitApplied(ctx, rev); err != nil {
+		s.log.WithError(err).WithField("revision", rev).Warn("template cache did not catch up with a write")
+	}
+}
+
+// lastVersion is the highest version number saved for id, or 0.
+func (s *Store) lastVersion(ctx context.Context, id string) (int, error) {
+	lister, err := s.kv.ListKeysFiltered(ctx, store.Token(id)+".*")
+	if err != nil {
+		return 0, fmt.Errorf("templates: list versions of %s: %w", id, err)
+	}
+	last := 0
+	for key := range lister.Keys() {
+		if _, n, ok := parseVersionKey(key); ok && n > last {
+			last = n
+		}
+	}
+	return last, ctx.Err()
+}
+
+// createVersion writes rec as version n, or the next free number after n
+// when another publisher took it. With firstOnly it writes version 1 or
+// nothing (seeding from several instances at once).
+func (s *Store) createVersion(ctx context.Context, rec Record, n int, firstOnly bool) (int, error) {
+	for attempt := 0; attempt < 100; attempt++ {
+		rec.Version = n
+		data, err := json.Marshal(rec)
+		if err != nil {
+			return 0, fmt.Errorf("templates: encode %s: %w", rec.ID, err)
+		}
+		_, err = s.kv.Create(ctx, versionKey(rec.ID, n), data)
+		if err == nil {
+			return n, nil
+		}
+		if !errors.Is(err, jetstream.ErrKeyExists) {
+			return 0, fmt.Errorf("templates: save %s v%d: %w", rec.ID, n, err)
+		}
+		if firstOnly {
+			return 0, nil
+		}
+		n++
+	}
+	return 0, fmt.Errorf("templates: save %s: too many concurrent publishers", rec.ID)
+}
+
+// setLive points the live key of id at version. With forwardOnly it leaves a
+// newer live version in place. It returns the stream sequence of the
+// pointer as it now stands.
+func (s *Store) setLive(ctx context.Context, id string, version int, author string, forwardOnly bool) (uint64, error) {
+	key := liveKey(id)
+	data, err := json.Marshal(livePointer{Version: version, Author: author, At: s.clock.Now().UTC()})
+	if err != nil {
+		return 0, err
+	}
+	for attempt := 0; attempt < 100; attempt++ {
+		var cur livePointer
+		var rev uint64
+		e, err := s.kv.Get(ctx, key)
+		switch {
+		case store.IsNotFound(err):
+		case err != nil:
+			return 0, fmt.Errorf("templates: read live pointer of %s: %w", id, err)
+		default:
+			rev = e.Revision()
+			if err := json.Unmarshal(e.Value(), &cur); err != nil {
+				return 0, fmt.Errorf("templates: decode live pointer of %s: %w", id, err)
+			}
+		}
+		if forwardOnly && rev != 0 && cur.Version > version {
+			return rev, nil
+		}
+		var newRev uint64
+		if rev == 0 {
+			newRev, err = s.kv.Create(ctx, key, data)
+		} else {
+			newRev, err = s.kv.Update(ctx, key, data, rev)
+		}
+		if err == nil {
+			return newRev, nil
+		}
+		if !errors.Is(err, jetstream.ErrKeyExists) {
+			return 0, fmt.Errorf("templates: move live pointer of %s: %w", id, err)
+		}
+	}
+	return 0, fmt.Errorf("templates: move live pointer of %s: too much contention", id)
+}
+
+// scan reads every entry matching filter in one pass and groups them by
+// template.
+func (s *Store) scan(ctx context.Context, filter string) ([]Info, error) {
+	w, err := s.kv.Watch(ctx, filter, jetstream.IgnoreDeletes())
+	if err != nil {
+		return nil, fmt.Errorf("templates: scan %s: %w", filter, err)
+	}
+	defer func() { _ = w.Stop() }()
+	byID := map[string]*Info{}
+	info := func(id string) *Info {
+		if byID[id] == nil {
+			byID[id] = &Info{ID: id, Versions: []VersionMeta{}}
+		}
+		return byID[id]
+	}
+	for {
+		var e jetstream.KeyValueEntry
+		var ok bool
+		select {
+		case e, ok = <-w.Updates():
+		case <-ctx.Done():
+			return nil, fmt.Errorf("templates: scan %s: %w", filter, ctx.Err())
+		}
+		if !ok {
+			return nil, fmt.Errorf("templates: scan %s: %w", filter, ErrClosed)
+		}
+		if e == nil {
+			break
+		}
+		id, suffix, err := splitKey(e.Key())
+		if err != nil {
+			continue
+		}
+		if suffix == liveSuffix {
+			var p livePointer
+			if json.Unmarshal(e.Value(), &p) == nil {
+				info(id).Live = p.Version
+			}
+			continue
+		}
+		var rec Record
+		if json.Unmarshal(e.Value(), &rec) == nil {
+			i := info(id)
+			i.Versions = append(i.Versions, rec.VersionMeta)
+		}
+	}
+	out := make([]Info, 0, len(byID))
+	for _, id := range sortedKeys(byID) {
+		i := byID[id]
+		sortVersions(i.Versions)
+		out = append(out, *i)
+	}
+	return out, nil
+}
+
+func sortVersions(v []VersionMeta) {
+	for i := 1; i < len(v); i++ {
+		for j := i; j > 0 && v[j].Version < v[j-1].Version; j-- {
+			v[j], v[j-1] = v[j-1], v[j]
+		}
+	}
+}
+
+// splitKey splits a bucket key into the template id and "live" or "v<n>".
+func splitKey(key string) (id, suffix string, err error) {
+	tok, suffix, ok := strings.Cut(key, ".")
+	if !ok {
+		return "", "", fmt.Errorf("templates: unexpected key %q", key)
+	}
+	id, err = store.FromToken(tok)
+	return id, suffix, err
+}
+
+func parseVersionKey(key string) (id string, n int, ok bool) {
+	id, suffix, err := splitKey(key)
+	if err != nil || !strings.HasPrefix(suffix, versionPrefix) {
+		return "", 0, false
+	}
+	n, err = strconv.Atoi(suffix[len(versionPrefix):])
+	return id, n, err == nil && n > 0
+}
