@@ -1,0 +1,382 @@
+package dispatcher_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/forbear/forbear/dispatcher"
+	"github.com/forbear/forbear/internal/clock"
+	"github.com/forbear/forbear/internal/domain"
+	"github.com/forbear/forbear/internal/logging"
+	"github.com/forbear/forbear/internal/store"
+	"github.com/forbear/forbear/internal/testkit"
+)
+
+// reindexLog records what intake asked the scheduler to recompute.
+type reindexLog struct {
+	mu   sync.Mutex
+	seen []string
+}
+
+func (r *reindexLog) Reindex(_ context.Context, kind, id string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.seen = append(r.seen, kind+":"+id)
+	return nil
+}
+
+type bundle struct {
+	nats    *testkit.NATS
+	state   *store.State
+	fence   *dispatcher.Fence
+	intake  *dispatcher.Intake
+	reindex *reindexLog
+	clock   *clock.Fake
+}
+
+func setup(t *testing.T) *bundle {
+	t.Helper()
+	n := testkit.StartNATS(t)
+	ctx := testkit.Context(t, time.Minute)
+	st, err := store.OpenState(ctx, n.JS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := dispatcher.NewFence(st, dispatcher.FenceOptions{Instance: "a", Lease: 50 * time.Millisecond, Log: logging.Discard()})
+	if err := f.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ids, err := n.JS.KeyValue(ctx, store.EventIDsBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rl := &reindexLog{}
+	clk := clock.NewFake(time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC))
+	in := dispatcher.NewIntake(dispatcher.IntakeOptions{State: st, EventIDs: ids, Reindex: rl, Fence: f,
+		Clock: clk, Log: logging.Discard(), AgreementPolicy: "plan"})
+	return &bundle{nats: n, state: st, fence: f, intake: in, reindex: rl, clock: clk}
+}
+
+func event(id, typ string, data any) dispatcher.Event {
+	raw, _ := json.Marshal(data)
+	return dispatcher.Event{SpecVersion: "1.0", ID: id, Source: "test", Type: typ, Data: raw}
+}
+
+func borrowerEvent(id, borrower string) dispatcher.Event {
+	return event(id, dispatcher.TypeBorrowerUpserted, map[string]string{
+		"borrower_id": borrower, "name": "Li Lei", "locale": "zh-CN", "timezone": "Asia/Shanghai",
+		"phone": "+8613800000001", "email": "li@example.com"})
+}
+
+func loanEvent(id, borrower, loan string) dispatcher.Event {
+	return event(id, dispatcher.TypeLoanUpdated, map[string]string{
+		"borrower_id": borrower, "loan_id": loan, "due_date": "2026-11-23", "amount_due": "1200.00",
+		"currency": "CNY", "status": "current", "policy": "standard"})
+}
+
+func TestFenceSeesEveryAcknowledgedWriteFromAnotherConnection(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := testkit.Context(t, time.Minute)
+	// Another instance writes; this instance's fence must see each write
+	// that completed before Check was called, every time.
+	_, js2 := b.nats.Connect(t)
+	st2, err := store.OpenState(ctx, js2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 200 {
+		borrower := fmt.Sprintf("b%d", i)
+		if _, err := st2.UpdateSuppressions(ctx, borrower, func(s *domain.Suppressions) error {
+			s.Mutes = append(s.Mutes, domain.Mute{ID: "m", Reason: "test"})
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		sup, until, err := b.fence.Check(ctx, borrower)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(sup.Mutes) != 1 {
+			t.Fatalf("write %d: fence view has %d mutes, want 1 (stale view)", i, len(sup.Mutes))
+		}
+		if until.Before(time.Now().Add(-50 * time.Millisecond)) {
+			t.Fatalf("validUntil %v is already far in the past", until)
+		}
+	}
+}
+
+func TestFenceGroupsConcurrentChecks(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := testkit.Context(t, time.Minute)
+	rounds := 0
+	var mu sync.Mutex
+	f := dispatcher.NewFence(b.state, dispatcher.FenceOptions{Instance: "grouped", Lease: time.Second, Log: logging.Discard(),
+		Observe: func(time.Duration) { mu.Lock(); rounds++; mu.Unlock() }})
+	if err := f.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	const checks = 500
+	var wg sync.WaitGroup
+	for i := range checks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, _, err := f.Check(ctx, fmt.Sprintf("b%d", i)); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	if rounds >= checks {
+		t.Fatalf("%d fence rounds for %d concurrent checks: not grouped", rounds, checks)
+	}
+	t.Logf("%d checks served by %d fence rounds", checks, rounds)
+}
+
+func TestMuteAcknowledgementWaitsOneLease(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := testkit.Context(t, time.Minute)
+	if err := b.intake.Apply(ctx, []dispatcher.Event{borrowerEvent("e1", "b1")}); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	m, err := b.intake.AddMute(ctx, "b1", dispatcher.MuteRequest{Channels: []domain.Channel{domain.SMS}, Reason: "complaint"}, "desk")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if held := time.Since(start); held < b.fence.Lease() {
+		t.Fatalf("mute acknowledged after %v, before one fence lease (%v)", held, b.fence.Lease())
+	}
+	sup, _, err := b.fence.Check(ctx, "b1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := domain.Reminder{BorrowerID: "b1", LoanID: "l1", Channel: domain.SMS, Category: domain.Collection}
+	if blk, ok := sup.Blocking(r, "+8613800000001", b.clock.Now()); !ok || blk.ID != m.ID {
+		t.Fatalf("sms not blocked by the mute: %+v %v", blk, ok)
+	}
+	r.Channel = domain.Email
+	if _, ok := sup.Blocking(r, "li@example.com", b.clock.Now()); ok {
+		t.Fatalf("email blocked by an sms-only mute")
+	}
+	if err := b.intake.DeleteMute(ctx, "b1", m.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.intake.DeleteMute(ctx, "b1", m.ID); !errors.Is(err, dispatcher.ErrNotFound) {
+		t.Fatalf("second delete: err = %v, want ErrNotFound", err)
+	}
+}
+
+func TestMuteValidation(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := testkit.Context(t, time.Minute)
+	if err := b.intake.Apply(ctx, []dispatcher.Event{borrowerEvent("e1", "b1")}); err != nil {
+		t.Fatal(err)
+	}
+	past := b.clock.Now().Add(-time.Hour)
+	tests := []struct {
+		name      string
+		borrower  string
+		req       dispatcher.MuteRequest
+		wantField string
+		wantErr   error
+	}{
+		{"unknown borrower", "nobody", dispatcher.MuteRequest{Reason: "x"}, "", dispatcher.ErrNotFound},
+		{"bad channel", "b1", dispatcher.MuteRequest{Channels: []domain.Channel{"fax"}, Reason: "x"}, "channels[0]", nil},
+		{"until in the past", "b1", dispatcher.MuteRequest{Until: &past, Reason: "x"}, "until", nil},
+		{"no reason", "b1", dispatcher.MuteRequest{}, "reason", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := b.intake.AddMute(ctx, tt.borrower, tt.req, "desk")
+			if tt.wantErr != nil {
+				if !errors.Is(err, tt.wantErr) {
+					t.Fatalf("err = %v, want %v", err, tt.wantErr)
+				}
+				return
+			}
+			var fe *dispatcher.FieldError
+			if !errors.As(err, &fe) || fe.Field != tt.wantField {
+				t.Fatalf("err = %v, want a field error on %q", err, tt.wantField)
+			}
+		})
+	}
+}
+
+func TestParseEventsNamesTheField(t *testing.T) {
+	t.Parallel()
+	good := `{"specversion":"1.0","id":"e1","source":"s","type":"loan.updated","data":{"borrower_id":"b","loan_id":"l","due_date":"2026-11-23","amount_due":"1.00","currency":"CNY","status":"current"}}`
+	tests := []struct {
+		name      string
+		body      string
+		wantField string
+		wantCode  string
+	}{
+		{"good", good, "", ""},
+		{"empty", ``, "", "invalid_json"},
+		{"not json", `{`, "", "invalid_json"},
+		{"spec version", `{"specversion":"0.3","id":"e","source":"s","type":"loan.updated","data":{}}`, "specversion", "invalid_field"},
+		{"no id", `{"specversion":"1.0","source":"s","type":"loan.updated","data":{}}`, "id", "invalid_field"},
+		{"unknown type", `{"specversion":"1.0","id":"e","source":"s","type":"loan.exploded","data":{}}`, "type", "unknown_type"},
+		{"bad due date", `{"specversion":"1.0","id":"e","source":"s","type":"loan.updated","data":{"borrower_id":"b","loan_id":"l","due_date":"23/11/2026","amount_due":"1.00","currency":"CNY","status":"current"}}`, "data.due_date", "invalid_field"},
+		{"bad amount", `{"specversion":"1.0","id":"e","source":"s","type":"loan.updated","data":{"borrower_id":"b","loan_id":"l","due_date":"2026-11-23","amount_due":"lots","currency":"CNY","status":"current"}}`, "data.amount_due", "invalid_field"},
+		{"bad phone", `{"specversion":"1.0","id":"e","source":"s","type":"borrower.upserted","data":{"borrower_id":"b","phone":"13800000000"}}`, "data.phone", "invalid_field"},
+		{"bad timezone", `{"specversion":"1.0","id":"e","source":"s","type":"borrower.upserted","data":{"borrower_id":"b","timezone":"Mars/Olympus"}}`, "data.timezone", "invalid_field"},
+		{"wrong type", `{"specversion":"1.0","id":"e","source":"s","type":"borrower.upserted","data":{"borrower_id":7}}`, "data.borrower_id", "invalid_field"},
+		{"agreement without loans", `{"specversion":"1.0","id":"e","source":"s","type":"agreement.activated","data":{"borrower_id":"b","agreement_id":"a","kind":"installment","loan_ids":[]}}`, "data.loan_ids", "invalid_field"},
+		{"bad installment", `{"specversion":"1.0","id":"e","source":"s","type":"agreement.activated","data":{"borrower_id":"b","agreement_id":"a","kind":"installment","loan_ids":["l"],"installments":[{"due_date":"x","amount":"1"}]}}`, "data.installments[0].due_date", "invalid_field"},
+		{"batch names index", `[` + good + `,{"specversion":"1.0","id":"e2","source":"s","type":"borrower.opted_out","data":{"borrower_id":"b","channel":"fax"}}]`, "[1].data.channel", "invalid_field"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := dispatcher.ParseEvents([]byte(tt.body))
+			if tt.wantCode == "" {
+				if err != nil {
+					t.Fatalf("unexpected error: %v", err)
+				}
+				return
+			}
+			var fe *dispatcher.FieldError
+			if !errors.As(err, &fe) {
+				t.Fatalf("err = %v, want a FieldError", err)
+			}
+			if fe.Field != tt.wantField || fe.Code != tt.wantCode {
+				t.Fatalf("got field %q code %q (%s), want field %q code %q", fe.Field, fe.Code, fe.Message, tt.wantField, tt.wantCode)
+			}
+		})
+	}
+}
+
+func TestRepeatedEventIDIsAppliedOnce(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := testkit.Context(t, time.Minute)
+	first := borrowerEvent("same-id", "b1")
+	second := event("same-id", dispatcher.TypeBorrowerUpserted, map[string]string{"borrower_id": "b1", "name": "Changed"})
+	if err := b.intake.Apply(ctx, []dispatcher.Event{first}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.intake.Apply(ctx, []dispatcher.Event{second}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := b.state.Borrower(ctx, "b1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Name != "Li Lei" {
+		t.Fatalf("name = %q: the repeated id was applied again", got.Name)
+	}
+}
+
+func TestAgreementHoldsCollectionAndBreakLiftsIt(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := testkit.Context(t, time.Minute)
+	if err := b.intake.Apply(ctx, []dispatcher.Event{borrowerEvent("e1", "b1"), loanEvent("e2", "b1", "l1")}); err != nil {
+		t.Fatal(err)
+	}
+	act := event("e3", dispatcher.TypeAgreementActivated, map[string]any{"borrower_id": "b1", "agreement_id": "a1",
+		"kind": "installment", "loan_ids": []string{"l1"}, "installments": []map[string]string{{"due_date": "2026-12-01", "amount": "600.00"}}})
+	if err := b.intake.Apply(ctx, []dispatcher.Event{act}); err != nil {
+		t.Fatal(err)
+	}
+	sup, _, err := b.fence.Check(ctx, "b1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	coll := domain.Reminder{BorrowerID: "b1", LoanID: "l1", Channel: domain.Voice, Category: domain.Collection}
+	if blk, ok := sup.Blocking(coll, "", b.clock.Now()); !ok || blk.Reason() != "agreement:a1" {
+		t.Fatalf("collection call not held by the agreement: %+v", blk)
+	}
+	plan := coll
+	plan.Category = domain.AgreementCategory
+	if _, ok := sup.Blocking(plan, "", b.clock.Now()); ok {
+		t.Fatalf("the agreement's own reminder is held")
+	}
+	c, _ := b.state.Case(ctx, "l1")
+	if c.AgreementID != "a1" {
+		t.Fatalf("case agreement = %q, want a1", c.AgreementID)
+	}
+	brk := event("e4", dispatcher.TypeAgreementBroken, map[string]string{"borrower_id": "b1", "agreement_id": "a1"})
+	if err := b.intake.Apply(ctx, []dispatcher.Event{brk}); err != nil {
+		t.Fatal(err)
+	}
+	sup, _, _ = b.fence.Check(ctx, "b1")
+	if _, ok := sup.Blocking(coll, "", b.clock.Now()); ok {
+		t.Fatalf("collection still held after agreement.broken")
+	}
+	b.reindex.mu.Lock()
+	defer b.reindex.mu.Unlock()
+	if len(b.reindex.seen) == 0 || b.reindex.seen[len(b.reindex.seen)-1] != "agr:a1" {
+		t.Fatalf("reindex calls %v do not end with the agreement", b.reindex.seen)
+	}
+}
+
+func TestPaymentClosesCase(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := testkit.Context(t, time.Minute)
+	pay := event("e3", dispatcher.TypePaymentReceived, map[string]string{"borrower_id": "b1", "loan_id": "l1", "amount": "1200.00", "remaining": "0.00"})
+	if err := b.intake.Apply(ctx, []dispatcher.Event{borrowerEvent("e1", "b1"), loanEvent("e2", "b1", "l1"), pay}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := b.state.Case(ctx, "l1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Open() {
+		t.Fatalf("case still open after remaining 0: %+v", c)
+	}
+	unknown := event("e4", dispatcher.TypePaymentReceived, map[string]string{"borrower_id": "b1", "loan_id": "nope", "amount": "1", "remaining": "0"})
+	var fe *dispatcher.FieldError
+	if err := b.intake.Apply(ctx, []dispatcher.Event{unknown}); !errors.As(err, &fe) || fe.Field != "data.loan_id" {
+		t.Fatalf("payment for unknown loan: err = %v", err)
+	}
+}
+
+func TestBadNATSEventGoesToDLQWithReason(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := testkit.Context(t, time.Minute)
+	stop, err := b.intake.ConsumeEvents(ctx, b.nats.JS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	dlq, err := b.nats.JS.OrderedConsumer(ctx, store.DLQStream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{store.DLQEventsSubject}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := []byte(`{"specversion":"1.0","id":"x1","source":"s","type":"loan.updated","data":{"borrower_id":"b","loan_id":"l","due_date":"soon","amount_due":"1","currency":"CNY","status":"current"}}`)
+	if _, err := b.nats.JS.Publish(ctx, store.EventsPrefix+"loan.updated", bad); err != nil {
+		t.Fatal(err)
+	}
+	good, _ := json.Marshal(borrowerEvent("x2", "b9"))
+	if _, err := b.nats.JS.Publish(ctx, store.EventsPrefix+"borrower.upserted", good); err != nil {
+		t.Fatal(err)
+	}
+	m, err := dlq.Next(jetstream.FetchMaxWait(10 * time.Second))
+	if err != nil {
+		t.Fatalf("no DLQ message: %v", err)
+	}
+	if got := m.Headers().Get(dispatcher.HeaderDLQField); got != "data.due_date" {
+		t.Fatalf("DLQ field header = %q, want data.due_date (reason %q)", got, m.Headers().Get(dispatcher.HeaderDLQReason))
+	}
+	testkit.Eventually(t, 10*time.Second, "good event applied", func() bool {
+		_, err := b.state.Borrower(ctx, "b9")
+		return err == nil
+	})
+}
