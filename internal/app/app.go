@@ -1,0 +1,464 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/sirupsen/logrus"
+
+	"github.com/forbear/forbear/channels"
+	"github.com/forbear/forbear/channels/email"
+	"github.com/forbear/forbear/channels/inapp"
+	"github.com/forbear/forbear/channels/sandbox"
+	"github.com/forbear/forbear/channels/sms"
+	"github.com/forbear/forbear/channels/voice"
+	"github.com/forbear/forbear/dispatcher"
+	"github.com/forbear/forbear/internal/audit"
+	"github.com/forbear/forbear/internal/clock"
+	"github.com/forbear/forbear/internal/config"
+	"github.com/forbear/forbear/internal/domain"
+	"github.com/forbear/forbear/internal/httpapi"
+	"github.com/forbear/forbear/internal/metrics"
+	"github.com/forbear/forbear/internal/natsrv"
+	"github.com/forbear/forbear/internal/store"
+	"github.com/forbear/forbear/scheduler"
+	"github.com/forbear/forbear/templates"
+)
+
+// Options are what a caller can inject; all are optional.
+type Options struct {
+	// Log is the logger; default logrus standard output.
+	Log *logrus.Logger
+	// Clock is "now" for scheduling and records; default the wall clock.
+	Clock clock.Clock
+	// HTTPClient reaches providers (Twilio); default a client with timeouts.
+	HTTPClient *http.Client
+	// Instance names this instance; default host name and a random suffix.
+	Instance string
+	// NATSURL overrides config nats.url (tests connect several instances to
+	// one server this way).
+	NATSURL string
+	// NoScheduler leaves the cron sweep off (tests and the benchmark drive
+	// sweeps themselves through Scheduler()).
+	NoScheduler bool
+	// NoHTTP skips the HTTP listener; Handler() still serves.
+	NoHTTP bool
+}
+
+// App is one forbear instance.
+type App struct {
+	cfg      config.Config
+	log      *logrus.Entry
+	instance string
+	clock    clock.Clock
+
+	embedded *natsrv.Server
+	nc       *nats.Conn
+	js       jetstream.JetStream
+
+	metrics   *metrics.Metrics
+	state     *store.State
+	audit     *audit.Recorder
+	fence     *dispatcher.Fence
+	intake    *dispatcher.Intake
+	templates *templates.Store
+	sched     *scheduler.Scheduler
+	policies  scheduler.Policies
+	inbox     *inapp.Inbox
+	workers   []*dispatcher.Worker
+	api       *httpapi.Server
+	http      *http.Server
+	listener  net.Listener
+	noSched   bool
+
+	cancel     context.CancelFunc // ends fence, watchers and workers
+	stopIntake func()
+}
+
+// New builds an instance; nothing runs until Start.
+func New(ctx context.Context, cfg config.Config, o Options) (a *App, err error) {
+	if o.Log == nil {
+		o.Log = logrus.StandardLogger()
+	}
+	if o.Clock == nil {
+		o.Clock = clock.Real{}
+	}
+	if o.Instance == "" {
+		o.Instance = defaultInstance()
+	}
+	if o.NATSURL != "" {
+		cfg.NATS.URL = o.NATSURL
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	a = &App{cfg: cfg, instance: o.Instance, clock: o.Clock, noSched: o.NoScheduler, metrics: metrics.New(),
+		log: o.Log.WithField("instance", o.Instance)}
+	defer func() {
+		if err != nil {
+			a.closeNATS()
+		}
+	}()
+	if err := a.connect(); err != nil {
+		return nil, err
+	}
+	replicas := cfg.NATS.Replicas
+	if replicas == 0 {
+		replicas = 1
+	}
+	if err := store.Setup(ctx, a.js, store.Options{Replicas: replicas}); err != nil {
+		return nil, err
+	}
+	if a.state, err = store.OpenState(ctx, a.js); err != nil {
+		return nil, err
+	}
+	a.audit = audit.New(a.js, a.instance)
+	a.fence = dispatcher.NewFence(a.state, dispatcher.FenceOptions{
+		Instance: a.instance, Lease: cfg.Dispatcher.FenceLease.D(), Observe: a.metrics.Fence, Log: a.log.WithField("part", "fence"),
+	})
+	if a.templates, err = templates.Open(ctx, a.js, a.log.WithField("part", "templates"), templates.WithClock(o.Clock)); err != nil {
+		return nil, err
+	}
+	if n, err := a.templates.Seed(ctx, cfg.TemplatesDir, "forbear"); err != nil {
+		return nil, fmt.Errorf("templates: %w", err)
+	} else if n > 0 {
+		a.log.WithField("templates", n).Info("template store seeded")
+	}
+	if err := a.buildScheduler(); err != nil {
+		return nil, err
+	}
+	eventIDs, err := a.js.KeyValue(ctx, store.EventIDsBucket)
+	if err != nil {
+		return nil, err
+	}
+	a.intake = dispatcher.NewIntake(dispatcher.IntakeOptions{
+		State: a.state, EventIDs: eventIDs, Reindex: a.sched, Fence: a.fence, Clock: o.Clock,
+		Log: a.log.WithField("part", "intake"), AgreementPolicy: cfg.Agreements.Policy, Observe: a.metrics.Event,
+	})
+	if a.inbox, err = inapp.New(a.js); err != nil {
+		return nil, err
+	}
+	if err := a.buildWorkers(ctx, o); err != nil {
+		return nil, err
+	}
+	a.api = httpapi.New(httpapi.Options{
+		Tokens: cfg.Auth.Tokens, Intake: a.intake, State: a.state, Audit: a.audit, Fence: a.fence,
+		Inbox: inboxAPI{a.inbox},
+		Outbox: func(ctx context.Context, ch, borrowerID string, limit int) (any, error) {
+			return sandbox.List(ctx, a.js, ch, borrowerID, limit)
+		},
+		Next:    a.next,
+		Ready:   a.ready,
+		Metrics: a.metrics.Handler(),
+		Log:     a.log.WithField("part", "http"),
+	})
+	if !o.NoHTTP {
+		if a.listener, err = net.Listen("tcp", cfg.HTTP.Listen); err != nil {
+			return nil, fmt.Errorf("http.listen %s: %w", cfg.HTTP.Listen, err)
+		}
+	}
+	return a, nil
+}
+
+func defaultInstance() string {
+	host, _ := os.Hostname()
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%s-%s", store.Token(host), hex.EncodeToString(b[:]))
+}
+
+func (a *App) connect() error {
+	var err error
+	if a.cfg.NATS.URL == "" {
+		dir := filepath.Join(a.cfg.DataDir, "nats")
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return fmt.Errorf("data_dir: %w", err)
+		}
+		a.embedded, err = natsrv.Start(natsrv.Options{StoreDir: dir, Listen: a.cfg.NATS.Embedded.Listen, ServerName: "forbear"})
+		if err != nil {
+			return err
+		}
+		a.nc, err = a.embedded.Connect("forbear " + a.instance)
+		if err != nil {
+			return fmt.Errorf("nats: %w", err)
+		}
+		where := a.embedded.ClientURL()
+		if where == "" {
+			where = "in-process only"
+		}
+		a.log.WithFields(logrus.Fields{"store_dir": dir, "client_url": where}).Info("embedded NATS with JetStream started")
+	} else {
+		opts := []nats.Option{nats.Name("forbear " + a.instance), nats.MaxReconnects(-1)}
+		if a.cfg.NATS.Creds != "" {
+			opts = append(opts, nats.UserCredentials(a.cfg.NATS.Creds))
+		}
+		a.nc, err = nats.Connect(a.cfg.NATS.URL, opts...)
+		if err != nil {
+			return fmt.Errorf("nats.url %s: %w", a.cfg.NATS.URL, err)
+		}
+		a.log.WithField("url", a.nc.ConnectedUrlRedacted()).Info("connected to external NATS")
+	}
+	a.js, err = jetstream.New(a.nc)
+	return err
+}
+
+func (a *App) buildScheduler() error {
+	pols, err := scheduler.Compile(a.cfg.Policies)
+	if err != nil {
+		return err
+	}
+	a.policies = pols
+	tz, err := time.LoadLocation(a.cfg.Scheduler.Timezone)
+	if err != nil {
+		return fmt.Errorf("scheduler.timezone: %w", err)
+	}
+	a.sched, err = scheduler.New(scheduler.Options{
+		JS: a.js, State: a.state, Audit: a.audit, Policies: pols, AgreementPolicy: a.cfg.Agreements.Policy,
+		DefaultTimezone: tz, Spec: a.cfg.Scheduler.Sweep, CatchUp: a.cfg.Scheduler.CatchUp.D(), Clock: a.clock,
+		Log: a.log.WithField("part", "scheduler"), Instance: a.instance,
+	})
+	return err
+}
+
+func (a *App) buildWorkers(ctx context.Context, o Options) error {
+	hc := o.HTTPClient
+	if hc == nil {
+		hc = &http.Client{Timeout: 30 * time.Second}
+	}
+	statusCallback := a.publicURL() + "/v1/providers/twilio/status"
+	tz, _ := time.LoadLocation(a.cfg.Scheduler.Timezone)
+	r := renderer{store: a.templates, clock: a.clock, defaultTZ: tz}
+	for _, ch := range domain.Channels {
+		pc := a.providerConfig(ch)
+		var p channels.Provider
+		var err error
+		switch pc.Kind {
+		case "", "sandbox":
+			p = sandbox.New(a.js, ch)
+		case "twilio":
+			if ch == domain.SMS {
+				p, err = sms.New(pc, sms.Options{HTTPClient: hc, StatusCallback: statusCallback})
+			} else {
+				p, err = voice.New(pc, voice.Options{HTTPClient: hc, StatusCallback: statusCallback})
+			}
+		case "smtp":
+			p, err = email.New(pc, email.Options{})
+		case "inbox":
+			p = a.inbox
+		}
+		if err != nil {
+			return err
+		}
+		w, err := dispatcher.NewWorker(ctx, dispatcher.WorkerOptions{
+			Channel: ch, Provider: p, Concurrency: pc.Concurrency, JS: a.js, State: a.state, Fence: a.fence,
+			Renderer: r, Audit: a.audit, Intake: a.intake, Metrics: a.metrics, Clock: a.clock,
+			Log: a.log.WithFields(logrus.Fields{"part": "worker", "channel": string(ch)}), AckWait: a.cfg.Dispatcher.AckWait.D(),
+			MaxDeliver: a.cfg.Dispatcher.MaxDeliver,
+		})
+		if err != nil {
+			return err
+		}
+		a.workers = append(a.workers, w)
+		a.log.WithFields(logrus.Fields{"channel": string(ch), "provider": kindName(pc.Kind), "concurrency": pc.Concurrency}).Info("channel worker ready")
+	}
+	return nil
+}
+
+func kindName(k string) string {
+	if k == "" {
+		return "sandbox"
+	}
+	return k
+}
+
+func (a *App) providerConfig(ch domain.Channel) config.Provider {
+	switch ch {
+	case domain.SMS:
+		return a.cfg.Providers.SMS
+	case domain.Voice:
+		return a.cfg.Providers.Voice
+	case domain.Email:
+		return a.cfg.Providers.Email
+	default:
+		return a.cfg.Providers.InApp
+	}
+}
+
+func (a *App) publicURL() string {
+	if a.cfg.HTTP.PublicURL != "" {
+		return a.cfg.HTTP.PublicURL
+	}
+	return "http://" + a.cfg.HTTP.Listen
+}
+
+// Start runs everything: fence, intake consumer, workers, scheduler and the
+// HTTP listener.
+func (a *App) Start(ctx context.Context) error {
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	a.cancel = cancel
+	if err := a.fence.Start(runCtx); err != nil {
+		return err
+	}
+	stop, err := a.intake.ConsumeEvents(runCtx, a.js)
+	if err != nil {
+		return err
+	}
+	a.stopIntake = stop
+	for _, w := range a.workers {
+		if err := w.Start(runCtx); err != nil {
+			return err
+		}
+	}
+	if !a.noSched {
+		if err := a.sched.Start(runCtx); err != nil {
+			return err
+		}
+	}
+	go a.watchQueueDepth(runCtx)
+	if a.listener != nil {
+		a.http = &http.Server{Handler: a.api, ReadHeaderTimeout: 10 * time.Second}
+		go func() {
+			if err := a.http.Serve(a.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				a.log.WithError(err).Error("http server stopped")
+			}
+		}()
+		a.log.WithField("listen", a.listener.Addr().String()).Info("HTTP API listening")
+		if len(a.cfg.Auth.Tokens) == 0 {
+			a.log.Warn("no auth tokens configured: the API is open to anyone who can reach " + a.listener.Addr().String() + " (loopback only)")
+		}
+	}
+	return nil
+}
+
+// Stop stops taking work, hands back or finishes in-flight reminders,
+// flushes and closes NATS. It returns within ctx's deadline.
+func (a *App) Stop(ctx context.Context) error {
+	var errs []error
+	if a.http != nil {
+		errs = append(errs, a.http.Shutdown(ctx))
+	}
+	if a.sched != nil && !a.noSched {
+		errs = append(errs, a.sched.Stop(ctx))
+	}
+	if a.stopIntake != nil {
+		a.stopIntake()
+	}
+	for _, w := range a.workers {
+		errs = append(errs, w.Stop(ctx))
+	}
+	if a.cancel != nil {
+		a.cancel()
+	}
+	if a.templates != nil {
+		a.templates.Close()
+	}
+	if a.nc != nil {
+		errs = append(errs, a.nc.FlushWithContext(ctx))
+	}
+	a.closeNATS()
+	return errors.Join(errs...)
+}
+
+// Kill stops the instance abruptly, as a crash would: no naks, no flush.
+// In-flight reminders are redelivered to other instances after AckWait.
+func (a *App) Kill() {
+	if a.cancel != nil {
+		a.cancel()
+	}
+	if a.http != nil {
+		_ = a.http.Close()
+	}
+	if a.nc != nil {
+		a.nc.Close()
+	}
+	if a.embedded != nil {
+		a.embedded.Shutdown()
+	}
+}
+
+func (a *App) closeNATS() {
+	if a.nc != nil {
+		a.nc.Close()
+	}
+	if a.embedded != nil {
+		a.embedded.Shutdown()
+	}
+}
+
+// Handler is the HTTP API.
+func (a *App) Handler() http.Handler { return a.api }
+
+// Addr is the HTTP listener's address ("" without a listener).
+func (a *App) Addr() string {
+	if a.listener == nil {
+		return ""
+	}
+	return a.listener.Addr().String()
+}
+
+// Scheduler exposes the scheduler (tests and the benchmark run sweeps).
+func (a *App) Scheduler() *scheduler.Scheduler { return a.sched }
+
+// JetStream exposes the JetStream context.
+func (a *App) JetStream() jetstream.JetStream { return a.js }
+
+// Templates exposes the template store.
+func (a *App) Templates() *templates.Store { return a.templates }
+
+// Audit exposes the delivery records.
+func (a *App) Audit() *audit.Recorder { return a.audit }
+
+// Metrics exposes the metrics.
+func (a *App) Metrics() *metrics.Metrics { return a.metrics }
+
+// NATSClientURL is the embedded server's client URL ("" when external or
+// in-process only).
+func (a *App) NATSClientURL() string {
+	if a.embedded == nil {
+		return ""
+	}
+	return a.embedded.ClientURL()
+}
+
+func (a *App) ready(ctx context.Context) error {
+	if a.nc == nil || !a.nc.IsConnected() {
+		return errors.New("NATS not connected")
+	}
+	if _, err := a.js.Stream(ctx, store.RemindersStream); err != nil {
+		return fmt.Errorf("stream %s: %w", store.RemindersStream, err)
+	}
+	if _, err := a.state.SuppressionKV.Status(ctx); err != nil {
+		return fmt.Errorf("bucket %s: %w", store.SuppressionsBucket, err)
+	}
+	return nil
+}
+
+// watchQueueDepth publishes each channel's backlog as a gauge.
+func (a *App) watchQueueDepth(ctx context.Context) {
+	t := time.NewTicker(5 * time.Second)
+	defer t.Stop()
+	for {
+		for _, ch := range domain.Channels {
+			if c, err := a.js.Consumer(ctx, store.RemindersStream, dispatcher.ConsumerName(ch)); err == nil {
+				if info, err := c.Info(ctx); err == nil {
+					a.metrics.QueueDepth(string(ch), info.NumPending+uint64(info.NumAckPending))
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
