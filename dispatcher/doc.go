@@ -11,7 +11,9 @@
 //     worker's view contains every suppression acknowledged before s. The
 //     result is valid until s + lease; channels.BeginCall refuses after that.
 //   - An acknowledgement of a suppression (mute, agreement, opt-out) is held
-//     back for one lease after its write. Any fence round that missed the
-//     write started before it, so every call that round cleared has started
-//     before the acknowledgement is sent.
+//     back after its write. Any fence round that missed the write started
+//     before it, so every call that round cleared has started within one
+//     lease of the write. The hold is two leases: the second gives such a
+//     call time to reach the provider, so that even the provider's own clock
+//     sees no call in the suppressed scope after the acknowledgement.
 package dispatcher

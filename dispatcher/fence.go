@@ -31,6 +31,7 @@ type Fence struct {
 	lease  time.Duration
 	log    *logrus.Entry
 	obs    func(time.Duration)
+	check  func(time.Duration)
 
 	reqs chan chan fenceResult
 
@@ -55,7 +56,10 @@ type FenceOptions struct {
 	Lease time.Duration
 	// Observe, if set, receives the duration of each fence round.
 	Observe func(time.Duration)
-	Log     *logrus.Entry
+	// ObserveCheck, if set, receives how long each Check waited (what a
+	// send pays for the fence).
+	ObserveCheck func(time.Duration)
+	Log          *logrus.Entry
 }
 
 // NewFence returns a fence over the suppression bucket. Start must run
@@ -67,6 +71,9 @@ func NewFence(state *store.State, o FenceOptions) *Fence {
 	if o.Observe == nil {
 		o.Observe = func(time.Duration) {}
 	}
+	if o.ObserveCheck == nil {
+		o.ObserveCheck = func(time.Duration) {}
+	}
 	return &Fence{
 		state:   state,
 		kv:      state.SuppressionKV,
@@ -74,14 +81,14 @@ func NewFence(state *store.State, o FenceOptions) *Fence {
 		lease:   o.Lease,
 		log:     o.Log,
 		obs:     o.Observe,
+		check:   o.ObserveCheck,
 		reqs:    make(chan chan fenceResult, 4096),
 		cache:   map[string]domain.Suppressions{},
 		advance: make(chan struct{}),
 	}
 }
 
-// Lease is how long an acknowledgement must be held after a suppression
-// write (see the package documentation).
+// Lease is how long a fence result may be used to start a provider call.
 func (f *Fence) Lease() time.Duration { return f.lease }
 
 // Start loads the suppression bucket and runs the watcher and the fence
@@ -247,6 +254,8 @@ var ErrFenceUnavailable = errors.New("suppression fence unavailable")
 // Check returns the borrower's suppressions as of a moment after the call
 // began, and until when a provider call may start on that basis.
 func (f *Fence) Check(ctx context.Context, borrowerID string) (domain.Suppressions, time.Time, error) {
+	start := time.Now()
+	defer func() { f.check(time.Since(start)) }()
 	done := make(chan fenceResult, 1)
 	select {
 	case f.reqs <- done:
@@ -284,10 +293,12 @@ func (f *Fence) Cached(borrowerID string) domain.Suppressions {
 	return sup
 }
 
-// Hold waits one lease: called after a suppression write and before its
-// acknowledgement (see the package documentation).
+// Hold is called after a suppression write and before its
+// acknowledgement. One lease is what the proof needs (see the package
+// documentation); the second lease covers the cleared call's transit, so
+// that the provider itself also receives it before the acknowledgement.
 func (f *Fence) Hold(ctx context.Context) error {
-	t := time.NewTimer(f.lease)
+	t := time.NewTimer(2 * f.lease)
 	defer t.Stop()
 	select {
 	case <-t.C:

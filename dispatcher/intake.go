@@ -43,12 +43,12 @@ type Intake struct {
 
 // IntakeOptions configure an Intake.
 type IntakeOptions struct {
-	State     *store.State
-	EventIDs  jetstream.KeyValue
-	Reindex   Reindexer
-	Fence     *Fence
-	Clock     clock.Clock
-	Log       *logrus.Entry
+	State    *store.State
+	EventIDs jetstream.KeyValue
+	Reindex  Reindexer
+	Fence    *Fence
+	Clock    clock.Clock
+	Log      *logrus.Entry
 	// AgreementPolicy is the policy an activated agreement's plan follows.
 	AgreementPolicy string
 	// Observe, if set, counts applied events by type and result.
