@@ -136,8 +136,8 @@ func (t Text) MarshalYAML() (any, error) {
 // encoded is the wire form of a Definition with in-app subjects spelled
 // "title", so that what GET shows is what PUT and the files take.
 type encoded struct {
-	Category string                       `json:"category,omitempty" yaml:"category,omitempty"`
-	Note     string                       `json:"note,omitempty" yaml:"note,omitempty"`
+	Category string                            `json:"category,omitempty" yaml:"category,omitempty"`
+	Note     string                            `json:"note,omitempty" yaml:"note,omitempty"`
 	Channels map[domain.Channel]map[string]any `json:"channels" yaml:"channels"`
 }
 

@@ -1,10 +1,12 @@
 package templates
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -104,9 +106,10 @@ type Store struct {
 	applied uint64        // stream sequence of the last entry the watcher applied
 	stopped bool          // the watcher has ended
 
-	watcher   jetstream.KeyWatcher
-	done      chan struct{}
-	closeOnce sync.Once
+	watcher     jetstream.KeyWatcher
+	cancelWatch context.CancelFunc
+	done        chan struct{}
+	closeOnce   sync.Once
 
 	// Owned by the watch goroutine. Versions are small and immutable, so
 	// every one seen is kept: a rollback then costs no network round trip.
@@ -137,12 +140,15 @@ func Open(ctx context.Context, js jetstream.JetStream, log *logrus.Entry, opts .
 		versions: make(map[string]map[int]*versionEntry),
 	}
 	s.live.Store(&liveSet{})
-	// The watch outlives ctx, which only bounds Open.
-	w, err := kv.WatchAll(context.Background())
+	// The watch outlives ctx, which only bounds Open; cancelling its own
+	// context is what ends it (and the client's goroutine that waits on it).
+	watchCtx, cancel := context.WithCancel(context.Background())
+	w, err := kv.WatchAll(watchCtx)
 	if err != nil {
+		cancel()
 		return nil, fmt.Errorf("templates: watch %s: %w", store.TemplatesBucket, err)
 	}
-	s.watcher = w
+	s.watcher, s.cancelWatch = w, cancel
 	ready := make(chan struct{})
 	go s.watch(ready)
 	select {
@@ -162,6 +168,7 @@ func (s *Store) Close() {
 		if err := s.watcher.Stop(); err != nil {
 			s.log.WithError(err).Debug("stop template watch")
 		}
+		s.cancelWatch()
 		<-s.done
 	})
 }
@@ -322,6 +329,8 @@ func (s *Store) settle(ctx context.Context, rev uint64) {
 
 // lastVersion is the highest version number saved for id, or 0.
 func (s *Store) lastVersion(ctx context.Context, id string) (int, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	lister, err := s.kv.ListKeysFiltered(ctx, store.Token(id)+".*")
 	if err != nil {
 		return 0, fmt.Errorf("templates: list versions of %s: %w", id, err)
@@ -405,6 +414,10 @@ func (s *Store) setLive(ctx context.Context, id string, version int, author stri
 // scan reads every entry matching filter in one pass and groups them by
 // template.
 func (s *Store) scan(ctx context.Context, filter string) ([]Info, error) {
+	// The client ties the watch's lifetime to its context: end it with the
+	// scan, not with the caller's context.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	w, err := s.kv.Watch(ctx, filter, jetstream.IgnoreDeletes())
 	if err != nil {
 		return nil, fmt.Errorf("templates: scan %s: %w", filter, err)
@@ -458,11 +471,7 @@ func (s *Store) scan(ctx context.Context, filter string) ([]Info, error) {
 }
 
 func sortVersions(v []VersionMeta) {
-	for i := 1; i < len(v); i++ {
-		for j := i; j > 0 && v[j].Version < v[j-1].Version; j-- {
-			v[j], v[j-1] = v[j-1], v[j]
-		}
-	}
+	slices.SortFunc(v, func(a, b VersionMeta) int { return cmp.Compare(a.Version, b.Version) })
 }
 
 // splitKey splits a bucket key into the template id and "live" or "v<n>".

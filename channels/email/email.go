@@ -275,7 +275,13 @@ func (p *Provider) dial(ctx context.Context) (net.Conn, error) {
 // RCPT or DATA is permanent, every other failure (4xx, network, TLS, relay
 // refusing the session) is retried.
 func classify(ctx context.Context, ph phase, err error) error {
-	if cerr := ctx.Err(); cerr != nil {
+	cerr := ctx.Err()
+	if dl, ok := ctx.Deadline(); ok && cerr == nil && !time.Now().Before(dl) {
+		// The connection deadline, set from ctx, can fire a moment before
+		// ctx itself does.
+		cerr = context.DeadlineExceeded
+	}
+	if cerr != nil {
 		// The connection was closed because ctx ended; say so rather than
 		// report "use of closed network connection".
 		return fmt.Errorf("email: %s: %w (%v)", ph.name, cerr, err)

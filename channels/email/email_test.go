@@ -446,23 +446,19 @@ func TestContextDeadlineStopsHungRelay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conns := make(chan net.Conn, 8)
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		defer close(accepted)
+		if c, err := l.Accept(); err == nil {
+			accepted <- c
+		}
+	}()
 	t.Cleanup(func() {
 		l.Close()
-		close(conns)
-		for c := range conns {
+		if c, ok := <-accepted; ok {
 			c.Close()
 		}
 	})
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			conns <- c
-		}
-	}()
 	p, err := email.New(config.Provider{From: "c@example.com",
 		SMTP: config.SMTP{Host: "127.0.0.1", Port: l.Addr().(*net.TCPAddr).Port, TLS: "none"}}, email.Options{})
 	if err != nil {

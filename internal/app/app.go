@@ -53,6 +53,8 @@ type Options struct {
 	NoScheduler bool
 	// NoHTTP skips the HTTP listener; Handler() still serves.
 	NoHTTP bool
+	// FenceCheck, if set, receives how long each send waited for the fence.
+	FenceCheck func(time.Duration)
 }
 
 // App is one forbear instance.
@@ -124,7 +126,8 @@ func New(ctx context.Context, cfg config.Config, o Options) (a *App, err error) 
 	}
 	a.audit = audit.New(a.js, a.instance)
 	a.fence = dispatcher.NewFence(a.state, dispatcher.FenceOptions{
-		Instance: a.instance, Lease: cfg.Dispatcher.FenceLease.D(), Observe: a.metrics.Fence, Log: a.log.WithField("part", "fence"),
+		Instance: a.instance, Lease: cfg.Dispatcher.FenceLease.D(), Observe: a.metrics.Fence, ObserveCheck: o.FenceCheck,
+		Log: a.log.WithField("part", "fence"),
 	})
 	if a.templates, err = templates.Open(ctx, a.js, a.log.WithField("part", "templates"), templates.WithClock(o.Clock)); err != nil {
 		return nil, err
@@ -462,3 +465,6 @@ func (a *App) watchQueueDepth(ctx context.Context) {
 		}
 	}
 }
+
+// NATSConn is the instance's NATS connection.
+func (a *App) NATSConn() *nats.Conn { return a.nc }

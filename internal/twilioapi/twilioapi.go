@@ -139,7 +139,8 @@ func (c *Client) Send(ctx context.Context, call func(*openapi.ApiService) error)
 	return c.do(ctx, true, call)
 }
 
-// Query runs call, which reads (lists, fetches) with the given service. It
+// Query runs call, which reads (lists, fetches) with the given service and
+// must be done with it when it returns (no Stream* methods). It
 // is not rate-limited and not fenced: reading starts no contact with the
 // borrower. Errors are classified as in Send.
 func (c *Client) Query(ctx context.Context, call func(*openapi.ApiService) error) error {
@@ -151,6 +152,7 @@ func (c *Client) do(ctx context.Context, fenced bool, call func(*openapi.ApiServ
 		return err
 	}
 	rt := &roundTripper{c: c, ctx: ctx, fenced: fenced}
+	defer rt.finish()
 	tc := &client.Client{
 		Credentials: client.NewCredentials(c.sid, c.token),
 		HTTPClient: &http.Client{
@@ -223,13 +225,29 @@ type roundTripper struct {
 	ctx    context.Context
 	fenced bool
 
-	mu     sync.Mutex
-	status int
-	header http.Header
+	mu      sync.Mutex
+	status  int
+	header  http.Header
+	cancels []context.CancelFunc
+}
+
+// finish ends every request context of the call. twilio-go does not close
+// the body of an error response; without this its connection and timer
+// would linger until the timeout.
+func (t *roundTripper) finish() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, cancel := range t.cancels {
+		cancel()
+	}
+	t.cancels = nil
 }
 
 func (t *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx, cancel := context.WithTimeout(t.ctx, t.c.timeout)
+	t.mu.Lock()
+	t.cancels = append(t.cancels, cancel)
+	t.mu.Unlock()
 	out := req.Clone(ctx)
 	t.c.rewrite(out.URL)
 	out.Host = "" // send the rewritten host, not the one NewRequest recorded

@@ -139,6 +139,9 @@ func Start(t testing.TB, opts Options) *Server {
 	}()
 	t.Cleanup(func() {
 		_ = srv.Close()
+		// Close only closes listeners Serve has registered; when the test
+		// ends before the goroutine above ran, Serve would block in Accept.
+		_ = ln.Close()
 		<-done
 	})
 	return s

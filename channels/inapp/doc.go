@@ -1,0 +1,10 @@
+// Package inapp is the in-app inbox: one JetStream KV bucket
+// (store.InboxBucket) holding a message per borrower and reminder under the
+// key <Token(borrower)>.<Token(reminder id)>.
+//
+// Delivering is a KV Create, so a reminder that is sent again (after a
+// worker crash, a redelivery) finds its key and never makes a second
+// message. Borrower apps read the inbox over the HTTP API or follow it live
+// through a KV watch, exposed as a channel (Stream) and as server-sent
+// events (ServeStream).
+package inapp

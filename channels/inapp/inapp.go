@@ -1,0 +1,235 @@
+package inapp
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/forbear/forbear/channels"
+	"github.com/forbear/forbear/internal/clock"
+	"github.com/forbear/forbear/internal/domain"
+	"github.com/forbear/forbear/internal/store"
+)
+
+// Message is one in-app message as the API shows it (spec §4).
+type Message struct {
+	// ID is the reminder id that produced the message: stable, so a resend
+	// finds the same message.
+	ID    string    `json:"id"`
+	Title string    `json:"title"`
+	Body  string    `json:"body"`
+	At    time.Time `json:"at"`
+	Read  bool      `json:"read"`
+}
+
+// ErrNotFound is returned by MarkRead for a message that does not exist.
+var ErrNotFound = errors.New("inapp: message not found")
+
+// DefaultHeartbeat is how often ServeStream writes a comment line so that
+// proxies and load balancers keep an idle stream open.
+const DefaultHeartbeat = 15 * time.Second
+
+// Option changes an Inbox.
+type Option func(*Inbox)
+
+// WithClock sets the clock that stamps new messages (default wall clock).
+func WithClock(c clock.Clock) Option { return func(ib *Inbox) { ib.clock = c } }
+
+// WithHeartbeat sets ServeStream's heartbeat interval (default
+// DefaultHeartbeat).
+func WithHeartbeat(d time.Duration) Option { return func(ib *Inbox) { ib.heartbeat = d } }
+
+// Inbox is the in-app provider and the inbox reader. It is safe for
+// concurrent use.
+type Inbox struct {
+	kv        jetstream.KeyValue
+	clock     clock.Clock
+	heartbeat time.Duration
+}
+
+var (
+	_ channels.Provider = (*Inbox)(nil)
+	_ channels.Looker   = (*Inbox)(nil)
+)
+
+// New opens the inbox bucket, which store.Setup must have created.
+func New(js jetstream.JetStream, opts ...Option) (*Inbox, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	kv, err := js.KeyValue(ctx, store.InboxBucket)
+	if err != nil {
+		return nil, fmt.Errorf("inapp: open bucket %s: %w", store.InboxBucket, err)
+	}
+	ib := &Inbox{kv: kv, clock: clock.Real{}, heartbeat: DefaultHeartbeat}
+	for _, o := range opts {
+		o(ib)
+	}
+	return ib, nil
+}
+
+func key(borrowerID, messageID string) string {
+	return store.Token(borrowerID) + "." + store.Token(messageID)
+}
+
+func borrowerFilter(borrowerID string) string { return store.Token(borrowerID) + ".*" }
+
+// recipient is the borrower a message is for: msg.To, or BorrowerID when a
+// caller left To empty.
+func recipient(msg channels.Message) string {
+	if msg.To != "" {
+		return msg.To
+	}
+	return msg.BorrowerID
+}
+
+// Send puts msg in the borrower's inbox. Sending the same reminder again
+// leaves the first message as it is and reports it as delivered.
+func (ib *Inbox) Send(ctx context.Context, msg channels.Message) (channels.Result, error) {
+	borrower := recipient(msg)
+	if borrower == "" || msg.ReminderID == "" {
+		return channels.Result{}, &channels.Error{Kind: channels.Permanent, Code: "invalid_message",
+			Err: errors.New("inapp: message needs a borrower (To) and a reminder id")}
+	}
+	m := Message{ID: msg.ReminderID, Title: msg.Subject, Body: msg.Text, At: ib.clock.Now().UTC()}
+	data, err := json.Marshal(m)
+	if err != nil {
+		return channels.Result{}, fmt.Errorf("inapp: encode message: %w", err)
+	}
+	if err := channels.BeginCall(ctx); err != nil {
+		return channels.Result{}, err
+	}
+	res := channels.Result{ProviderRef: m.ID, Status: domain.Delivered}
+	if _, err := ib.kv.Create(ctx, key(borrower, m.ID), data); err != nil {
+		if errors.Is(err, jetstream.ErrKeyExists) {
+			return res, nil
+		}
+		return channels.Result{}, &channels.Error{Kind: channels.Retry, Err: fmt.Errorf("inapp: write: %w", err)}
+	}
+	return res, nil
+}
+
+// Lookup reports whether the reminder is already in the borrower's inbox.
+func (ib *Inbox) Lookup(ctx context.Context, msg channels.Message) (channels.Result, bool, error) {
+	_, err := ib.kv.Get(ctx, key(recipient(msg), msg.ReminderID))
+	if store.IsNotFound(err) {
+		return channels.Result{}, false, nil
+	}
+	if err != nil {
+		return channels.Result{}, false, fmt.Errorf("inapp: lookup: %w", err)
+	}
+	return channels.Result{ProviderRef: msg.ReminderID, Status: domain.Delivered}, true, nil
+}
+
+// List returns the borrower's messages, newest first.
+func (ib *Inbox) List(ctx context.Context, borrowerID string) ([]Message, error) {
+	// One watch delivers every current value in a single pass; a key
+	// listing followed by one Get per key would cost a round trip each.
+	w, err := ib.kv.Watch(ctx, borrowerFilter(borrowerID), jetstream.IgnoreDeletes())
+	if err != nil {
+		return nil, fmt.Errorf("inapp: list: %w", err)
+	}
+	defer func() { _ = w.Stop() }()
+	out := []Message{}
+	for {
+		select {
+		case e, ok := <-w.Updates():
+			if !ok {
+				return nil, fmt.Errorf("inapp: list: watcher closed")
+			}
+			if e == nil { // every current value has been delivered
+				sort.SliceStable(out, func(i, j int) bool {
+					if !out[i].At.Equal(out[j].At) {
+						return out[i].At.After(out[j].At)
+					}
+					return out[i].ID > out[j].ID
+				})
+				return out, nil
+			}
+			var m Message
+			if err := json.Unmarshal(e.Value(), &m); err != nil {
+				return nil, fmt.Errorf("inapp: decode %s: %w", e.Key(), err)
+			}
+			out = append(out, m)
+		case <-ctx.Done():
+			return nil, fmt.Errorf("inapp: list: %w", ctx.Err())
+		}
+	}
+}
+
+// MarkRead marks one message read. It is a compare-and-set, so a message
+// written again concurrently is never overwritten with stale content.
+func (ib *Inbox) MarkRead(ctx context.Context, borrowerID, messageID string) error {
+	k := key(borrowerID, messageID)
+	for {
+		e, err := ib.kv.Get(ctx, k)
+		if store.IsNotFound(err) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("inapp: mark read: %w", err)
+		}
+		var m Message
+		if err := json.Unmarshal(e.Value(), &m); err != nil {
+			return fmt.Errorf("inapp: decode %s: %w", k, err)
+		}
+		if m.Read {
+			return nil
+		}
+		m.Read = true
+		data, err := json.Marshal(m)
+		if err != nil {
+			return fmt.Errorf("inapp: encode message: %w", err)
+		}
+		_, err = ib.kv.Update(ctx, k, data, e.Revision())
+		if err == nil {
+			return nil
+		}
+		// A lost compare-and-set race: read again and retry.
+		if !errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+			return fmt.Errorf("inapp: mark read: %w", err)
+		}
+	}
+}
+
+// Stream follows the borrower's inbox: every message created after Stream
+// returns is sent on the channel, which closes when ctx ends. Updates of
+// existing messages (marking them read) are not sent again.
+func (ib *Inbox) Stream(ctx context.Context, borrowerID string) (<-chan Message, error) {
+	w, err := ib.kv.Watch(ctx, borrowerFilter(borrowerID), jetstream.UpdatesOnly(), jetstream.IgnoreDeletes())
+	if err != nil {
+		return nil, fmt.Errorf("inapp: watch: %w", err)
+	}
+	out := make(chan Message, 16)
+	go func() {
+		defer close(out)
+		defer func() { _ = w.Stop() }()
+		for {
+			select {
+			case e, ok := <-w.Updates():
+				if !ok {
+					return
+				}
+				if e == nil || e.Operation() != jetstream.KeyValuePut {
+					continue
+				}
+				var m Message
+				if json.Unmarshal(e.Value(), &m) != nil || m.Read {
+					continue
+				}
+				select {
+				case out <- m:
+				case <-ctx.Done():
+					return
+				}
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out, nil
+}

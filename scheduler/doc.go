@@ -1,0 +1,79 @@
+// Package scheduler turns policies into reminders: it compiles the
+// configured policies, computes when each step of a policy is due for a
+// loan (or for an agreement's instalments), keeps a durable due index so
+// that a sweep only touches what is due, and publishes the latest due
+// occurrence of every step to the REMINDERS stream, once.
+//
+// # Occurrences
+//
+// A step fires at anchor+at, then every `every` until anchor+until. The
+// anchor is 00:00 of the due date in the borrower's time zone. Offsets are
+// split into whole days and a remainder: the days are calendar days added
+// with [time.Time.AddDate] in the borrower's zone, the remainder is absolute
+// time. So "at: 1d" fires at local midnight of the next day even when that
+// day is 23 or 25 hours long, and "at: 36h" fires at 12:00 local on the day
+// after the due date on an ordinary day. See [Step.OccurrenceAt].
+//
+// Only the latest due occurrence of a step is ever sent ([Step.Latest]): a
+// repeating occurrence stays live until the next one is due; a one-shot
+// step, or the last occurrence of a bounded series, stays live for the
+// catch-up period. After downtime a sweep therefore sends at most one
+// message per step and channel, never a backlog.
+//
+// Occurrence identity is "<loan>/<step>/<k>" for due-date policies and
+// "<agreement>/<step>/<i>-<k>" for instalment policies; a reminder's id (and
+// its Nats-Msg-Id) adds "/<channel>". A durable marker in the occurrences
+// bucket, written after the stream acknowledged every publish, records
+// which channels of an occurrence went out; the stream's dedup window
+// covers the gap between a publish and its marker. The marker key also
+// carries the anchor date, so a loan whose due date moves (a new cycle on
+// the same loan id) gets fresh occurrences. A channel withheld by a
+// suppression is simply not published (no new occurrence in a suppressed
+// scope); when the suppression is a mute with an end, the subject is due
+// again at that end, and a still-live occurrence then goes out on that
+// channel.
+//
+// # Due index
+//
+// The index lives in the due bucket. Every subject (a loan, kind "loan", or
+// an agreement, kind "agr") has at most one entry:
+//
+//	t.<YYYY>.<MM>.<DD>.<hh>.<mm>.<kind>.<token>   due at that UTC minute
+//	now.<kind>.<token>                           due at the next sweep
+//	k.<kind>.<token>                             -> the subject's current entry
+//	cursor                                       last minute a sweep listed
+//
+// A sweep lists the minutes after the cursor up to now with one filtered
+// key listing whose filters are the coarsest prefixes covering that range
+// (whole years, months, days and hours where they fit), plus the now lane.
+// Its cost is therefore proportional to the entries that are due, and one
+// sweep after days of downtime still makes a bounded number of list calls.
+// Times are rounded up to the minute, so an entry is never listed early.
+//
+// [Scheduler.Reindex] puts a subject in the now lane; intake calls it
+// whenever a case, agreement, borrower or suppression changes. It writes no
+// time key, so it needs no clock and is safe to call from any instance.
+// The reverse key decides which entry is current: an entry it does not
+// point at is stale and is deleted when listed, and every change the sweep
+// makes to the index is a compare-and-set, so a Reindex racing a sweep is
+// never lost.
+//
+// # Sweeping
+//
+// A sweep streams the listed entries to a bounded pool of workers. Each
+// worker takes a batch of subjects and reads what they need (reverse keys,
+// cases or agreements, borrowers, occurrence markers) with one multi-key
+// direct get per bucket, reads suppressions from the stream leader
+// concurrently, publishes every reminder and its "queued" delivery record
+// asynchronously, and waits for the acknowledgements once per batch. Index
+// moves and markers are pipelined the same way. There is no round trip per
+// reminder.
+//
+// # Leadership
+//
+// Every instance may run [Scheduler.Start]; only the holder of the
+// "scheduler" lease in the leases bucket sweeps. The lease is renewed every
+// few seconds and expires after about 15 s; a sweep that overlaps a
+// hand-over is harmless because of the occurrence markers and the dedup
+// window.
+package scheduler

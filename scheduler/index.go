@@ -1,0 +1,296 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/forbear/forbear/internal/store"
+)
+
+// Subject kinds in the due index.
+const (
+	// KindLoan is a loan (its case) under a due-date policy.
+	KindLoan = "loan"
+	// KindAgreement is an active agreement under an instalment policy.
+	KindAgreement = "agr"
+)
+
+const (
+	timePrefix   = "t."
+	nowPrefix    = "now."
+	revPrefix    = "k."
+	cursorKey    = "cursor"
+	maxFilters   = 64 // filters per listing consumer; keeps one request small
+	kvOpHeader   = "KV-Operation"
+	kvOpDelete   = "DEL"
+	cursorLayout = time.RFC3339
+)
+
+// indexEpoch is where the first sweep ever starts listing when there is no
+// cursor yet. Nothing is ever indexed before it: the sweep only writes
+// times after its own clock.
+func indexEpoch() time.Time { return time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC) }
+
+// subject is one indexed thing: a loan or an agreement.
+type subject struct {
+	kind string
+	id   string
+}
+
+func (s subject) token() string  { return s.kind + "." + store.Token(s.id) }
+func (s subject) revKey() string { return revPrefix + s.token() }
+func (s subject) nowKey() string { return nowPrefix + s.token() }
+
+// timeKey is the index key of s due at t, rounded up to the minute so that
+// an entry is never listed before it is due.
+func (s subject) timeKey(t time.Time) string {
+	return minuteToken(ceilMinute(t)) + "." + s.token()
+}
+
+func ceilMinute(t time.Time) time.Time {
+	t = t.UTC()
+	f := t.Truncate(time.Minute)
+	if f.Equal(t) {
+		return f
+	}
+	return f.Add(time.Minute)
+}
+
+func minuteToken(t time.Time) string {
+	t = t.UTC()
+	return fmt.Sprintf("t.%04d.%02d.%02d.%02d.%02d", t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute())
+}
+
+func validKind(kind string) bool { return kind == KindLoan || kind == KindAgreement }
+
+// parseEntryKey extracts the subject of a listed index key.
+func parseEntryKey(key string) (subject, bool) {
+	parts := strings.Split(key, ".")
+	var kind, tok string
+	switch {
+	case strings.HasPrefix(key, timePrefix) && len(parts) == 8:
+		kind, tok = parts[6], parts[7]
+	case strings.HasPrefix(key, nowPrefix) && len(parts) == 3:
+		kind, tok = parts[1], parts[2]
+	default:
+		return subject{}, false
+	}
+	id, err := store.FromToken(tok)
+	if err != nil || !validKind(kind) {
+		return subject{}, false
+	}
+	return subject{kind: kind, id: id}, true
+}
+
+// rangeFilters returns key filters that together match exactly the time
+// keys of the minutes in (after, upto] (both UTC, minute aligned). Each
+// filter is the coarsest aligned unit (year, month, day, hour, minute) that
+// fits, so the count stays small however long the range: at most about 250
+// plus one per whole year.
+func rangeFilters(after, upto time.Time) []string {
+	type unit struct {
+		aligned func(time.Time) bool
+		next    func(time.Time) time.Time
+		prefix  func(time.Time) string
+	}
+	units := []unit{
+		{
+			aligned: func(t time.Time) bool { return t.Month() == 1 && t.Day() == 1 && t.Hour() == 0 && t.Minute() == 0 },
+			next:    func(t time.Time) time.Time { return t.AddDate(1, 0, 0) },
+			prefix:  func(t time.Time) string { return fmt.Sprintf("t.%04d.>", t.Year()) },
+		},
+		{
+			aligned: func(t time.Time) bool { return t.Day() == 1 && t.Hour() == 0 && t.Minute() == 0 },
+			next:    func(t time.Time) time.Time { return t.AddDate(0, 1, 0) },
+			prefix:  func(t time.Time) string { return fmt.Sprintf("t.%04d.%02d.>", t.Year(), t.Month()) },
+		},
+		{
+			aligned: func(t time.Time) bool { return t.Hour() == 0 && t.Minute() == 0 },
+			next:    func(t time.Time) time.Time { return t.AddDate(0, 0, 1) },
+			prefix:  func(t time.Time) string { return fmt.Sprintf("t.%04d.%02d.%02d.>", t.Year(), t.Month(), t.Day()) },
+		},
+		{
+			aligned: func(t time.Time) bool { return t.Minute() == 0 },
+			next:    func(t time.Time) time.Time { return t.Add(time.Hour) },
+			prefix: func(t time.Time) string {
+				return fmt.Sprintf("t.%04d.%02d.%02d.%02d.>", t.Year(), t.Month(), t.Day(), t.Hour())
+			},
+		},
+		{
+			aligned: func(time.Time) bool { return true },
+			next:    func(t time.Time) time.Time { return t.Add(time.Minute) },
+			prefix:  func(t time.Time) string { return minuteToken(t) + ".>" },
+		},
+	}
+	after, upto = after.UTC().Truncate(time.Minute), upto.UTC().Truncate(time.Minute)
+	end := upto.Add(time.Minute) // exclusive
+	var out []string
+	for p := after.Add(time.Minute); p.Before(end); {
+		for _, u := range units {
+			if n := u.next(p); u.aligned(p) && !n.After(end) {
+				out = append(out, u.prefix(p))
+				p = n
+				break
+			}
+		}
+	}
+	return out
+}
+
+// listed is one due-index entry returned by a listing, with the revision
+// the sweep compares against before deleting it.
+type listed struct {
+	key string
+	rev uint64
+}
+
+// list sends every entry matching filters to out, chunking the filters so
+// that one consumer request stays small. It returns the number of listing
+// calls made.
+func listEntries(ctx context.Context, kv jetstream.KeyValue, filters []string, out chan<- listed) (int, error) {
+	calls := 0
+	for len(filters) > 0 {
+		n := min(len(filters), maxFilters)
+		// WatchFiltered rewrites the slice it is given: pass a copy.
+		chunk := append([]string(nil), filters[:n]...)
+		filters = filters[n:]
+		calls++
+		if err := listChunk(ctx, kv, chunk, out); err != nil {
+			return calls, err
+		}
+	}
+	return calls, nil
+}
+
+func listChunk(ctx context.Context, kv jetstream.KeyValue, filters []string, out chan<- listed) error {
+	// A watcher (not ListKeysFiltered) because the revision of each entry
+	// makes the sweep's deletion a compare-and-set against a Reindex.
+	w, err := kv.WatchFiltered(ctx, filters, jetstream.IgnoreDeletes(), jetstream.MetaOnly())
+	if err != nil {
+		return fmt.Errorf("scheduler: list due index: %w", err)
+	}
+	defer func() { _ = w.Stop() }()
+	for {
+		select {
+		case e, ok := <-w.Updates():
+			if !ok {
+				return fmt.Errorf("scheduler: list due index: watcher closed")
+			}
+			if e == nil {
+				return nil
+			}
+			select {
+			case out <- listed{key: e.Key(), rev: e.Revision()}:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// kvWrites issues KV writes as asynchronous stream publishes, so that the
+// index and marker updates of thousands of subjects are pipelined instead
+// of costing a round trip each. Order on one connection is preserved, and
+// compare-and-set is the stream's expected-last-subject-sequence check,
+// exactly what KeyValue.Update and Delete with LastRevision send.
+type kvWrites struct {
+	js     jetstream.JetStream
+	prefix string // "$KV.<bucket>."
+}
+
+func newKVWrites(js jetstream.JetStream, bucket string) kvWrites {
+	return kvWrites{js: js, prefix: "$KV." + bucket + "."}
+}
+
+// put writes value at key; with cas, only if the key's revision is rev (0:
+// only if the key does not exist).
+func (w kvWrites) put(key string, value []byte, cas bool, rev uint64) (jetstream.PubAckFuture, error) {
+	opts := []jetstream.PublishOpt{jetstream.WithStallWait(stallWait)}
+	if cas {
+		opts = append(opts, jetstream.WithExpectLastSequencePerSubject(rev))
+	}
+	return w.js.PublishMsgAsync(&nats.Msg{Subject: w.prefix + key, Data: value}, opts...)
+}
+
+// del deletes key; with cas, only if its revision is still rev.
+func (w kvWrites) del(key string, cas bool, rev uint64) (jetstream.PubAckFuture, error) {
+	opts := []jetstream.PublishOpt{jetstream.WithStallWait(stallWait)}
+	if cas {
+		opts = append(opts, jetstream.WithExpectLastSequencePerSubject(rev))
+	}
+	h := nats.Header{}
+	h.Set(kvOpHeader, kvOpDelete)
+	return w.js.PublishMsgAsync(&nats.Msg{Subject: w.prefix + key, Header: h}, opts...)
+}
+
+// isWrongSequence reports a failed compare-and-set: someone else wrote the
+// key first, which for the index means a Reindex won, as it should.
+func isWrongSequence(err error) bool {
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
+			apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant
+	}
+	return errors.Is(err, jetstream.ErrKeyExists)
+}
+
+// Reindex marks a subject (kind KindLoan or KindAgreement) due now: the
+// next sweep recomputes its occurrences from current state. Intake calls it
+// whenever a case, agreement, borrower or suppression changes. It is safe
+// on any instance and concurrently with a sweep.
+func (s *Scheduler) Reindex(ctx context.Context, kind, id string) error {
+	if !validKind(kind) {
+		return fmt.Errorf("scheduler: reindex: unknown kind %q", kind)
+	}
+	if id == "" {
+		return fmt.Errorf("scheduler: reindex %s: empty id", kind)
+	}
+	sub := subject{kind: kind, id: id}
+	old := ""
+	e, err := s.due.Get(ctx, sub.revKey())
+	switch {
+	case err == nil:
+		old = string(e.Value())
+	case !store.IsNotFound(err):
+		return fmt.Errorf("scheduler: reindex %s %s: %w", kind, id, err)
+	}
+	nowKey := sub.nowKey()
+	var b acks
+	// The now entry first, then the reverse key: a sweep that already
+	// read the reverse key fails its compare-and-set, and one that listed
+	// the old now entry fails its conditional delete.
+	b.add(s.dueW.put(nowKey, nil, false, 0))
+	b.add(s.dueW.put(sub.revKey(), []byte(nowKey), false, 0))
+	if old != "" && old != nowKey {
+		b.add(s.dueW.del(old, false, 0))
+	}
+	if err := b.wait(ctx); err != nil {
+		return fmt.Errorf("scheduler: reindex %s %s: %w", kind, id, err)
+	}
+	return nil
+}
+
+// cursor reads the last minute a sweep listed; without one, listing starts
+// at indexEpoch.
+func (s *Scheduler) cursor(ctx context.Context) (time.Time, error) {
+	e, err := s.due.Get(ctx, cursorKey)
+	if store.IsNotFound(err) {
+		return indexEpoch().Add(-time.Minute), nil
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("scheduler: read cursor: %w", err)
+	}
+	t, err := time.Parse(cursorLayout, string(e.Value()))
+	if err != nil {
+		return time.Time{}, fmt.Errorf("scheduler: decode cursor %q: %w", e.Value(), err)
+	}
+	return t.UTC(), nil
+}

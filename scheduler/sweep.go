@@ -1,0 +1,770 @@
+package scheduler
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/sirupsen/logrus"
+
+	"github.com/forbear/forbear/internal/domain"
+	"github.com/forbear/forbear/internal/logging"
+	"github.com/forbear/forbear/internal/store"
+)
+
+// Stats summarise one sweep.
+type Stats struct {
+	// Due is the number of current index entries that were due and
+	// processed (stale entries are not counted).
+	Due int
+	// Listed is the number of index entries the listing returned,
+	// stale ones included.
+	Listed int
+	// Lists is the number of key-listing calls the sweep made.
+	Lists int
+	// Published is the number of reminders published.
+	Published int
+	// Skipped is the number of reminders of live occurrences not
+	// published: already published, suppressed, or held by an agreement.
+	Skipped int
+	// Dropped is the number of subjects removed from the index (closed,
+	// missing, inactive, or nothing left to send).
+	Dropped int
+	// Failed is the number of subjects whose processing failed; they are
+	// due again at the next sweep.
+	Failed int
+	// Duration is how long the sweep took (wall time).
+	Duration time.Duration
+}
+
+func (st Stats) fields() logrus.Fields {
+	return logrus.Fields{
+		"due": st.Due, "listed": st.Listed, "lists": st.Lists, "published": st.Published,
+		"skipped": st.Skipped, "dropped": st.Dropped, "failed": st.Failed, "duration": st.Duration.String(),
+	}
+}
+
+// sweep is the state of one Sweep call shared by its workers.
+type sweep struct {
+	s     *Scheduler
+	now   time.Time
+	floor time.Time // earliest minute a new time key may use: after the cursor
+
+	seen  sync.Map // listed keys already taken by a worker
+	zones sync.Map // borrower id -> *time.Location, for this sweep
+
+	listed, due, published, skipped, dropped, failed atomic.Int64
+	incomplete                                       atomic.Bool
+}
+
+// Sweep processes every due index entry at the clock's now: it publishes
+// the latest live occurrence of each step of each due loan or agreement,
+// once, and moves the entry to its next due time (or drops it). Its cost
+// is proportional to what is due, not to the number of cases. Sweep does
+// not check the lease; Start and SweepIfLeader do.
+func (s *Scheduler) Sweep(ctx context.Context) (Stats, error) {
+	s.sweepMu.Lock()
+	defer s.sweepMu.Unlock()
+	began := time.Now()
+	now := s.clock.Now()
+
+	cur, err := s.cursor(ctx)
+	if err != nil {
+		return Stats{}, err
+	}
+	upto := now.UTC().Truncate(time.Minute)
+	next := upto
+	if cur.After(upto) {
+		// The clock went back (or another leader's ran ahead): never
+		// move the cursor backwards.
+		next = cur
+	}
+	sw := &sweep{s: s, now: now, floor: next.Add(time.Minute)}
+	filters := append(rangeFilters(cur, upto), nowPrefix+">")
+
+	entries := make(chan listed, 1024)
+	var lists int
+	var listErr error
+	go func() {
+		defer close(entries)
+		lists, listErr = listEntries(ctx, s.due, filters, entries)
+	}()
+	var wg sync.WaitGroup
+	for range s.workers {
+		wg.Go(func() {
+			w := &worker{sw: sw}
+			w.run(ctx, entries)
+		})
+	}
+	wg.Wait()
+
+	stats := Stats{
+		Due: int(sw.due.Load()), Listed: int(sw.listed.Load()), Lists: lists,
+		Published: int(sw.published.Load()), Skipped: int(sw.skipped.Load()),
+		Dropped: int(sw.dropped.Load()), Failed: int(sw.failed.Load()),
+	}
+	switch {
+	case listErr != nil:
+		err = listErr
+	case sw.incomplete.Load():
+		err = errors.New("scheduler: sweep incomplete: some subjects could not be requeued")
+	case ctx.Err() != nil:
+		err = ctx.Err()
+	case !next.Equal(cur):
+		// Only now is everything up to next handled; a crash before this
+		// line re-lists the range, which is harmless.
+		if _, perr := s.due.Put(ctx, cursorKey, []byte(next.Format(cursorLayout))); perr != nil {
+			err = fmt.Errorf("scheduler: write cursor: %w", perr)
+		}
+	}
+	stats.Duration = time.Since(began)
+	return stats, err
+}
+
+// worker processes listed entries in batches; several run at once. A
+// batch reads what its subjects need with a few multi-key reads, publishes
+// everything asynchronously and waits once, so the cost per subject is a
+// handful of pipelined messages rather than a chain of round trips.
+type worker struct {
+	sw    *sweep
+	later acks   // deferred writes: markers, drops, stale deletions
+	moves []move // deferred index moves
+}
+
+// move is a subject's index entry moving to a new time key. The old entry
+// is deleted only once the new one and the reverse key are written, so a
+// failed write never loses the subject.
+type move struct {
+	sub      subject
+	old      listed
+	put, cas jetstream.PubAckFuture
+	err      error
+}
+
+// item is one listed entry going through a batch.
+type item struct {
+	e      listed
+	sub    subject
+	revRev uint64 // revision of the subject's reverse key
+	p      plan
+	sup    domain.Suppressions
+	marks  []markerState
+	sent   []sent
+	wake   time.Time
+	err    error
+}
+
+// markerState is what an occurrence marker said before this sweep.
+type markerState struct {
+	rev  uint64
+	done []domain.Channel
+}
+
+func (w *worker) run(ctx context.Context, in <-chan listed) {
+	batch := make([]listed, 0, w.sw.s.batch)
+	for e := range in {
+		batch = append(batch[:0], e)
+	fill:
+		for len(batch) < cap(batch) {
+			select {
+			case e, ok := <-in:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, e)
+			default:
+				break fill
+			}
+		}
+		w.batch(ctx, batch)
+		w.flush(ctx)
+	}
+	w.flush(ctx)
+}
+
+// batch processes a batch of listed entries.
+func (w *worker) batch(ctx context.Context, es []listed) {
+	s := w.sw.s
+	w.sw.listed.Add(int64(len(es)))
+	items := make([]*item, 0, len(es))
+	for _, e := range es {
+		if _, dup := w.sw.seen.LoadOrStore(e.key, true); dup {
+			continue // a listing may report a key twice
+		}
+		sub, ok := parseEntryKey(e.key)
+		if !ok {
+			s.log.WithField("key", e.key).Warn("scheduler: malformed due index key, deleting")
+			w.later.addCAS(s.dueW.del(e.key, true, e.rev))
+			continue
+		}
+		items = append(items, &item{e: e, sub: sub})
+	}
+	if len(items) == 0 {
+		return
+	}
+	if ctx.Err() != nil {
+		w.sw.incomplete.Store(true)
+		return
+	}
+	if err := w.load(ctx, &items); err != nil {
+		for _, it := range items {
+			it.err = err
+		}
+	}
+	w.send(ctx, items)
+	for _, it := range items {
+		w.finish(ctx, it)
+	}
+}
+
+// load drops stale entries from items and plans the rest: reverse keys,
+// cases, agreements, borrowers, markers and suppressions, each read for
+// the whole batch at once.
+func (w *worker) load(ctx context.Context, items *[]*item) error {
+	s := w.sw.s
+	revKeys := make([]string, len(*items))
+	for i, it := range *items {
+		revKeys[i] = it.sub.revKey()
+	}
+	revs, err := s.getMany(ctx, s.due, revKeys)
+	if err != nil {
+		return fmt.Errorf("read reverse keys: %w", err)
+	}
+	current := (*items)[:0]
+	var caseKeys, agrKeys []string
+	for _, it := range *items {
+		rv, ok := revs[it.sub.revKey()]
+		if !ok || string(rv.data) != it.e.key {
+			// Not the subject's current entry: left behind by a Reindex or
+			// a move that raced. Remove it unless rewritten meanwhile.
+			w.later.addCAS(s.dueW.del(it.e.key, true, it.e.rev))
+			continue
+		}
+		it.revRev = rv.rev
+		current = append(current, it)
+		if it.sub.kind == KindLoan {
+			caseKeys = append(caseKeys, store.Token(it.sub.id))
+		} else {
+			agrKeys = append(agrKeys, store.Token(it.sub.id))
+		}
+	}
+	*items = current
+	w.sw.due.Add(int64(len(current)))
+	if len(current) == 0 {
+		return nil
+	}
+	cases, err := s.getMany(ctx, s.state.Cases, caseKeys)
+	if err != nil {
+		return fmt.Errorf("read cases: %w", err)
+	}
+	agrs, err := s.getMany(ctx, s.state.Agreements, agrKeys)
+	if err != nil {
+		return fmt.Errorf("read agreements: %w", err)
+	}
+	// Decode, and find the borrowers whose zone this sweep has not seen.
+	type record struct {
+		c   *domain.Case
+		a   *domain.Agreement
+		bid string
+	}
+	recs := make([]record, len(current))
+	var borrowerKeys []string
+	for i, it := range current {
+		var v kvVal
+		var ok bool
+		if it.sub.kind == KindLoan {
+			if v, ok = cases[store.Token(it.sub.id)]; ok {
+				recs[i].c = new(domain.Case)
+				if err := json.Unmarshal(v.data, recs[i].c); err != nil {
+					it.err = fmt.Errorf("decode case: %w", err)
+					continue
+				}
+				recs[i].bid = recs[i].c.BorrowerID
+			}
+		} else if v, ok = agrs[store.Token(it.sub.id)]; ok {
+			recs[i].a = new(domain.Agreement)
+			if err := json.Unmarshal(v.data, recs[i].a); err != nil {
+				it.err = fmt.Errorf("decode agreement: %w", err)
+				continue
+			}
+			recs[i].bid = recs[i].a.BorrowerID
+		}
+		if recs[i].bid != "" {
+			if _, seen := w.sw.zones.Load(recs[i].bid); !seen {
+				borrowerKeys = append(borrowerKeys, store.Token(recs[i].bid))
+			}
+		}
+	}
+	if err := w.loadZones(ctx, borrowerKeys); err != nil {
+		return err
+	}
+	var markerKeys []string
+	for i, it := range current {
+		if it.err != nil {
+			continue
+		}
+		switch {
+		case it.sub.kind == KindLoan && recs[i].c == nil:
+			it.p = plan{drop: "case not found"}
+		case it.sub.kind == KindLoan:
+			it.p = w.planLoan(*recs[i].c, w.zoneOf(recs[i].bid))
+		case recs[i].a == nil:
+			it.p = plan{drop: "agreement not found"}
+		default:
+			it.p = w.planAgreement(*recs[i].a, w.zoneOf(recs[i].bid))
+		}
+		for _, t := range it.p.targets {
+			markerKeys = append(markerKeys, t.marker)
+		}
+	}
+	marks, err := s.getMany(ctx, s.occ, markerKeys)
+	if err != nil {
+		return fmt.Errorf("read occurrence markers: %w", err)
+	}
+	// Suppressions have no direct get (reads come from the stream leader):
+	// one read per borrower with something to send, run concurrently.
+	need := map[string][]*item{}
+	for _, it := range current {
+		if it.err != nil || len(it.p.targets) == 0 {
+			continue
+		}
+		if w.markers(it, marks) > 0 {
+			need[it.p.borrowerID] = append(need[it.p.borrowerID], it)
+		}
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	for bid, its := range need {
+		wg.Go(func() {
+			sup, err := s.state.Suppressions(ctx, bid)
+			mu.Lock()
+			defer mu.Unlock()
+			for _, it := range its {
+				it.sup, it.err = sup, err
+			}
+		})
+	}
+	wg.Wait()
+	return nil
+}
+
+// loadZones reads borrowers and caches their time zones for the sweep.
+func (w *worker) loadZones(ctx context.Context, keys []string) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	s := w.sw.s
+	bs, err := s.getMany(ctx, s.state.Borrowers, keys)
+	if err != nil {
+		return fmt.Errorf("read borrowers: %w", err)
+	}
+	for _, k := range keys {
+		id, err := store.FromToken(k)
+		if err != nil {
+			continue
+		}
+		name := ""
+		if v, ok := bs[k]; ok {
+			var b domain.Borrower
+			if json.Unmarshal(v.data, &b) == nil {
+				name = b.Timezone
+			}
+		}
+		w.sw.zones.Store(id, s.location(name))
+	}
+	return nil
+}
+
+func (w *worker) zoneOf(borrowerID string) *time.Location {
+	if v, ok := w.sw.zones.Load(borrowerID); ok {
+		return v.(*time.Location)
+	}
+	return w.sw.s.defZone
+}
+
+// markers records what each target's marker says and returns how many
+// reminders of the item are still to send.
+func (w *worker) markers(it *item, marks map[string]kvVal) int {
+	it.marks = make([]markerState, len(it.p.targets))
+	todo := 0
+	for i, t := range it.p.targets {
+		if v, ok := marks[t.marker]; ok {
+			var mv markerValue
+			if err := json.Unmarshal(v.data, &mv); err != nil {
+				// Unreadable marker: treat the occurrence as sent rather
+				// than risk a duplicate.
+				mv.Channels = t.channels
+			}
+			it.marks[i] = markerState{rev: v.rev, done: mv.Channels}
+		}
+		for _, ch := range t.channels {
+			if slices.Contains(it.marks[i].done, ch) {
+				w.sw.skipped.Add(1)
+			} else {
+				todo++
+			}
+		}
+	}
+	return todo
+}
+
+// send publishes the unsent, unsuppressed channels of every item and waits
+// for all the acknowledgements at once.
+func (w *worker) send(ctx context.Context, items []*item) {
+	s, now := w.sw.s, w.sw.now
+	var auditAcks acks
+	for _, it := range items {
+		if it.err != nil || it.p.drop != "" || it.marks == nil {
+			continue
+		}
+		for i, t := range it.p.targets {
+			for _, ch := range t.channels {
+				if slices.Contains(it.marks[i].done, ch) {
+					continue
+				}
+				rem := t.rem
+				rem.Channel = ch
+				rem.ID = ReminderID(rem.Occurrence, string(ch))
+				if blk, blocked := it.sup.Blocking(rem, "", now); blocked {
+					// No new occurrence in a suppressed scope; a mute that
+					// ends brings the subject back when it ends.
+					w.sw.skipped.Add(1)
+					if until := muteUntil(it.sup, blk); !until.IsZero() && (it.wake.IsZero() || until.Before(it.wake)) {
+						it.wake = until
+					}
+					s.log.WithFields(reminderFields(rem)).WithField("reason", blk.Reason()).Debug("scheduler: suppressed, not scheduled")
+					continue
+				}
+				data, err := json.Marshal(rem)
+				if err == nil {
+					var f jetstream.PubAckFuture
+					f, err = s.js.PublishAsync(store.ReminderSubject(string(ch), rem.BorrowerID), data,
+						jetstream.WithMsgID(rem.ID), jetstream.WithStallWait(stallWait))
+					if err == nil {
+						it.sent = append(it.sent, sent{t: i, rem: rem, f: f})
+					}
+				}
+				if err != nil {
+					it.err = errors.Join(it.err, fmt.Errorf("publish %s: %w", rem.ID, err))
+					continue
+				}
+				if s.audit != nil {
+					auditAcks.add(w.recordQueued(rem, now))
+				}
+			}
+		}
+	}
+	for _, it := range items {
+		for i := range it.sent {
+			x := &it.sent[i]
+			if x.err = waitAck(ctx, x.f); x.err != nil {
+				it.err = errors.Join(it.err, fmt.Errorf("publish %s: %w", x.rem.ID, x.err))
+				continue
+			}
+			w.sw.published.Add(1)
+			s.log.WithFields(reminderFields(x.rem)).Debug("scheduler: queued")
+		}
+	}
+	if err := auditAcks.wait(ctx); err != nil {
+		// The reminders are on their way; only "queued" lines are missing.
+		s.log.WithError(err).Warn("scheduler: audit records")
+	}
+}
+
+// finish writes an item's markers and moves, drops or requeues its entry.
+func (w *worker) finish(ctx context.Context, it *item) {
+	s, now := w.sw.s, w.sw.now
+	// Markers only after the stream acknowledged the publishes: a crash
+	// in between republishes, and the dedup window drops the copy.
+	newly := make([][]domain.Channel, len(it.p.targets))
+	for _, x := range it.sent {
+		if x.err == nil {
+			newly[x.t] = append(newly[x.t], x.rem.Channel)
+		}
+	}
+	for i, t := range it.p.targets {
+		if len(newly[i]) == 0 {
+			continue
+		}
+		mv := markerValue{Channels: append(slices.Clone(it.marks[i].done), newly[i]...), At: now}
+		data, err := json.Marshal(mv)
+		if err != nil {
+			it.err = errors.Join(it.err, err)
+			continue
+		}
+		w.later.addCAS(s.occW.put(t.marker, data, true, it.marks[i].rev))
+	}
+	if it.err != nil {
+		w.sw.failed.Add(1)
+		s.log.WithError(it.err).WithFields(logrus.Fields{"kind": it.sub.kind, "id": it.sub.id}).Error("scheduler: subject failed, retrying at the next sweep")
+		w.requeue(ctx, it.sub)
+		return
+	}
+	if it.p.drop != "" {
+		w.drop(it.sub, it.e, it.revRev, it.p.drop)
+		return
+	}
+	w.sw.skipped.Add(int64(it.p.held))
+	next := it.p.next
+	if !it.wake.IsZero() && (next.IsZero() || it.wake.Before(next)) {
+		next = it.wake
+	}
+	if next.IsZero() {
+		w.drop(it.sub, it.e, it.revRev, "nothing left to send")
+		return
+	}
+	w.reschedule(it.sub, it.e, it.revRev, next)
+}
+
+// requeue puts a subject in the now lane, so that the next sweep retries
+// it whatever the cursor does.
+func (w *worker) requeue(ctx context.Context, sub subject) {
+	if err := w.sw.s.Reindex(ctx, sub.kind, sub.id); err != nil {
+		w.sw.incomplete.Store(true)
+		w.sw.s.log.WithError(err).WithFields(logrus.Fields{"kind": sub.kind, "id": sub.id}).Error("scheduler: requeue")
+	}
+}
+
+// flush waits for the deferred writes, then deletes the old entries of
+// the moves that completed.
+func (w *worker) flush(ctx context.Context) {
+	log := w.sw.s.log
+	if err := w.later.wait(ctx); err != nil {
+		// Markers and drops are recoverable: a missing marker is covered by
+		// the dedup window, a missed drop by the next listing.
+		log.WithError(err).Warn("scheduler: deferred writes")
+	}
+	for _, m := range w.moves {
+		err := m.err
+		if err == nil {
+			err = waitAck(ctx, m.put)
+		}
+		if err == nil {
+			if cerr := waitAck(ctx, m.cas); cerr != nil && !isWrongSequence(cerr) {
+				err = cerr
+			}
+		}
+		if err != nil {
+			log.WithError(err).WithFields(logrus.Fields{"kind": m.sub.kind, "id": m.sub.id}).Warn("scheduler: reschedule failed, requeueing")
+			w.requeue(ctx, m.sub)
+			continue
+		}
+		// Conditional on the revision listed: if a Reindex rewrote the
+		// entry meanwhile, it stays.
+		w.later.addCAS(w.sw.s.dueW.del(m.old.key, true, m.old.rev))
+	}
+	w.moves = w.moves[:0]
+	if err := w.later.wait(ctx); err != nil {
+		log.WithError(err).Warn("scheduler: delete old index entries")
+	}
+}
+
+// drop removes a subject from the index; both deletions are conditional,
+// so a Reindex that raced wins.
+func (w *worker) drop(sub subject, e listed, revRev uint64, why string) {
+	s := w.sw.s
+	w.sw.dropped.Add(1)
+	s.log.WithFields(logrus.Fields{"kind": sub.kind, "id": sub.id, "reason": why}).Debug("scheduler: unindex")
+	w.later.addCAS(s.dueW.del(e.key, true, e.rev))
+	w.later.addCAS(s.dueW.del(sub.revKey(), true, revRev))
+}
+
+// reschedule moves a subject's entry to the minute of next.
+func (w *worker) reschedule(sub subject, e listed, revRev uint64, next time.Time) {
+	s := w.sw.s
+	if ceilMinute(next).Before(w.sw.floor) {
+		// Must land after the cursor this sweep writes, or it would never
+		// be listed.
+		next = w.sw.floor
+	}
+	key := sub.timeKey(next)
+	m := move{sub: sub, old: e}
+	m.put, m.err = s.dueW.put(key, nil, false, 0)
+	if m.err == nil {
+		m.cas, m.err = s.dueW.put(sub.revKey(), []byte(key), true, revRev)
+	}
+	w.moves = append(w.moves, m)
+}
+
+// plan is what a due subject needs now.
+type plan struct {
+	drop       string // non-empty: unindex, for this reason
+	borrowerID string
+	targets    []target
+	next       time.Time // earliest next occurrence over all steps
+	held       int       // reminders withheld because an agreement covers the loan
+}
+
+// target is one live occurrence to send on the channels not yet sent.
+type target struct {
+	marker   string // occurrences bucket key
+	rem      domain.Reminder
+	channels []domain.Channel
+}
+
+func (p *plan) consider(t time.Time, ok bool) {
+	if ok && (p.next.IsZero() || t.Before(p.next)) {
+		p.next = t
+	}
+}
+
+// markerKey is the occurrences-bucket key of an occurrence. It adds the
+// anchor date to the occurrence id: when a loan's due date moves (a new
+// billing cycle on the same loan id) its occurrences are new ones.
+func markerKey(kind, id, step, occ, anchorDate string) string {
+	return kind + "." + store.Token(id) + "." + store.Token(step) + "." + occ + "." + store.Token(anchorDate)
+}
+
+func (w *worker) planLoan(c domain.Case, loc *time.Location) plan {
+	s, now := w.sw.s, w.sw.now
+	if !c.Open() {
+		return plan{drop: "case closed"}
+	}
+	pid := c.Policy
+	if pid == "" {
+		pid = s.defPolicy
+	}
+	pol, ok := s.policies[pid]
+	if !ok || pol.Anchor != AnchorDueDate {
+		s.log.WithFields(logrus.Fields{logging.FieldLoan: c.LoanID, "policy": pid}).Warn("scheduler: case has no usable due-date policy")
+		return plan{drop: "no due-date policy " + strconv.Quote(pid)}
+	}
+	anchor, err := ParseAnchor(c.DueDate, loc)
+	if err != nil {
+		s.log.WithError(err).WithField(logging.FieldLoan, c.LoanID).Warn("scheduler: bad due date")
+		return plan{drop: "bad due date"}
+	}
+	// An active agreement on the loan withholds collection reminders; the
+	// occurrences are still computed so that, when it breaks, the policy
+	// resumes at the current day past due.
+	held := pol.Category == domain.Collection && c.AgreementID != ""
+	p := plan{borrowerID: c.BorrowerID}
+	for _, st := range pol.Steps {
+		p.consider(st.Next(anchor, now))
+		occ, live := st.Latest(anchor, now, s.catchUp)
+		if !live {
+			continue
+		}
+		if held {
+			p.held += len(st.Channels)
+			continue
+		}
+		id := LoanOccurrenceID(c.LoanID, st.ID, occ.K)
+		p.targets = append(p.targets, target{
+			marker: markerKey(KindLoan, c.LoanID, st.ID, strconv.Itoa(occ.K), c.DueDate),
+			rem: domain.Reminder{
+				Occurrence: id, BorrowerID: c.BorrowerID, LoanID: c.LoanID,
+				Category: pol.Category, Policy: pol.ID, Step: st.ID, Template: st.Template,
+				K: occ.K, DueAt: occ.At, QueuedAt: now,
+			},
+			channels: st.Channels,
+		})
+	}
+	return p
+}
+
+func (w *worker) planAgreement(a domain.Agreement, loc *time.Location) plan {
+	s, now := w.sw.s, w.sw.now
+	if a.Status != domain.AgreementActive {
+		return plan{drop: "agreement " + a.Status}
+	}
+	pid := a.Policy
+	if pid == "" {
+		pid = s.agrPolicy
+	}
+	if pid == "" {
+		return plan{drop: "no agreement policy"}
+	}
+	pol, ok := s.policies[pid]
+	if !ok || pol.Anchor != AnchorInstallment {
+		s.log.WithFields(logrus.Fields{"agreement_id": a.ID, "policy": pid}).Warn("scheduler: agreement has no usable instalment policy")
+		return plan{drop: "no instalment policy " + strconv.Quote(pid)}
+	}
+	loanID := ""
+	if len(a.LoanIDs) > 0 {
+		loanID = a.LoanIDs[0]
+	}
+	p := plan{borrowerID: a.BorrowerID}
+	for i, inst := range a.Installments {
+		n := i + 1
+		anchor, err := ParseAnchor(inst.DueDate, loc)
+		if err != nil {
+			s.log.WithError(err).WithFields(logrus.Fields{"agreement_id": a.ID, "installment": n}).Warn("scheduler: bad instalment date")
+			continue
+		}
+		for _, st := range pol.Steps {
+			p.consider(st.Next(anchor, now))
+			occ, live := st.Latest(anchor, now, s.catchUp)
+			if !live {
+				continue
+			}
+			occPart := strconv.Itoa(n) + "-" + strconv.Itoa(occ.K)
+			p.targets = append(p.targets, target{
+				marker: markerKey(KindAgreement, a.ID, st.ID, occPart, inst.DueDate),
+				rem: domain.Reminder{
+					Occurrence: InstallmentOccurrenceID(a.ID, st.ID, n, occ.K),
+					BorrowerID: a.BorrowerID, LoanID: loanID, AgreementID: a.ID,
+					Category: pol.Category, Policy: pol.ID, Step: st.ID, Template: st.Template,
+					K: occ.K, Installment: n, DueAt: occ.At, QueuedAt: now,
+				},
+				channels: st.Channels,
+			})
+		}
+	}
+	return p
+}
+
+// markerValue records which channels of an occurrence were published.
+type markerValue struct {
+	Channels []domain.Channel `json:"channels"`
+	At       time.Time        `json:"at"`
+}
+
+// sent is one reminder publish in flight.
+type sent struct {
+	t   int // index into plan.targets
+	rem domain.Reminder
+	f   jetstream.PubAckFuture
+	err error
+}
+
+// recordQueued writes the "queued" delivery record of rem. The recorder
+// publishes with the client's default stall wait, which a big sweep can
+// exceed while the publish cap is full: retry rather than lose the line.
+func (w *worker) recordQueued(rem domain.Reminder, now time.Time) (jetstream.PubAckFuture, error) {
+	d := domain.NewDelivery(rem, domain.Queued, now)
+	for attempt := 0; ; attempt++ {
+		f, err := w.sw.s.audit.RecordAsync(d)
+		if err == nil || !errors.Is(err, jetstream.ErrTooManyStalledMsgs) || attempt >= 50 {
+			return f, err
+		}
+	}
+}
+
+// muteUntil is the end of the mute that blk names, or zero when blk is not
+// a mute with an end.
+func muteUntil(sup domain.Suppressions, blk domain.Block) time.Time {
+	if blk.Kind != "mute" {
+		return time.Time{}
+	}
+	for _, m := range sup.Mutes {
+		if m.ID == blk.ID && m.Until != nil {
+			return *m.Until
+		}
+	}
+	return time.Time{}
+}
+
+func reminderFields(r domain.Reminder) logrus.Fields {
+	return logrus.Fields{
+		logging.FieldBorrower: r.BorrowerID, logging.FieldLoan: r.LoanID,
+		logging.FieldStep: r.Step, logging.FieldChannel: string(r.Channel), logging.FieldMsg: r.ID,
+	}
+}
