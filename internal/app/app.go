@@ -88,7 +88,7 @@ type App struct {
 }
 
 // New builds an instance; nothing runs until Start.
-func New(ctx context.Context, cfg config.Config, o Options) (a *App, err error) {
+func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) {
 	if o.Log == nil {
 		o.Log = logrus.StandardLogger()
 	}
@@ -104,7 +104,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (a *App, err error) 
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	a = &App{cfg: cfg, instance: o.Instance, clock: o.Clock, noSched: o.NoScheduler, metrics: metrics.New(),
+	a := &App{cfg: cfg, instance: o.Instance, clock: o.Clock, noSched: o.NoScheduler, metrics: metrics.New(),
 		log: o.Log.WithField("instance", o.Instance)}
 	defer func() {
 		if err != nil {
@@ -221,12 +221,23 @@ func (a *App) buildScheduler() error {
 		return err
 	}
 	a.policies = pols
+	defPolicy := a.cfg.Scheduler.DefaultPolicy
+	if _, ok := pols.Get(scheduler.DefaultPolicyID); defPolicy == "" && !ok {
+		// No "standard": the first policy anchored on due dates serves
+		// cases that name none.
+		for _, p := range a.cfg.Policies {
+			if cp, ok := pols.Get(p.ID); ok && cp.Anchor == scheduler.AnchorDueDate {
+				defPolicy = p.ID
+				break
+			}
+		}
+	}
 	tz, err := time.LoadLocation(a.cfg.Scheduler.Timezone)
 	if err != nil {
 		return fmt.Errorf("scheduler.timezone: %w", err)
 	}
 	a.sched, err = scheduler.New(scheduler.Options{
-		JS: a.js, State: a.state, Audit: a.audit, Policies: pols, AgreementPolicy: a.cfg.Agreements.Policy,
+		JS: a.js, State: a.state, Audit: a.audit, Policies: pols, DefaultPolicy: defPolicy, AgreementPolicy: a.cfg.Agreements.Policy,
 		DefaultTimezone: tz, Spec: a.cfg.Scheduler.Sweep, CatchUp: a.cfg.Scheduler.CatchUp.D(), Clock: a.clock,
 		Log: a.log.WithField("part", "scheduler"), Instance: a.instance,
 	})

@@ -181,6 +181,7 @@ func benchConfig(dir string) config.Config {
 	cfg.NATS.Embedded.Listen = ""
 	cfg.TemplatesDir = filepath.Join(dir, "no-templates") // bundled templates
 	cfg.Providers.SMS = config.Provider{Kind: "sandbox", Concurrency: 512}
+	cfg.Agreements.Policy = ""
 	cfg.Policies = []config.Policy{{ID: "bench", Category: "collection", Steps: []config.Step{
 		{ID: "due", At: 0, Channels: []string{"sms"}, Template: "overdue"},
 	}}}

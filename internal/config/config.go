@@ -70,6 +70,9 @@ type Scheduler struct {
 	// CatchUp is how late a one-shot step may still be sent (after
 	// downtime); repeating steps use their period.
 	CatchUp Duration `yaml:"catch_up"`
+	// DefaultPolicy serves cases whose loan.updated names no policy;
+	// default "standard" (or the first due-date policy when there is none).
+	DefaultPolicy string `yaml:"default_policy"`
 }
 
 // Providers configures each channel's provider.
