@@ -386,14 +386,16 @@ func (a *App) Stop(ctx context.Context) error {
 // Kill stops the instance abruptly, as a crash would: no naks, no flush.
 // In-flight reminders are redelivered to other instances after AckWait.
 func (a *App) Kill() {
+	// The connection goes first so that nothing (no nak, no record) leaves
+	// after the "crash".
+	if a.nc != nil {
+		a.nc.Close()
+	}
 	if a.cancel != nil {
 		a.cancel()
 	}
 	if a.http != nil {
 		_ = a.http.Close()
-	}
-	if a.nc != nil {
-		a.nc.Close()
 	}
 	if a.embedded != nil {
 		a.embedded.Shutdown()

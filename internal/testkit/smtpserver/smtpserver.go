@@ -60,6 +60,9 @@ type Message struct {
 	TLS bool
 	// User is the authenticated username, empty without AUTH.
 	User string
+	// Started is when the server accepted MAIL FROM: the start of the
+	// transaction, which is what "no provider call after" is measured on.
+	Started time.Time
 }
 
 // Server is a running in-process SMTP server. All methods are safe for
@@ -232,11 +235,12 @@ func (s *Server) newSession(c *smtp.Conn) (smtp.Session, error) {
 // session is one SMTP session. go-smtp calls it from one goroutine per
 // connection, so it needs no locking of its own.
 type session struct {
-	srv  *Server
-	conn *smtp.Conn
-	user string
-	from string
-	to   []string
+	srv     *Server
+	conn    *smtp.Conn
+	user    string
+	from    string
+	to      []string
+	started time.Time
 }
 
 var _ smtp.AuthSession = (*session)(nil)
@@ -269,6 +273,7 @@ func (s *session) Mail(from string, _ *smtp.MailOptions) error {
 		return smtp.ErrAuthRequired
 	}
 	s.from = from
+	s.started = time.Now()
 	return nil
 }
 
@@ -290,7 +295,7 @@ func (s *session) Data(r io.Reader) error {
 		return err
 	}
 	_, isTLS := s.conn.TLSConnectionState()
-	m := Message{From: s.from, To: append([]string(nil), s.to...), Data: data, TLS: isTLS, User: s.user}
+	m := Message{From: s.from, To: append([]string(nil), s.to...), Data: data, TLS: isTLS, User: s.user, Started: s.started}
 	if pm, err := mail.ReadMessage(bytes.NewReader(data)); err == nil {
 		m.Header = pm.Header
 		m.Body, _ = io.ReadAll(pm.Body)

@@ -1,0 +1,179 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/sirupsen/logrus"
+
+	"github.com/forbear/forbear/internal/app"
+	"github.com/forbear/forbear/internal/config"
+	"github.com/forbear/forbear/internal/domain"
+	"github.com/forbear/forbear/internal/store"
+	"github.com/forbear/forbear/internal/testkit"
+	"github.com/forbear/forbear/internal/testkit/faketwilio"
+	"github.com/forbear/forbear/internal/testkit/smtpserver"
+)
+
+// world is one NATS server, a fake Twilio and an SMTP server: what any
+// number of forbear instances in a test share.
+type world struct {
+	nats   *testkit.NATS
+	twilio *faketwilio.Server
+	smtp   *smtpserver.Server
+	tmpl   string
+}
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	w := &world{nats: testkit.StartNATS(t), twilio: faketwilio.New(t), smtp: smtpserver.Start(t, smtpserver.Options{TLS: "none"})}
+	w.tmpl = t.TempDir()
+	const tmpl = `category: collection
+channels:
+  sms:
+    en-US: "Hi {{.Borrower.Name}}, loan {{.Loan.ID}} is overdue. Reply STOP to opt out."
+  voice:
+    en-US: "Hello {{.Borrower.Name}}. Your loan {{.Loan.ID}} is overdue."
+  email:
+    en-US:
+      subject: "Loan {{.Loan.ID}} is overdue"
+      body: "Dear {{.Borrower.Name}}, please repay. Reply STOP to opt out."
+`
+	if err := os.WriteFile(filepath.Join(w.tmpl, "tick.yaml"), []byte(tmpl), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+// config returns an instance configuration on the shared parts: one policy
+// "tick" that sends on chans at the due date's midnight and then every
+// period (once when period is 0).
+func (w *world) config(t *testing.T, period time.Duration, chans ...string) config.Config {
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	cfg.HTTP.Listen = "127.0.0.1:0"
+	cfg.Scheduler.Sweep = "@every 1s"
+	cfg.Scheduler.Timezone = "UTC"
+	cfg.TemplatesDir = w.tmpl
+	cfg.Agreements.Policy = ""
+	host, port := w.smtp.Addr()
+	cfg.Providers.SMS = config.Provider{Kind: "twilio", From: "+15005550006", Twilio: w.twilio.Twilio(), Concurrency: 32}
+	cfg.Providers.Voice = config.Provider{Kind: "twilio", From: "+15005550006", Twilio: w.twilio.Twilio(), Concurrency: 8}
+	cfg.Providers.Email = config.Provider{Kind: "smtp", From: "collections@example.com", Concurrency: 16,
+		SMTP: config.SMTP{Host: host, Port: port, TLS: "none"}}
+	step := config.Step{ID: "tick", At: 0, Channels: chans, Template: "tick"}
+	if period > 0 {
+		every := config.Duration(period)
+		step.Every = &every
+	}
+	cfg.Policies = []config.Policy{{ID: "tick", Category: "collection", Steps: []config.Step{step}}}
+	return cfg
+}
+
+func quiet() *logrus.Logger {
+	l := logrus.New()
+	l.SetOutput(io.Discard)
+	return l
+}
+
+// start runs an instance on the world's NATS until the test ends.
+func (w *world) start(t *testing.T, cfg config.Config, name string) *app.App {
+	t.Helper()
+	ctx := testkit.Context(t, 5*time.Minute)
+	a, err := app.New(ctx, cfg, app.Options{NATSURL: w.nats.Server.ClientURL(), Instance: name, Log: quiet()})
+	if err != nil {
+		t.Fatalf("instance %s: %v", name, err)
+	}
+	if err := a.Start(ctx); err != nil {
+		t.Fatalf("instance %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		stopCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		_ = a.Stop(stopCtx)
+	})
+	return a
+}
+
+func phone(i int) string { return fmt.Sprintf("+1555%07d", i) }
+func mailbox(i int) string {
+	return fmt.Sprintf("b%d@example.com", i)
+}
+
+// loadBorrowers posts n borrowers, each with one overdue loan due today.
+func loadBorrowers(t *testing.T, base string, n int, from int) {
+	t.Helper()
+	today := time.Now().UTC().Format(time.DateOnly)
+	var events []map[string]any
+	for i := from; i < from+n; i++ {
+		events = append(events,
+			map[string]any{"specversion": "1.0", "id": fmt.Sprintf("bu-%d", i), "source": "test", "type": "borrower.upserted",
+				"data": map[string]any{"borrower_id": fmt.Sprintf("b%d", i), "name": fmt.Sprintf("Borrower %d", i), "locale": "en-US",
+					"timezone": "UTC", "phone": phone(i), "email": mailbox(i)}},
+			map[string]any{"specversion": "1.0", "id": fmt.Sprintf("lu-%d", i), "source": "test", "type": "loan.updated",
+				"data": map[string]any{"borrower_id": fmt.Sprintf("b%d", i), "loan_id": fmt.Sprintf("l%d", i), "due_date": today,
+					"amount_due": "100.00", "currency": "USD", "status": "overdue", "policy": "tick"}})
+	}
+	status, body := post(t, base+"/v1/events", events)
+	if status != http.StatusOK {
+		t.Fatalf("load borrowers: %d %s", status, body)
+	}
+}
+
+func post(t *testing.T, url string, v any) (int, []byte) {
+	t.Helper()
+	data, _ := json.Marshal(v)
+	resp, err := http.Post(url, "application/json", bytes.NewReader(data))
+	if err != nil {
+		t.Errorf("POST %s: %v", url, err)
+		return 0, nil
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, body
+}
+
+// auditLog collects every delivery record from the DELIVERIES stream's
+// subjects as they are published.
+type auditLog struct {
+	mu      sync.Mutex
+	records []domain.Delivery
+}
+
+func watchAudit(t *testing.T, nc *nats.Conn) *auditLog {
+	t.Helper()
+	l := &auditLog{}
+	sub, err := nc.Subscribe(store.DeliveriesPrefix+">", func(m *nats.Msg) {
+		var d domain.Delivery
+		if json.Unmarshal(m.Data, &d) == nil {
+			l.mu.Lock()
+			l.records = append(l.records, d)
+			l.mu.Unlock()
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = sub.SetPendingLimits(-1, -1)
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sub.Unsubscribe() })
+	return l
+}
+
+func (l *auditLog) all() []domain.Delivery {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]domain.Delivery(nil), l.records...)
+}
