@@ -30,6 +30,7 @@ import (
 	"github.com/forbear/forbear/internal/httpapi"
 	"github.com/forbear/forbear/internal/metrics"
 	"github.com/forbear/forbear/internal/natsrv"
+	"github.com/forbear/forbear/internal/signing"
 	"github.com/forbear/forbear/internal/store"
 	"github.com/forbear/forbear/scheduler"
 	"github.com/forbear/forbear/templates"
@@ -77,6 +78,7 @@ type App struct {
 	sched     *scheduler.Scheduler
 	policies  scheduler.Policies
 	inbox     *inapp.Inbox
+	signer    *signing.Signer
 	workers   []*dispatcher.Worker
 	api       *httpapi.Server
 	http      *http.Server
@@ -148,7 +150,14 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 		State: a.state, EventIDs: eventIDs, Reindex: a.sched, Fence: a.fence, Clock: o.Clock,
 		Log: a.log.WithField("part", "intake"), AgreementPolicy: cfg.Agreements.Policy, Observe: a.metrics.Event,
 	})
-	if a.inbox, err = inapp.New(a.js); err != nil {
+	if a.inbox, err = inapp.New(a.js, inapp.WithClock(o.Clock)); err != nil {
+		return nil, err
+	}
+	secrets, err := a.js.KeyValue(ctx, store.SecretsBucket)
+	if err != nil {
+		return nil, err
+	}
+	if a.signer, err = signing.Load(ctx, secrets); err != nil {
 		return nil, err
 	}
 	if err := a.buildWorkers(ctx, o); err != nil {
@@ -161,6 +170,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 			return sandbox.List(ctx, a.js, ch, borrowerID, limit)
 		},
 		Next:    a.next,
+		Signer:  a.signer,
 		Ready:   a.ready,
 		Metrics: a.metrics.Handler(),
 		Log:     a.log.WithField("part", "http"),
@@ -278,6 +288,9 @@ func (a *App) buildWorkers(ctx context.Context, o Options) error {
 			Renderer: r, Audit: a.audit, Intake: a.intake, Metrics: a.metrics, Clock: a.clock,
 			Log: a.log.WithFields(logrus.Fields{"part": "worker", "channel": string(ch)}), AckWait: a.cfg.Dispatcher.AckWait.D(),
 			MaxDeliver: a.cfg.Dispatcher.MaxDeliver,
+			UnsubscribeURL: func(borrowerID, address string) string {
+				return httpapi.UnsubscribeURL(a.signer, a.publicURL(), borrowerID, address)
+			},
 		})
 		if err != nil {
 			return err

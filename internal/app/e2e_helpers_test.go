@@ -48,6 +48,10 @@ channels:
     en-US:
       subject: "Loan {{.Loan.ID}} is overdue"
       body: "Dear {{.Borrower.Name}}, please repay. Reply STOP to opt out."
+  inapp:
+    en-US:
+      title: "Loan {{.Loan.ID}} is overdue"
+      body: "Please repay {{.Loan.AmountDue}} in the app."
 `
 	if err := os.WriteFile(filepath.Join(w.tmpl, "tick.yaml"), []byte(tmpl), 0o600); err != nil {
 		t.Fatal(err)
@@ -113,6 +117,11 @@ func mailbox(i int) string {
 // loadBorrowers posts n borrowers, each with one overdue loan due today.
 func loadBorrowers(t *testing.T, base string, n int, from int) {
 	t.Helper()
+	loadBorrowersAs(t, base, "", n, from)
+}
+
+func loadBorrowersAs(t *testing.T, base, token string, n int, from int) {
+	t.Helper()
 	today := time.Now().UTC().Format(time.DateOnly)
 	var events []map[string]any
 	for i := from; i < from+n; i++ {
@@ -124,7 +133,7 @@ func loadBorrowers(t *testing.T, base string, n int, from int) {
 				"data": map[string]any{"borrower_id": fmt.Sprintf("b%d", i), "loan_id": fmt.Sprintf("l%d", i), "due_date": today,
 					"amount_due": "100.00", "currency": "USD", "status": "overdue", "policy": "tick"}})
 	}
-	status, body := post(t, base+"/v1/events", events)
+	status, body := do(t, http.MethodPost, base+"/v1/events", token, events)
 	if status != http.StatusOK {
 		t.Fatalf("load borrowers: %d %s", status, body)
 	}
@@ -132,15 +141,33 @@ func loadBorrowers(t *testing.T, base string, n int, from int) {
 
 func post(t *testing.T, url string, v any) (int, []byte) {
 	t.Helper()
-	data, _ := json.Marshal(v)
-	resp, err := http.Post(url, "application/json", bytes.NewReader(data))
+	return do(t, http.MethodPost, url, "", v)
+}
+
+// do sends a request with an optional bearer token and JSON body.
+func do(t *testing.T, method, url, token string, v any) (int, []byte) {
+	t.Helper()
+	var body io.Reader
+	if v != nil {
+		data, _ := json.Marshal(v)
+		body = bytes.NewReader(data)
+	}
+	req, err := http.NewRequest(method, url, body)
 	if err != nil {
-		t.Errorf("POST %s: %v", url, err)
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Errorf("%s %s: %v", method, url, err)
 		return 0, nil
 	}
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, body
+	out, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, out
 }
 
 // auditLog collects every delivery record from the DELIVERIES stream's

@@ -2,11 +2,13 @@ package app
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"sort"
 	"time"
 
 	"github.com/forbear/forbear/channels/inapp"
+	"github.com/forbear/forbear/dispatcher"
 	"github.com/forbear/forbear/internal/domain"
 	"github.com/forbear/forbear/internal/httpapi"
 	"github.com/forbear/forbear/scheduler"
@@ -90,6 +92,14 @@ type inboxAPI struct{ inbox *inapp.Inbox }
 
 func (i inboxAPI) ListJSON(ctx context.Context, borrowerID string) (any, error) {
 	return i.inbox.List(ctx, borrowerID)
+}
+
+func (i inboxAPI) MarkRead(ctx context.Context, borrowerID, messageID string) error {
+	err := i.inbox.MarkRead(ctx, borrowerID, messageID)
+	if errors.Is(err, inapp.ErrNotFound) {
+		return dispatcher.ErrNotFound
+	}
+	return err
 }
 
 func (i inboxAPI) ServeStream(w http.ResponseWriter, r *http.Request, borrowerID string) {

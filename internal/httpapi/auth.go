@@ -24,6 +24,9 @@ type principalKey struct{}
 type Principal struct {
 	Name  string
 	Roles []string
+	// Borrower is set for a borrower's own token: it may read that
+	// borrower's inbox and nothing else.
+	Borrower string
 }
 
 func (p Principal) has(role string) bool {
@@ -40,6 +43,8 @@ func PrincipalFrom(ctx context.Context) Principal {
 // open mode (config.Validate only allows that on a loopback listener).
 type authenticator struct {
 	tokens []config.Token
+	// borrower verifies a borrower's own token; nil disables them.
+	borrower func(token string) (borrowerID string, err error)
 }
 
 func (a authenticator) open() bool { return len(a.tokens) == 0 }
@@ -48,15 +53,20 @@ func (a authenticator) lookup(r *http.Request) (Principal, bool) {
 	if a.open() {
 		return Principal{Name: "open", Roles: []string{RoleAdmin}}, true
 	}
-	h := r.Header.Get("Authorization")
-	tok, ok := strings.CutPrefix(h, "Bearer ")
-	if !ok || tok == "" {
+	// The scheme is case-insensitive (RFC 7235 §2.1): "bearer x" is fine.
+	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" {
 		return Principal{}, false
 	}
 	for _, t := range a.tokens {
 		// Constant time: token comparison must not leak prefixes.
 		if subtle.ConstantTimeCompare([]byte(t.Token), []byte(tok)) == 1 {
 			return Principal{Name: t.Name, Roles: t.Roles}, true
+		}
+	}
+	if a.borrower != nil && strings.HasPrefix(tok, "brw_") {
+		if id, err := a.borrower(tok); err == nil {
+			return Principal{Name: "borrower", Borrower: id}, true
 		}
 	}
 	return Principal{}, false
@@ -72,6 +82,24 @@ func (a authenticator) require(role string, h http.HandlerFunc) http.HandlerFunc
 			return
 		}
 		if !p.has(role) {
+			writeError(w, errForbidden)
+			return
+		}
+		h(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+	}
+}
+
+// requireOwnInbox lets support staff, or the borrower named in the path
+// with their own token, through.
+func (a authenticator) requireOwnInbox(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		p, ok := a.lookup(r)
+		if !ok {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="forbear"`)
+			writeError(w, errUnauthorized)
+			return
+		}
+		if !p.has(RoleSupport) && (p.Borrower == "" || p.Borrower != r.PathValue("id")) {
 			writeError(w, errForbidden)
 			return
 		}

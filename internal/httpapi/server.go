@@ -15,6 +15,7 @@ import (
 	"github.com/forbear/forbear/internal/audit"
 	"github.com/forbear/forbear/internal/config"
 	"github.com/forbear/forbear/internal/domain"
+	"github.com/forbear/forbear/internal/signing"
 	"github.com/forbear/forbear/internal/store"
 )
 
@@ -24,6 +25,8 @@ const maxBody = 8 << 20
 // Inbox is the in-app channel's read side.
 type Inbox interface {
 	ListJSON(ctx context.Context, borrowerID string) (any, error)
+	// MarkRead returns dispatcher.ErrNotFound for an unknown message.
+	MarkRead(ctx context.Context, borrowerID, messageID string) error
 	ServeStream(w http.ResponseWriter, r *http.Request, borrowerID string)
 }
 
@@ -49,6 +52,9 @@ type Options struct {
 	Next    func(ctx context.Context, b domain.Borrower) ([]Upcoming, error)
 	Ready   func(ctx context.Context) error
 	Metrics http.Handler
+	// Signer makes and checks borrower tokens and unsubscribe links; nil
+	// disables both.
+	Signer *signing.Signer
 	// Extra registers more routes (templates, provider callbacks) on the
 	// mux with the same authentication helpers.
 	Extra []func(mux *http.ServeMux, require func(role string, h http.HandlerFunc) http.HandlerFunc)
@@ -65,15 +71,28 @@ type Server struct {
 
 // New builds the API handler.
 func New(o Options) *Server {
+	if o.Log == nil {
+		// fail and the panic handler log through it.
+		l := logrus.New()
+		l.SetOutput(io.Discard)
+		o.Log = logrus.NewEntry(l)
+	}
 	s := &Server{o: o, auth: authenticator{tokens: o.Tokens}, log: o.Log, mux: http.NewServeMux()}
+	if o.Signer != nil {
+		s.auth.borrower = o.Signer.BorrowerFromToken
+	}
 	req := s.auth.require
 	s.mux.HandleFunc("POST /v1/events", req(RolePublisher, s.postEvents))
 	s.mux.HandleFunc("GET /v1/borrowers/{id}", req(RoleSupport, s.getBorrower))
 	s.mux.HandleFunc("POST /v1/borrowers/{id}/mutes", req(RoleSupport, s.postMute))
 	s.mux.HandleFunc("DELETE /v1/borrowers/{id}/mutes/{mute_id}", req(RoleSupport, s.deleteMute))
 	s.mux.HandleFunc("GET /v1/borrowers/{id}/deliveries", req(RoleSupport, s.getDeliveries))
-	s.mux.HandleFunc("GET /v1/borrowers/{id}/inbox", req(RoleSupport, s.getInbox))
-	s.mux.HandleFunc("GET /v1/borrowers/{id}/inbox/stream", req(RoleSupport, s.getInboxStream))
+	s.mux.HandleFunc("GET /v1/borrowers/{id}/inbox", s.auth.requireOwnInbox(s.getInbox))
+	s.mux.HandleFunc("GET /v1/borrowers/{id}/inbox/stream", s.auth.requireOwnInbox(s.getInboxStream))
+	s.mux.HandleFunc("POST /v1/borrowers/{id}/inbox/{msg_id}/read", s.auth.requireOwnInbox(s.postRead))
+	s.mux.HandleFunc("POST /v1/borrowers/{id}/token", req(RoleSupport, s.postBorrowerToken))
+	s.mux.HandleFunc("GET /v1/unsubscribe", s.getUnsubscribe)
+	s.mux.HandleFunc("POST /v1/unsubscribe", s.postUnsubscribe)
 	s.mux.HandleFunc("GET /v1/outbox", req(RoleSupport, s.getOutbox))
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})

@@ -39,6 +39,7 @@ const (
 	InboxBucket        = "forbear_inbox"        // in-app inbox, owned by channels/inapp
 	TemplatesBucket    = "forbear_templates"    // owned by templates
 	LeasesBucket       = "forbear_leases"       // leader leases
+	SecretsBucket      = "forbear_secrets"      // generated secrets shared by instances
 )
 
 // Token turns an id into a string that is safe as one NATS subject token

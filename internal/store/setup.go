@@ -42,7 +42,7 @@ func Setup(ctx context.Context, js jetstream.JetStream, o Options) error {
 		}
 	}
 	for _, b := range []string{BorrowersBucket, CasesBucket, AgreementsBucket, SuppressionsBucket,
-		EventIDsBucket, OccurrencesBucket, AttemptsBucket, DueBucket, InboxBucket, TemplatesBucket, LeasesBucket} {
+		EventIDsBucket, OccurrencesBucket, AttemptsBucket, DueBucket, InboxBucket, TemplatesBucket, LeasesBucket, SecretsBucket} {
 		cfg := jetstream.KeyValueConfig{Bucket: b, Storage: jetstream.FileStorage, Replicas: o.Replicas}
 		switch b {
 		case TemplatesBucket:
