@@ -63,7 +63,6 @@ type WorkerOptions struct {
 // render, fence, provider call, audit record, ack.
 type Worker struct {
 	o        WorkerOptions
-	attempts jetstream.KeyValue
 	cons     jetstream.Consumer
 	iter     jetstream.MessagesContext
 	inflight sync.WaitGroup
@@ -80,10 +79,6 @@ func NewWorker(ctx context.Context, o WorkerOptions) (*Worker, error) {
 	}
 	if o.AckWait <= 0 {
 		o.AckWait = 30 * time.Second
-	}
-	attempts, err := o.JS.KeyValue(ctx, store.AttemptsBucket)
-	if err != nil {
-		return nil, fmt.Errorf("worker %s: %w", o.Channel, err)
 	}
 	cfg := jetstream.ConsumerConfig{
 		Durable:       ConsumerName(o.Channel),
@@ -106,7 +101,7 @@ func NewWorker(ctx context.Context, o WorkerOptions) (*Worker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("worker %s: consumer: %w", o.Channel, err)
 	}
-	return &Worker{o: o, attempts: attempts, cons: cons, done: make(chan struct{})}, nil
+	return &Worker{o: o, cons: cons, done: make(chan struct{})}, nil
 }
 
 // Start begins consuming. Work runs on base, which should outlive Stop's
@@ -200,18 +195,12 @@ func (w *Worker) handle(base context.Context, m jetstream.Msg) {
 	case out.retryIn > 0:
 		_ = m.NakWithDelay(out.retryIn)
 	default:
-		if err := m.DoubleAck(ctx); err != nil {
+		// A lost ack only means a redelivery, which finds the sent record
+		// and does not resend: no need to wait for the server's reply.
+		if err := m.Ack(); err != nil {
 			log.WithError(err).Warn("ack failed; the reminder may be redelivered and will be recognised as sent")
 		}
 	}
-}
-
-// attempt is the durable record of a finished provider call, looked up
-// before resending a redelivered reminder.
-type attempt struct {
-	Status      domain.Status `json:"status"`
-	ProviderRef string        `json:"provider_ref"`
-	At          time.Time     `json:"at"`
 }
 
 func (w *Worker) deliver(ctx context.Context, log *logrus.Entry, r domain.Reminder, delivered uint64) outcome {
@@ -284,23 +273,21 @@ func (w *Worker) deliver(ctx context.Context, log *logrus.Entry, r domain.Remind
 		if status == "" {
 			status = domain.Sent
 		}
-		w.markSent(ctx, log, r, status, res.ProviderRef)
 		return w.finishVersion(ctx, log, r, status, "", to, res.ProviderRef, text.Version)
 	}
 	return w.retry(log, errors.New("fence kept expiring before the provider call"), delivered, 0)
 }
 
 // alreadySent looks, before resending a redelivered reminder, whether an
-// earlier attempt got through: the durable attempt record first, then the
-// provider itself (a worker may have died after the call, before the
-// record).
+// earlier attempt got through: first the audit trail (the sent record,
+// written before the ack, is the durable attempt record), then the provider
+// itself (a worker may have died after the call, before the record).
 func (w *Worker) alreadySent(ctx context.Context, log *logrus.Entry, r domain.Reminder, msg channels.Message) (bool, outcome) {
-	if e, err := w.attempts.Get(ctx, store.Token(r.ID)); err == nil {
-		var a attempt
-		if json.Unmarshal(e.Value(), &a) == nil {
-			log.Info("redelivered reminder was already sent; not resending")
-			return true, ack
-		}
+	if d, found, err := w.o.Audit.Find(ctx, r.BorrowerID, r.ID, domain.Sent, domain.Delivered); err != nil {
+		log.WithError(err).Warn("audit look-up failed; asking the provider")
+	} else if found {
+		log.WithField("provider_ref", d.ProviderRef).Info("redelivered reminder was already sent; not resending")
+		return true, ack
 	}
 	l, ok := w.o.Provider.(channels.Looker)
 	if !ok {
@@ -319,15 +306,7 @@ func (w *Worker) alreadySent(ctx context.Context, log *logrus.Entry, r domain.Re
 	if status == "" {
 		status = domain.Sent
 	}
-	w.markSent(ctx, log, r, status, res.ProviderRef)
 	return true, w.finish(ctx, log, r, status, "found at provider after redelivery", msg.To, res.ProviderRef)
-}
-
-func (w *Worker) markSent(ctx context.Context, log *logrus.Entry, r domain.Reminder, status domain.Status, ref string) {
-	data, _ := json.Marshal(attempt{Status: status, ProviderRef: ref, At: w.o.Clock.Now()})
-	if _, err := w.attempts.Put(ctx, store.Token(r.ID), data); err != nil {
-		log.WithError(err).Warn("attempt record not written; a redelivery will ask the provider")
-	}
 }
 
 func (w *Worker) providerError(ctx context.Context, log *logrus.Entry, r domain.Reminder, to string, err error, delivered uint64) outcome {

@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -59,11 +60,9 @@ func (r *Recorder) RecordAsync(d domain.Delivery) (jetstream.PubAckFuture, error
 	return f, nil
 }
 
-// List returns up to limit of a borrower's records, newest first.
+// List returns up to limit (0: all) of a borrower's records, newest first.
 func (r *Recorder) List(ctx context.Context, borrowerID string, limit int) ([]domain.Delivery, error) {
-	if limit <= 0 {
-		limit = 100
-	}
+	// limit 0: every record.
 	c, err := r.js.OrderedConsumer(ctx, store.DeliveriesStream, jetstream.OrderedConsumerConfig{
 		FilterSubjects: []string{store.DeliverySubject(borrowerID)},
 		DeliverPolicy:  jetstream.DeliverAllPolicy,
@@ -102,8 +101,24 @@ func (r *Recorder) List(ctx context.Context, borrowerID string, limit int) ([]do
 	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
 		out[i], out[j] = out[j], out[i]
 	}
-	if len(out) > limit {
+	if limit > 0 && len(out) > limit {
 		out = out[:limit]
 	}
 	return out, nil
+}
+
+// Find returns the newest record of reminder id (for borrowerID) whose
+// status is one of statuses. A worker asks it before resending a
+// redelivered reminder.
+func (r *Recorder) Find(ctx context.Context, borrowerID, id string, statuses ...domain.Status) (domain.Delivery, bool, error) {
+	list, err := r.List(ctx, borrowerID, 0)
+	if err != nil {
+		return domain.Delivery{}, false, err
+	}
+	for _, d := range list {
+		if d.ID == id && slices.Contains(statuses, d.Status) {
+			return d, true, nil
+		}
+	}
+	return domain.Delivery{}, false, nil
 }

@@ -2,6 +2,8 @@ package config
 
 import (
 	"fmt"
+	"math"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -10,6 +12,10 @@ import (
 // Duration is a time.Duration that also accepts a "d" (24h) unit, so
 // "-3d", "1d12h" and "36h" all parse. It marshals back in Go syntax.
 type Duration time.Duration
+
+// dayNumber is the number before the "d" unit: digits with an optional
+// fraction, as Go duration syntax writes numbers ("1", "1.5", ".5").
+var dayNumber = regexp.MustCompile(`^([0-9]+(\.[0-9]*)?|\.[0-9]+)$`)
 
 // ParseDuration parses Go duration syntax plus the "d" unit.
 func ParseDuration(s string) (time.Duration, error) {
@@ -23,19 +29,32 @@ func ParseDuration(s string) (time.Duration, error) {
 		neg = rest[0] == '-'
 		rest = rest[1:]
 	}
+	if rest == "" {
+		return 0, fmt.Errorf("invalid duration %q", s)
+	}
 	var total time.Duration
 	if i := strings.IndexByte(rest, 'd'); i >= 0 {
-		days, err := strconv.ParseFloat(rest[:i], 64)
-		if err != nil || days < 0 {
+		// Plain decimal days only: strconv.ParseFloat would also take
+		// "NaN", "Inf", "1e3" and "1_0", and a float beyond the
+		// time.Duration range converts to garbage.
+		if !dayNumber.MatchString(rest[:i]) {
 			return 0, fmt.Errorf("invalid duration %q", s)
 		}
-		total = time.Duration(days * float64(24*time.Hour))
+		days, err := strconv.ParseFloat(rest[:i], 64)
+		ns := days * float64(24*time.Hour)
+		if err != nil || ns >= math.MaxInt64 {
+			return 0, fmt.Errorf("invalid duration %q (out of range)", s)
+		}
+		total = time.Duration(ns)
 		rest = rest[i+1:]
 	}
 	if rest != "" {
 		d, err := time.ParseDuration(rest)
 		if err != nil || d < 0 {
 			return 0, fmt.Errorf("invalid duration %q", s)
+		}
+		if total > math.MaxInt64-d {
+			return 0, fmt.Errorf("invalid duration %q (out of range)", s)
 		}
 		total += d
 	}

@@ -175,8 +175,10 @@ func (c *Config) Validate() error {
 			bad(key+".name", "%q is used twice", t.Name)
 		}
 		names[t.Name] = true
-		if len(t.Token) < 8 {
-			bad(key+".token", "must be at least 8 characters")
+		// No minimum length beyond "not empty": the spec's own example
+		// (§2) uses tokens such as "t-ops" and must start as shown.
+		if strings.TrimSpace(t.Token) == "" {
+			bad(key+".token", "is required")
 		} else if tokens[t.Token] {
 			bad(key+".token", "is used twice")
 		}

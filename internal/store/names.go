@@ -34,7 +34,6 @@ const (
 	SuppressionsBucket = "forbear_suppressions" // Token(borrower) -> domain.Suppressions; no direct get
 	EventIDsBucket     = "forbear_event_ids"    // Token(event id) -> applied marker
 	OccurrencesBucket  = "forbear_occurrences"  // occurrence key -> published marker
-	AttemptsBucket     = "forbear_attempts"     // Token(reminder id) -> attempt record
 	DueBucket          = "forbear_due"          // due index, owned by scheduler
 	InboxBucket        = "forbear_inbox"        // in-app inbox, owned by channels/inapp
 	TemplatesBucket    = "forbear_templates"    // owned by templates

@@ -42,12 +42,12 @@ func Setup(ctx context.Context, js jetstream.JetStream, o Options) error {
 		}
 	}
 	for _, b := range []string{BorrowersBucket, CasesBucket, AgreementsBucket, SuppressionsBucket,
-		EventIDsBucket, OccurrencesBucket, AttemptsBucket, DueBucket, InboxBucket, TemplatesBucket, LeasesBucket, SecretsBucket} {
+		EventIDsBucket, OccurrencesBucket, DueBucket, InboxBucket, TemplatesBucket, LeasesBucket, SecretsBucket} {
 		cfg := jetstream.KeyValueConfig{Bucket: b, Storage: jetstream.FileStorage, Replicas: o.Replicas}
 		switch b {
 		case TemplatesBucket:
 			cfg.History = 64
-		case EventIDsBucket, OccurrencesBucket, AttemptsBucket:
+		case EventIDsBucket, OccurrencesBucket:
 			// Markers: kept long enough to outlive any redelivery or retry.
 			cfg.TTL = 30 * 24 * time.Hour
 		}
