@@ -340,7 +340,7 @@ func (w *Worker) retry(log *logrus.Entry, err error, delivered uint64, after tim
 	d := time.Second << min(delivered-1, 8)
 	d = min(d, 5*time.Minute)
 	d = max(d, after)
-	log.WithError(err).WithField("retry_in", d.String()).Warn("send failed; will retry")
+	log.WithField("error", logging.Scrub(err.Error())).WithField("retry_in", d.String()).Warn("send failed; will retry")
 	return outcome{retryIn: d}
 }
 
@@ -358,7 +358,7 @@ func (w *Worker) finishVersion(ctx context.Context, log *logrus.Entry, r domain.
 	w.o.Metrics.Delivery(string(r.Channel), string(status))
 	entry := log.WithFields(logrus.Fields{"status": string(status), "to": logging.Address(to)})
 	if reason != "" {
-		entry = entry.WithField("reason", reason)
+		entry = entry.WithField("reason", logging.Scrub(reason))
 	}
 	if status == domain.Sent || status == domain.Delivered {
 		entry.Debug("reminder " + string(status))

@@ -5,6 +5,7 @@ package logging
 import (
 	"io"
 	"os"
+	"regexp"
 	"strings"
 
 	"github.com/sirupsen/logrus"
@@ -84,4 +85,16 @@ func Address(a string) string {
 		return Email(a)
 	}
 	return Phone(a)
+}
+
+var (
+	emailRe = regexp.MustCompile(`[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}`)
+	phoneRe = regexp.MustCompile(`\+?[0-9][0-9 \-]{6,}[0-9]`)
+)
+
+// Scrub masks every email address and phone-like number inside free text,
+// such as a provider's error message that echoes the recipient.
+func Scrub(s string) string {
+	s = emailRe.ReplaceAllStringFunc(s, Email)
+	return phoneRe.ReplaceAllStringFunc(s, Phone)
 }
