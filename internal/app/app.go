@@ -169,11 +169,12 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 		Outbox: func(ctx context.Context, ch, borrowerID string, limit int) (any, error) {
 			return sandbox.List(ctx, a.js, ch, borrowerID, limit)
 		},
-		Next:    a.next,
-		Signer:  a.signer,
-		Ready:   a.ready,
-		Metrics: a.metrics.Handler(),
-		Log:     a.log.WithField("part", "http"),
+		Next:      a.next,
+		Signer:    a.signer,
+		Templates: a.templates,
+		Ready:     a.ready,
+		Metrics:   a.metrics.Handler(),
+		Log:       a.log.WithField("part", "http"),
 	})
 	if !o.NoHTTP {
 		if a.listener, err = net.Listen("tcp", cfg.HTTP.Listen); err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/forbear/forbear/internal/domain"
 	"github.com/forbear/forbear/internal/signing"
 	"github.com/forbear/forbear/internal/store"
+	"github.com/forbear/forbear/templates"
 )
 
 // maxBody bounds request bodies (an event batch of a few thousand events).
@@ -52,12 +53,11 @@ type Options struct {
 	Next    func(ctx context.Context, b domain.Borrower) ([]Upcoming, error)
 	Ready   func(ctx context.Context) error
 	Metrics http.Handler
+	// Templates serves the template routes; nil leaves them out.
+	Templates *templates.Store
 	// Signer makes and checks borrower tokens and unsubscribe links; nil
 	// disables both.
 	Signer *signing.Signer
-	// Extra registers more routes (templates, provider callbacks) on the
-	// mux with the same authentication helpers.
-	Extra []func(mux *http.ServeMux, require func(role string, h http.HandlerFunc) http.HandlerFunc)
 	Log   *logrus.Entry
 }
 
@@ -101,8 +101,8 @@ func New(o Options) *Server {
 	if o.Metrics != nil {
 		s.mux.Handle("GET /metrics", o.Metrics)
 	}
-	for _, extra := range o.Extra {
-		extra(s.mux, req)
+	if o.Templates != nil {
+		s.templateRoutes(o.Templates)
 	}
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { writeError(w, errNotFound) })
 	return s
