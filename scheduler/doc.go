@@ -63,11 +63,12 @@
 // A sweep streams the listed entries to a bounded pool of workers. Each
 // worker takes a batch of subjects and reads what they need (reverse keys,
 // cases or agreements, borrowers, occurrence markers) with one multi-key
-// direct get per bucket, reads suppressions from the stream leader
-// concurrently, publishes every reminder and its "queued" delivery record
-// asynchronously, and waits for the acknowledgements once per batch. Index
-// moves and markers are pipelined the same way. There is no round trip per
-// reminder.
+// direct get per bucket, takes suppressions from a cached view when one is
+// given and it withholds nothing (Options.Suppressions) and otherwise
+// reads them from the stream leader concurrently, publishes every reminder
+// and its "queued" delivery record asynchronously, and waits for the
+// acknowledgements once per batch. Index moves and markers are pipelined
+// the same way. There is no round trip per reminder.
 //
 // # Leadership
 //

@@ -5,9 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/nats-io/nats.go/jetstream"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/forbear/forbear/internal/store"
 )
@@ -94,7 +97,12 @@ func (s *Scheduler) multiLast(ctx context.Context, bucket string, keys []string,
 			return err
 		}
 		inbox := nc.NewInbox()
-		sub, err := nc.SubscribeSync(inbox)
+		// A channel sized for the whole reply (one message per key and the
+		// end-of-batch status) rather than SubscribeSync, whose default
+		// 64k-slot channel costs more to allocate and clear than the
+		// request itself.
+		replies := make(chan *nats.Msg, len(chunk)+2)
+		sub, err := nc.ChanSubscribe(inbox, replies)
 		if err != nil {
 			return err
 		}
@@ -103,12 +111,16 @@ func (s *Scheduler) multiLast(ctx context.Context, bucket string, keys []string,
 			if err := nc.PublishRequest(api, inbox, body); err != nil {
 				return err
 			}
-			wctx, cancel := context.WithTimeout(ctx, ackTimeout)
-			defer cancel()
+			timeout := time.NewTimer(ackTimeout)
+			defer timeout.Stop()
 			for {
-				m, err := sub.NextMsgWithContext(wctx)
-				if err != nil {
-					return err
+				var m *nats.Msg
+				select {
+				case m = <-replies:
+				case <-timeout.C:
+					return fmt.Errorf("direct get %s: no reply after %s: %w", bucket, ackTimeout, context.DeadlineExceeded)
+				case <-ctx.Done():
+					return ctx.Err()
 				}
 				switch status := m.Header.Get("Status"); status {
 				case "":

@@ -16,6 +16,7 @@ import (
 
 	"github.com/forbear/forbear/internal/audit"
 	"github.com/forbear/forbear/internal/clock"
+	"github.com/forbear/forbear/internal/domain"
 	"github.com/forbear/forbear/internal/store"
 )
 
@@ -42,6 +43,17 @@ type Options struct {
 	JS jetstream.JetStream
 	// State reads cases, agreements, borrowers and suppressions.
 	State *store.State
+	// Suppressions, when set, is a cached view of a borrower's
+	// suppressions (such as the delivery fence's watcher), returning false
+	// when it has no view. A sweep trusts it only to let reminders
+	// through: whatever the view would withhold, or a borrower it has no
+	// view of, is read from the stream leader as without it. A stale view
+	// can therefore only let through a reminder that a suppression made
+	// moments ago covers, and the send-time fence stops that one. It
+	// saves the sweep a leader read per borrower. It is called from
+	// several goroutines at once. Nil: every borrower with something to
+	// send is read from the leader.
+	Suppressions func(borrowerID string) (domain.Suppressions, bool)
 	// Audit records a "queued" delivery for every published reminder; nil
 	// records nothing.
 	Audit *audit.Recorder
@@ -90,6 +102,7 @@ type Options struct {
 type Scheduler struct {
 	js          jetstream.JetStream
 	state       *store.State
+	cachedSup   func(borrowerID string) (domain.Suppressions, bool)
 	audit       *audit.Recorder
 	policies    Policies
 	defPolicy   string
@@ -187,7 +200,7 @@ func New(o Options) (*Scheduler, error) {
 	}
 	log := o.Log.WithField("component", "scheduler")
 	s := &Scheduler{
-		js: o.JS, state: o.State, audit: o.Audit, policies: o.Policies,
+		js: o.JS, state: o.State, cachedSup: o.Suppressions, audit: o.Audit, policies: o.Policies,
 		defPolicy: o.DefaultPolicy, agrPolicy: o.AgreementPolicy, defZone: o.DefaultTimezone,
 		spec: o.Spec, catchUp: o.CatchUp, clock: o.Clock, log: log, instance: o.Instance,
 		workers: o.Workers, batch: o.Batch, directAPI: directAPIPrefix(o.JS),

@@ -57,6 +57,10 @@ type sweep struct {
 	now   time.Time
 	floor time.Time // earliest minute a new time key may use: after the cursor
 
+	// debug: whether debug logs are on; building a per-reminder log entry
+	// otherwise costs a map and several allocations for nothing.
+	debug bool
+
 	seen  sync.Map // listed keys already taken by a worker
 	zones sync.Map // borrower id -> *time.Location, for this sweep
 
@@ -86,7 +90,7 @@ func (s *Scheduler) Sweep(ctx context.Context) (Stats, error) {
 		// move the cursor backwards.
 		next = cur
 	}
-	sw := &sweep{s: s, now: now, floor: next.Add(time.Minute)}
+	sw := &sweep{s: s, now: now, floor: next.Add(time.Minute), debug: s.log.Logger.IsLevelEnabled(logrus.DebugLevel)}
 	filters := append(rangeFilters(cur, upto), nowPrefix+">")
 
 	entries := make(chan listed, 1024)
@@ -329,15 +333,19 @@ func (w *worker) load(ctx context.Context, items *[]*item) error {
 		return fmt.Errorf("read occurrence markers: %w", err)
 	}
 	// Suppressions have no direct get (reads come from the stream leader):
-	// one read per borrower with something to send, run concurrently.
+	// one read per borrower with something to send, run concurrently,
+	// unless the cached view lets everything through (see
+	// Options.Suppressions).
 	need := map[string][]*item{}
 	for _, it := range current {
-		if it.err != nil || len(it.p.targets) == 0 {
+		if it.err != nil || len(it.p.targets) == 0 || w.markers(it, marks) == 0 {
 			continue
 		}
-		if w.markers(it, marks) > 0 {
-			need[it.p.borrowerID] = append(need[it.p.borrowerID], it)
+		if sup, ok := w.cachedClear(it); ok {
+			it.sup = sup
+			continue
 		}
+		need[it.p.borrowerID] = append(need[it.p.borrowerID], it)
 	}
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -387,6 +395,33 @@ func (w *worker) zoneOf(borrowerID string) *time.Location {
 		return v.(*time.Location)
 	}
 	return w.sw.s.defZone
+}
+
+// cachedClear returns the cached view of the item's borrower when there is
+// one and it withholds none of the item's reminders still to send. The
+// sweep withholds a reminder only on the leader's word, so that a view
+// that still shows a lifted suppression cannot lose an occurrence.
+func (w *worker) cachedClear(it *item) (domain.Suppressions, bool) {
+	if w.sw.s.cachedSup == nil {
+		return domain.Suppressions{}, false
+	}
+	sup, ok := w.sw.s.cachedSup(it.p.borrowerID)
+	if !ok {
+		return domain.Suppressions{}, false
+	}
+	for i, t := range it.p.targets {
+		for _, ch := range t.channels {
+			if slices.Contains(it.marks[i].done, ch) {
+				continue
+			}
+			rem := t.rem
+			rem.Channel = ch
+			if _, blocked := sup.Blocking(rem, "", w.sw.now); blocked {
+				return domain.Suppressions{}, false
+			}
+		}
+	}
+	return sup, true
 }
 
 // markers records what each target's marker says and returns how many
@@ -439,7 +474,9 @@ func (w *worker) send(ctx context.Context, items []*item) {
 					if until := muteUntil(it.sup, blk); !until.IsZero() && (it.wake.IsZero() || until.Before(it.wake)) {
 						it.wake = until
 					}
-					s.log.WithFields(reminderFields(rem)).WithField("reason", blk.Reason()).Debug("scheduler: suppressed, not scheduled")
+					if w.sw.debug {
+						s.log.WithFields(reminderFields(rem)).WithField("reason", blk.Reason()).Debug("scheduler: suppressed, not scheduled")
+					}
 					continue
 				}
 				data, err := json.Marshal(rem)
@@ -469,7 +506,9 @@ func (w *worker) send(ctx context.Context, items []*item) {
 				continue
 			}
 			w.sw.published.Add(1)
-			s.log.WithFields(reminderFields(x.rem)).Debug("scheduler: queued")
+			if w.sw.debug {
+				s.log.WithFields(reminderFields(x.rem)).Debug("scheduler: queued")
+			}
 		}
 	}
 	if err := auditAcks.wait(ctx); err != nil {
@@ -571,7 +610,9 @@ func (w *worker) flush(ctx context.Context) {
 func (w *worker) drop(sub subject, e listed, revRev uint64, why string) {
 	s := w.sw.s
 	w.sw.dropped.Add(1)
-	s.log.WithFields(logrus.Fields{"kind": sub.kind, "id": sub.id, "reason": why}).Debug("scheduler: unindex")
+	if w.sw.debug {
+		s.log.WithFields(logrus.Fields{"kind": sub.kind, "id": sub.id, "reason": why}).Debug("scheduler: unindex")
+	}
 	w.later.addCAS(s.dueW.del(e.key, true, e.rev))
 	w.later.addCAS(s.dueW.del(sub.revKey(), true, revRev))
 }

@@ -3,6 +3,7 @@ package scheduler
 import (
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -371,5 +372,82 @@ func TestGetMany(t *testing.T) {
 		if err != nil || len(none) != 0 {
 			t.Errorf("direct=%v: getMany(missing) = %+v, %v", direct, none, err)
 		}
+	}
+}
+
+// TestSweepCachedSuppressions checks how a sweep uses Options.Suppressions:
+// a cached view that withholds nothing is trusted (no leader read), while
+// anything it would withhold, or a borrower it has no view of, is decided
+// by the stream leader's copy.
+func TestSweepCachedSuppressions(t *testing.T) {
+	t.Parallel()
+	sh := mustZone(t, "Asia/Shanghai")
+	now := local(sh, 2025, 3, 10, 9, 0)
+	smsMute := domain.Suppressions{Mutes: []domain.Mute{{ID: "m1", Channels: []domain.Channel{domain.SMS}, Reason: "dispute"}}}
+	tests := []struct {
+		name   string
+		leader domain.Suppressions // what the suppressions bucket holds
+		cached domain.Suppressions // what the cached view says
+		known  bool                // whether the cached view knows the borrower
+		want   []string
+	}{
+		{
+			// The view is believed when it withholds nothing; the send-time
+			// fence, not the sweep, stops a reminder a fresh mute covers.
+			name: "clear view trusted", leader: smsMute, known: true,
+			want: []string{"L1/pre-due/0/sms", "L1/pre-due/0/inapp"},
+		},
+		{
+			// A view that still shows a lifted mute must not lose the
+			// occurrence: the leader's copy decides.
+			name: "stale mute confirmed with the leader", cached: smsMute, known: true,
+			want: []string{"L1/pre-due/0/sms", "L1/pre-due/0/inapp"},
+		},
+		{
+			name: "mute confirmed by the leader", leader: smsMute, cached: smsMute, known: true,
+			want: []string{"L1/pre-due/0/inapp"},
+		},
+		{
+			name: "unknown borrower read from the leader", leader: smsMute, cached: smsMute,
+			want: []string{"L1/pre-due/0/inapp"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var asked []string
+			var mu sync.Mutex
+			b := setup(t, now, func(o *Options) {
+				o.Suppressions = func(id string) (domain.Suppressions, bool) {
+					mu.Lock()
+					defer mu.Unlock()
+					asked = append(asked, id)
+					sup := tt.cached
+					sup.BorrowerID = id
+					return sup, tt.known
+				}
+			})
+			if len(tt.leader.Mutes) > 0 {
+				if _, err := b.state.UpdateSuppressions(b.ctx, "b1", func(s *domain.Suppressions) error {
+					s.Mutes = tt.leader.Mutes
+					return nil
+				}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			b.putCase(t, domain.Case{LoanID: "L1", BorrowerID: "b1", DueDate: "2025-03-13"})
+			st := b.sweep(t)
+			if got := ids(b.reminders(t)); !slices.Equal(got, tt.want) {
+				t.Errorf("reminders = %v, want %v (%+v)", got, tt.want, st)
+			}
+			if st.Published != len(tt.want) || st.Skipped != 2-len(tt.want) {
+				t.Errorf("stats = %+v, want %d published", st, len(tt.want))
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if !slices.Equal(asked, []string{"b1"}) {
+				t.Errorf("cached view asked for %v, want [b1]", asked)
+			}
+		})
 	}
 }

@@ -251,6 +251,9 @@ func (a *App) buildScheduler() error {
 		JS: a.js, State: a.state, Audit: a.audit, Policies: pols, DefaultPolicy: defPolicy, AgreementPolicy: a.cfg.Agreements.Policy,
 		DefaultTimezone: tz, Spec: a.cfg.Scheduler.Sweep, CatchUp: a.cfg.Scheduler.CatchUp.D(), Clock: a.clock,
 		Log: a.log.WithField("part", "scheduler"), Instance: a.instance,
+		// The sweep may trust the watched view to let reminders through:
+		// every send is fenced again at send time.
+		Suppressions: func(borrowerID string) (domain.Suppressions, bool) { return a.fence.Cached(borrowerID), true },
 	})
 	return err
 }
