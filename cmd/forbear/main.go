@@ -130,8 +130,18 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.IntVar(&o.Reminders, "reminders", 100_000, "reminders for the raw ceiling and the end-to-end run")
 	fs.IntVar(&o.Cases, "cases", 1_000_000, "open cases with nothing due, for the sweep measurement (0 skips it)")
 	fs.StringVar(&o.Dir, "dir", "", "scratch directory (default a temporary one)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the end-to-end run to this file")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(stderr, "forbear bench:", err)
+			return 1
+		}
+		defer f.Close()
+		o.Profile = f
 	}
 	if err := bench.Run(ctx, o, stdout); err != nil {
 		fmt.Fprintln(stderr, "forbear bench:", err)

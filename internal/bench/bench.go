@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -36,6 +37,8 @@ type Options struct {
 	Cases int
 	// Dir is the scratch directory; default a temporary one, removed after.
 	Dir string
+	// Profile, if set, receives a CPU profile of the end-to-end run.
+	Profile io.Writer
 }
 
 // Result holds the figures of one run.
@@ -81,7 +84,7 @@ func Run(ctx context.Context, o Options, w io.Writer) error {
 	res.RawPerSec = float64(o.Reminders) / res.RawElapsed.Seconds()
 	fmt.Fprintf(w, "raw JetStream (publish + consume with ack): %8.0f msg/s  (%v)\n", res.RawPerSec, res.RawElapsed.Round(time.Millisecond))
 
-	if err := endToEnd(ctx, filepath.Join(dir, "e2e"), o.Reminders, &res); err != nil {
+	if err := endToEnd(ctx, filepath.Join(dir, "e2e"), o.Reminders, o.Profile, &res); err != nil {
 		return fmt.Errorf("end to end: %w", err)
 	}
 	res.E2EPerSec = float64(o.Reminders) / res.E2EElapsed.Seconds()
@@ -190,7 +193,7 @@ func benchConfig(dir string) config.Config {
 
 // endToEnd makes n loans due now, runs one sweep and waits until every
 // reminder has a delivered record from the sandbox SMS provider.
-func endToEnd(ctx context.Context, dir string, n int, res *Result) error {
+func endToEnd(ctx context.Context, dir string, n int, profile io.Writer, res *Result) error {
 	cfg := benchConfig(dir)
 	var mu sync.Mutex
 	var checks []time.Duration
@@ -224,6 +227,12 @@ func endToEnd(ctx context.Context, dir string, n int, res *Result) error {
 	_ = sub.SetPendingLimits(-1, -1)
 	if err := nc.Flush(); err != nil {
 		return err
+	}
+	if profile != nil {
+		if err := pprof.StartCPUProfile(profile); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	start := time.Now()
 	st, err := a.Scheduler().Sweep(ctx)

@@ -58,7 +58,7 @@ type Options struct {
 	// Signer makes and checks borrower tokens and unsubscribe links; nil
 	// disables both.
 	Signer *signing.Signer
-	Log   *logrus.Entry
+	Log    *logrus.Entry
 }
 
 // Server is the HTTP API.
