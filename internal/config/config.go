@@ -118,10 +118,25 @@ type SMTP struct {
 	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
 }
 
-// Compliance holds contact rules (enforced in a later issue).
+// Compliance holds the contact rules the dispatcher enforces itself.
 type Compliance struct {
+	// Preset starts from a named rule set ("us-regf", "cn-nifa"); the keys
+	// below that are set override it.
+	Preset     string         `yaml:"preset"`
 	SendWindow Window         `yaml:"send_window"`
 	Caps       map[string]Cap `yaml:"caps"`
+	// AfterConversation blocks further calls about a loan after a connected
+	// call (default 7 days).
+	AfterConversation *Duration `yaml:"after_conversation"`
+	// MaxConnectedPerDay caps connected calls per borrower per local day
+	// (0: no cap).
+	MaxConnectedPerDay *int `yaml:"max_connected_per_day"`
+	// OptOutKeywords are the inbound SMS words that opt a number out
+	// (matched case-insensitively on the whole trimmed message).
+	OptOutKeywords []string `yaml:"opt_out_keywords"`
+	// OptOutConfirmation, when set, is the one SMS sent back after an
+	// inbound opt-out (per locale); empty sends none.
+	OptOutConfirmation map[string]string `yaml:"opt_out_confirmation"`
 }
 
 // Window is a daily time window in borrower local time.
@@ -130,10 +145,13 @@ type Window struct {
 	End   string `yaml:"end"`
 }
 
-// Cap is a rolling limit.
+// Cap is a rolling limit: at most Max messages in any window of Per.
 type Cap struct {
 	Max int      `yaml:"max"`
 	Per Duration `yaml:"per"`
+	// Scope is "borrower" (default; voice defaults to "loan", per debt as
+	// Regulation F counts calls).
+	Scope string `yaml:"scope"`
 }
 
 // Policy is a named sequence of reminder steps.

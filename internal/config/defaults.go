@@ -21,13 +21,10 @@ func Default() Config {
 			Email: Provider{Kind: "sandbox", Concurrency: 16},
 			InApp: Provider{Kind: "inbox", Concurrency: 64},
 		},
-		Compliance: Compliance{
-			SendWindow: Window{Start: "08:00", End: "21:00"},
-			Caps: map[string]Cap{
-				"sms":   {Max: 3, Per: dur(24 * time.Hour)},
-				"voice": {Max: 7, Per: dur(168 * time.Hour)},
-			},
-		},
+		// Compliance is left unset here: the compliance package applies the
+		// built-in rules (08:00-21:00, sms 3 per 24h, voice 7 per 168h per
+		// loan, 7 days after a conversation), then a preset, then the keys
+		// that were set, so that "set" and "default" stay distinguishable.
 		Policies:     ExamplePolicies(),
 		Agreements:   Agreements{Policy: "plan"},
 		TemplatesDir: "./templates",

@@ -43,10 +43,22 @@ type Borrower struct {
 	Timezone string `json:"timezone,omitempty"`
 	Phone    string `json:"phone,omitempty"`
 	Email    string `json:"email,omitempty"`
+	// Blackouts are hours the borrower asked not to be contacted in (at
+	// work, say), in the borrower's local time.
+	Blackouts []Blackout `json:"blackouts,omitempty"`
 	// LoanIDs are the borrower's loans known to forbear (maintained by
 	// intake, so a borrower-wide change can reschedule every case).
 	LoanIDs []string  `json:"loan_ids,omitempty"`
 	Updated time.Time `json:"updated"`
+}
+
+// Blackout is a daily period, in the borrower's local time, when some or
+// all channels must not contact the borrower. Start after End wraps past
+// midnight ("22:00"-"07:00").
+type Blackout struct {
+	Start    string    `json:"start"` // HH:MM
+	End      string    `json:"end"`   // HH:MM
+	Channels []Channel `json:"channels,omitempty"`
 }
 
 // Loan statuses as sent by platform backends.
