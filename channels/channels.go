@@ -28,6 +28,9 @@ type Message struct {
 	HTML string
 	// UnsubscribeURL, when set, goes into the email List-Unsubscribe header.
 	UnsubscribeURL string
+	// StatusCallback, when set, is where the provider reports this
+	// message's or call's outcome (Twilio StatusCallback).
+	StatusCallback string
 }
 
 // Result is what a provider reports for an accepted message.

@@ -21,6 +21,7 @@ const (
 	TypeAgreementBroken    = "agreement.broken"
 	TypeAgreementCompleted = "agreement.completed"
 	TypeBorrowerOptedOut   = "borrower.opted_out"
+	TypeBorrowerCeased     = "borrower.ceased"
 )
 
 // Event is a CloudEvents 1.0 structured-mode event.
@@ -115,12 +116,18 @@ func (ev Event) Validate() error {
 type (
 	// BorrowerData is borrower.upserted.
 	BorrowerData struct {
+		BorrowerID string            `json:"borrower_id"`
+		Name       string            `json:"name"`
+		Locale     string            `json:"locale"`
+		Timezone   string            `json:"timezone"`
+		Phone      string            `json:"phone"`
+		Email      string            `json:"email"`
+		Blackouts  []domain.Blackout `json:"blackouts"`
+	}
+	// CeasedData is borrower.ceased: stop all collection communication.
+	CeasedData struct {
 		BorrowerID string `json:"borrower_id"`
-		Name       string `json:"name"`
-		Locale     string `json:"locale"`
-		Timezone   string `json:"timezone"`
-		Phone      string `json:"phone"`
-		Email      string `json:"email"`
+		Reason     string `json:"reason"`
 	}
 	// LoanData is loan.updated.
 	LoanData struct {
@@ -164,6 +171,7 @@ var (
 	decimalRe = regexp.MustCompile(`^-?[0-9]+(\.[0-9]{1,4})?$`)
 	currency  = regexp.MustCompile(`^[A-Z]{3}$`)
 	localeRe  = regexp.MustCompile(`^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$`)
+	clockRe   = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$`)
 )
 
 // decode parses and validates the data of ev's type.
@@ -192,6 +200,29 @@ func (ev Event) decode() (any, error) {
 			if a, err := mail.ParseAddress(d.Email); err != nil || a.Address != d.Email {
 				return nil, invalid("data.email", "is not a plain email address")
 			}
+		}
+		for i, bo := range d.Blackouts {
+			field := fmt.Sprintf("data.blackouts[%d]", i)
+			if !clockRe.MatchString(bo.Start) {
+				return nil, invalid(field+".start", "must be HH:MM, got %q", bo.Start)
+			}
+			if !clockRe.MatchString(bo.End) {
+				return nil, invalid(field+".end", "must be HH:MM, got %q", bo.End)
+			}
+			for j, ch := range bo.Channels {
+				if !ch.Valid() {
+					return nil, invalid(fmt.Sprintf("%s.channels[%d]", field, j), "must be sms, voice, email or inapp, got %q", ch)
+				}
+			}
+		}
+		return d, nil
+	case TypeBorrowerCeased:
+		var d CeasedData
+		if err := decodeData(ev.Data, &d); err != nil {
+			return nil, err
+		}
+		if err := requireID("data.borrower_id", d.BorrowerID); err != nil {
+			return nil, err
 		}
 		return d, nil
 	case TypeLoanUpdated:

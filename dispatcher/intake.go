@@ -117,6 +117,9 @@ func (in *Intake) apply(ctx context.Context, ev Event) (bool, error) {
 	case OptOutData:
 		suppressed = true
 		err = in.optOut(ctx, d)
+	case CeasedData:
+		suppressed = true
+		err = in.cease(ctx, d)
 	}
 	if err != nil {
 		return false, err
@@ -144,10 +147,17 @@ func (in *Intake) upsertBorrower(ctx context.Context, d BorrowerData) error {
 	if err != nil {
 		return err
 	}
+	oldPhone := b.Phone
 	b.Name, b.Locale, b.Timezone, b.Phone, b.Email = d.Name, d.Locale, d.Timezone, d.Phone, d.Email
+	b.Blackouts = d.Blackouts
 	b.Updated = in.clock.Now()
 	if err := in.state.PutBorrower(ctx, b); err != nil {
 		return err
+	}
+	if oldPhone != b.Phone {
+		if err := in.state.IndexPhone(ctx, b.ID, oldPhone, b.Phone); err != nil {
+			return err
+		}
 	}
 	// A new time zone moves every reminder of the borrower.
 	return in.reindexLoans(ctx, b.LoanIDs)
@@ -287,6 +297,17 @@ func (in *Intake) optOut(ctx context.Context, d OptOutData) error {
 	_, err := in.state.UpdateSuppressions(ctx, d.BorrowerID, func(s *domain.Suppressions) error {
 		for _, ch := range chans {
 			s.OptOuts = addOptOut(s.OptOuts, domain.OptOut{Channel: ch, Source: "event", At: in.clock.Now()})
+		}
+		return nil
+	})
+	return err
+}
+
+func (in *Intake) cease(ctx context.Context, d CeasedData) error {
+	_, err := in.state.UpdateSuppressions(ctx, d.BorrowerID, func(s *domain.Suppressions) error {
+		if s.Ceased == nil {
+			now := in.clock.Now()
+			s.Ceased = &now
 		}
 		return nil
 	})

@@ -14,6 +14,7 @@ import (
 	"github.com/forbear/forbear/channels"
 	"github.com/forbear/forbear/internal/audit"
 	"github.com/forbear/forbear/internal/clock"
+	"github.com/forbear/forbear/internal/compliance"
 	"github.com/forbear/forbear/internal/domain"
 	"github.com/forbear/forbear/internal/logging"
 	"github.com/forbear/forbear/internal/metrics"
@@ -56,6 +57,15 @@ type WorkerOptions struct {
 	MaxDeliver int
 	// UnsubscribeURL, if set, gives the email unsubscribe link.
 	UnsubscribeURL func(borrowerID, address string) string
+	// StatusCallback, if set, gives the provider status-callback URL of a
+	// reminder (Twilio reports call and message outcomes there).
+	StatusCallback func(r domain.Reminder) string
+	// Ledger applies the compliance rules (windows, caps, conversations)
+	// and records attempts; nil sends without them.
+	Ledger *Ledger
+	// MaxDefer bounds one wait of a deferred reminder; it is re-decided
+	// when it comes back (default 1h).
+	MaxDefer time.Duration
 }
 
 // Worker consumes one channel's reminders from a durable pull consumer
@@ -79,6 +89,9 @@ func NewWorker(ctx context.Context, o WorkerOptions) (*Worker, error) {
 	}
 	if o.AckWait <= 0 {
 		o.AckWait = 30 * time.Second
+	}
+	if o.MaxDefer <= 0 {
+		o.MaxDefer = time.Hour
 	}
 	cfg := jetstream.ConsumerConfig{
 		Durable:       ConsumerName(o.Channel),
@@ -244,9 +257,21 @@ func (w *Worker) deliver(ctx context.Context, log *logrus.Entry, r domain.Remind
 	if r.Channel == domain.Email && w.o.UnsubscribeURL != nil {
 		msg.UnsubscribeURL = w.o.UnsubscribeURL(r.BorrowerID, to)
 	}
+	if w.o.StatusCallback != nil {
+		msg.StatusCallback = w.o.StatusCallback(r)
+	}
 	if delivered > 1 {
 		if done, out := w.alreadySent(ctx, log, r, msg); done {
 			return out
+		}
+	}
+	if w.o.Ledger != nil {
+		d, err := w.o.Ledger.Reserve(ctx, r, b)
+		if err != nil {
+			return w.retry(log, err, delivered, 0)
+		}
+		if !d.Allowed {
+			return w.hold(ctx, log, r, to, d)
 		}
 	}
 
@@ -258,6 +283,7 @@ func (w *Worker) deliver(ctx context.Context, log *logrus.Entry, r domain.Remind
 			return w.retry(log, err, delivered, 0)
 		}
 		if block, ok := sup.Blocking(r, to, w.o.Clock.Now()); ok {
+			w.outcome(ctx, log, r, OutcomeCanceled)
 			return w.finish(ctx, log, r, domain.Suppressed, block.Reason(), to, "")
 		}
 		start := time.Now()
@@ -267,6 +293,7 @@ func (w *Worker) deliver(ctx context.Context, log *logrus.Entry, r domain.Remind
 			continue
 		}
 		if err != nil {
+			w.outcome(ctx, log, r, OutcomeFailed)
 			return w.providerError(ctx, log, r, to, err, delivered)
 		}
 		status := res.Status
@@ -275,7 +302,38 @@ func (w *Worker) deliver(ctx context.Context, log *logrus.Entry, r domain.Remind
 		}
 		return w.finishVersion(ctx, log, r, status, "", to, res.ProviderRef, text.Version)
 	}
+	w.outcome(ctx, log, r, OutcomeCanceled)
 	return w.retry(log, errors.New("fence kept expiring before the provider call"), delivered, 0)
+}
+
+// hold records a compliance decision that stops the reminder now: capped
+// ones end, deferred ones come back when the window opens (at most MaxDefer
+// later, to be decided again). A deferral is recorded once per reason, not
+// at every return.
+func (w *Worker) hold(ctx context.Context, log *logrus.Entry, r domain.Reminder, to string, d compliance.Decision) outcome {
+	w.o.Metrics.Compliance(d.Rule, string(d.Status))
+	if d.Status != domain.Deferred {
+		return w.finish(ctx, log, r, d.Status, d.Rule+": "+d.Reason, to, "")
+	}
+	reason := d.Rule + ": " + d.Reason
+	if prev, found, err := w.o.Audit.Find(ctx, r.BorrowerID, r.ID, domain.Deferred); err != nil || !found || prev.Reason != reason {
+		if out := w.finish(ctx, log, r, domain.Deferred, reason, to, ""); out.retryIn > 0 {
+			return out
+		}
+	}
+	wait := min(max(d.Until.Sub(w.o.Clock.Now()), time.Second), w.o.MaxDefer)
+	return outcome{retryIn: wait}
+}
+
+// outcome notes how an attempt ended in the ledger, so a failed or
+// cancelled one does not count toward a cap.
+func (w *Worker) outcome(ctx context.Context, log *logrus.Entry, r domain.Reminder, outcome string) {
+	if w.o.Ledger == nil {
+		return
+	}
+	if err := w.o.Ledger.Outcome(ctx, r.BorrowerID, r.ID, outcome); err != nil {
+		log.WithError(err).Warn("ledger outcome not recorded")
+	}
 }
 
 // alreadySent looks, before resending a redelivered reminder, whether an
@@ -292,6 +350,14 @@ func (w *Worker) alreadySent(ctx context.Context, log *logrus.Entry, r domain.Re
 	l, ok := w.o.Provider.(channels.Looker)
 	if !ok {
 		return false, ack
+	}
+	if w.o.Ledger != nil {
+		// No reserved attempt: the earlier delivery never reached the
+		// provider call (it was deferred, say), so there is nothing to find.
+		a, found, err := w.o.Ledger.Attempt(ctx, r.BorrowerID, r.ID)
+		if err == nil && (!found || a.Outcome != OutcomePending) {
+			return false, ack
+		}
 	}
 	res, found, err := l.Lookup(ctx, msg)
 	if err != nil {

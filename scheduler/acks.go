@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/forbear/forbear/internal/store"
 )
 
 const (
@@ -58,7 +60,7 @@ func (a *acks) len() int { return len(a.fs) }
 func (a *acks) wait(ctx context.Context) error {
 	errs := a.errs
 	for _, p := range a.fs {
-		if err := waitAck(ctx, p.f); err != nil && !(p.cas && isWrongSequence(err)) {
+		if err := waitAck(ctx, p.f); err != nil && !(p.cas && store.IsWrongSequence(err)) {
 			errs = append(errs, err)
 		}
 	}

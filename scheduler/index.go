@@ -2,7 +2,6 @@ package scheduler
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -229,17 +228,6 @@ func (w kvWrites) del(key string, cas bool, rev uint64) (jetstream.PubAckFuture,
 	h := nats.Header{}
 	h.Set(kvOpHeader, kvOpDelete)
 	return w.js.PublishMsgAsync(&nats.Msg{Subject: w.prefix + key, Header: h}, opts...)
-}
-
-// isWrongSequence reports a failed compare-and-set: someone else wrote the
-// key first, which for the index means a Reindex won, as it should.
-func isWrongSequence(err error) bool {
-	var apiErr *jetstream.APIError
-	if errors.As(err, &apiErr) {
-		return apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
-			apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant
-	}
-	return errors.Is(err, jetstream.ErrKeyExists)
 }
 
 // Reindex marks a subject (kind KindLoan or KindAgreement) due now: the

@@ -67,7 +67,7 @@ func (l *lease) acquire(ctx context.Context) (bool, error) {
 	}
 	if err != nil {
 		l.held = false
-		if isWrongSequence(err) {
+		if store.IsWrongSequence(err) {
 			return false, nil // someone else got there first
 		}
 		return false, fmt.Errorf("scheduler: take lease: %w", err)
@@ -92,7 +92,7 @@ func (l *lease) release(ctx context.Context) error {
 		return nil
 	}
 	l.held = false
-	if err := l.kv.Delete(ctx, l.key, jetstream.LastRevision(l.rev)); err != nil && !isWrongSequence(err) {
+	if err := l.kv.Delete(ctx, l.key, jetstream.LastRevision(l.rev)); err != nil && !store.IsWrongSequence(err) {
 		return fmt.Errorf("scheduler: release lease: %w", err)
 	}
 	return nil

@@ -586,7 +586,7 @@ func (w *worker) flush(ctx context.Context) {
 			err = waitAck(ctx, m.put)
 		}
 		if err == nil {
-			if cerr := waitAck(ctx, m.cas); cerr != nil && !isWrongSequence(cerr) {
+			if cerr := waitAck(ctx, m.cas); cerr != nil && !store.IsWrongSequence(cerr) {
 				err = cerr
 			}
 		}

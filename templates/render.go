@@ -1,6 +1,7 @@
 package templates
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"html"
@@ -13,6 +14,10 @@ import (
 // ErrNotFound is returned for a template id, channel or version the store
 // does not have.
 var ErrNotFound = errors.New("templates: not found")
+
+// ErrNoText is returned when a template has no text for the channel asked
+// for. It wraps ErrNotFound.
+var ErrNoText = fmt.Errorf("%w: no text for that channel", ErrNotFound)
 
 // Context is the data a template renders: the fields of spec §6. Every value
 // is data and is printed as it is; text/template never executes it.
@@ -65,6 +70,20 @@ func Sample(locale string) Context {
 		Case:      Case{DaysPastDue: 3},
 		Agreement: Agreement{ID: "agr-sample", Kind: "installment", NextDueDate: "2026-04-05", NextAmount: "400.00"},
 		Step:      "sample",
+	}
+}
+
+// LongSample is Sample with realistically long values: a long name, loan
+// id, amounts in the millions, a three-digit day count. An SMS must fit the
+// segment limit with these, so that a borrower with a long name does not
+// get a message cut short or billed as several more parts.
+func LongSample(locale string) Context {
+	return Context{
+		Borrower:  Borrower{ID: "b-0000000000000001", Name: "Maximiliana Fitzgerald-Montgomery", Locale: locale},
+		Loan:      Loan{ID: "LN-20260305-00012345", AmountDue: "1234567.89", Currency: "CNY", DueDate: "2026-12-25"},
+		Case:      Case{DaysPastDue: 120},
+		Agreement: Agreement{ID: "AGR-20260305-00012345", Kind: "installment", NextDueDate: "2026-12-28", NextAmount: "123456.78"},
+		Step:      "overdue-reminder",
 	}
 }
 
@@ -180,7 +199,7 @@ func oneLine(s string) string {
 func (c *compiled) render(ch domain.Channel, locale string, data Context) (Rendered, error) {
 	cc := c.channels[ch]
 	if cc == nil || cc.fallback == nil {
-		return Rendered{}, fmt.Errorf("templates: %s has no %s text: %w", c.id, ch, ErrNotFound)
+		return Rendered{}, fmt.Errorf("templates: %s has no %s text: %w", c.id, ch, ErrNoText)
 	}
 	t := cc.pick(locale)
 	subject, text, err := t.execute(data)
@@ -203,13 +222,43 @@ func TextToHTML(text string) string {
 }
 
 // RenderDefinition renders an unsaved definition (a draft being previewed).
-// It validates the draft first with the default opt-out phrases, since a
-// preview of something that could not be saved would mislead.
+// It validates the draft first with the default rules, since a preview of
+// something that could not be saved would mislead; [Store.RenderDraft]
+// applies a store's own rules.
 func RenderDefinition(id string, def Definition, ch domain.Channel, locale string, data Context) (Rendered, error) {
-	c, err := compileChecked(def, DefaultOptOutPhrases())
+	return renderDraft(id, def, defaultRules(), ch, locale, data)
+}
+
+func renderDraft(id string, def Definition, r rules, ch domain.Channel, locale string, data Context) (Rendered, error) {
+	c, err := compileChecked(def, r)
 	if err != nil {
 		return Rendered{}, err
 	}
 	c.id = id
+	return c.render(ch, locale, data)
+}
+
+// RenderDraft renders an unsaved definition of template id, validated with
+// the store's rules first (opt-out phrases, SMS segment limit): a preview
+// of something Put would refuse would mislead. Problems are
+// *ValidationError values.
+func (s *Store) RenderDraft(id string, def Definition, ch domain.Channel, locale string, data Context) (Rendered, error) {
+	return renderDraft(id, def, s.rules, ch, locale, data)
+}
+
+// RenderVersion renders a saved version of a template, live or not. The
+// version was validated when it was saved and is only parsed again, as the
+// cache does. An unknown version is ErrNotFound, a channel it has no text
+// for ErrNoText.
+func (s *Store) RenderVersion(ctx context.Context, id string, version int, ch domain.Channel, locale string, data Context) (Rendered, error) {
+	rec, err := s.Version(ctx, id, version)
+	if err != nil {
+		return Rendered{}, err
+	}
+	c, err := compileStored(rec.Definition)
+	if err != nil {
+		return Rendered{}, fmt.Errorf("templates: %s v%d: %w", id, version, err)
+	}
+	c.id, c.version = id, version
 	return c.render(ch, locale, data)
 }

@@ -73,14 +73,30 @@ type livePointer struct {
 type Option func(*options)
 
 type options struct {
-	optOut []string
-	clock  clock.Clock
+	rules rules
+	clock clock.Clock
 }
 
 // WithOptOutPhrases replaces DefaultOptOutPhrases: a collection SMS or
-// email must contain at least one of phrases to be saved.
+// email must contain at least one of phrases to be saved. No phrases keeps
+// the default.
 func WithOptOutPhrases(phrases ...string) Option {
-	return func(o *options) { o.optOut = append([]string(nil), phrases...) }
+	return func(o *options) {
+		if len(phrases) > 0 {
+			o.rules.optOut = append([]string(nil), phrases...)
+		}
+	}
+}
+
+// WithMaxSMSSegments replaces DefaultMaxSMSSegments: an SMS text that
+// renders to more segments than n with LongSample is refused. n < 1 keeps
+// the default.
+func WithMaxSMSSegments(n int) Option {
+	return func(o *options) {
+		if n >= 1 {
+			o.rules.maxSegments = n
+		}
+	}
 }
 
 // WithClock sets the clock that stamps versions (tests).
@@ -94,10 +110,10 @@ type liveSet map[string]*compiled
 // versions from an in-memory cache that a KV watch keeps current on every
 // instance.
 type Store struct {
-	kv     jetstream.KeyValue
-	log    *logrus.Entry
-	optOut []string
-	clock  clock.Clock
+	kv    jetstream.KeyValue
+	log   *logrus.Entry
+	rules rules
+	clock clock.Clock
 
 	live atomic.Pointer[liveSet]
 
@@ -126,7 +142,7 @@ type versionEntry struct {
 // Close. It returns once the cache holds everything published before the
 // call, so Render works at once.
 func Open(ctx context.Context, js jetstream.JetStream, log *logrus.Entry, opts ...Option) (*Store, error) {
-	o := options{optOut: DefaultOptOutPhrases(), clock: clock.Real{}}
+	o := options{rules: defaultRules(), clock: clock.Real{}}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -135,7 +151,7 @@ func Open(ctx context.Context, js jetstream.JetStream, log *logrus.Entry, opts .
 		return nil, fmt.Errorf("templates: bucket %s: %w", store.TemplatesBucket, err)
 	}
 	s := &Store{
-		kv: kv, log: log.WithField("component", "templates"), optOut: o.optOut, clock: o.clock,
+		kv: kv, log: log.WithField("component", "templates"), rules: o.rules, clock: o.clock,
 		changed: make(chan struct{}), done: make(chan struct{}),
 		versions: make(map[string]map[int]*versionEntry),
 	}
@@ -175,11 +191,12 @@ func (s *Store) Close() {
 
 // Validate checks a definition as Put would: every text parses and renders
 // against Sample with missingkey=error, there is at least one channel, email
-// texts have a subject and a body, and collection SMS and email texts carry
-// one of the store's opt-out phrases. Problems are *ValidationError values
+// texts have a subject and a body, collection SMS and email texts carry
+// one of the store's opt-out phrases, and SMS texts rendered with
+// LongSample fit the store's segment limit. Problems are *ValidationError values
 // (several are joined).
 func (s *Store) Validate(def Definition) error {
-	_, err := compileChecked(def, s.optOut)
+	_, err := compileChecked(def, s.rules)
 	return err
 }
 
@@ -193,7 +210,7 @@ func (s *Store) Put(ctx context.Context, id string, def Definition, author, note
 	if err := ValidateID(id); err != nil {
 		return 0, fmt.Errorf("templates: put: %w", err)
 	}
-	if _, err := compileChecked(def, s.optOut); err != nil {
+	if _, err := compileChecked(def, s.rules); err != nil {
 		return 0, fmt.Errorf("templates: put %s: %w", id, err)
 	}
 	last, err := s.lastVersion(ctx, id)

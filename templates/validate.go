@@ -57,18 +57,33 @@ func ValidateID(id string) error {
 	return nil
 }
 
-// Validate checks a definition with the default opt-out phrases; see
-// [Store.Validate] for the rules.
+// DefaultMaxSMSSegments is how many SMS segments a text may take by default
+// (config templates.max_sms_segments), measured against LongSample.
+const DefaultMaxSMSSegments = 3
+
+// rules are the store-wide settings validation applies.
+type rules struct {
+	optOut      []string // a collection SMS or email must contain one
+	maxSegments int      // an SMS may take at most this many segments
+}
+
+func defaultRules() rules {
+	return rules{optOut: DefaultOptOutPhrases(), maxSegments: DefaultMaxSMSSegments}
+}
+
+// Validate checks a definition with the default opt-out phrases and SMS
+// segment limit; see [Store.Validate] for the rules.
 func (d Definition) Validate() error {
-	_, err := compileChecked(d, DefaultOptOutPhrases())
+	_, err := compileChecked(d, defaultRules())
 	return err
 }
 
 // compileChecked parses every text and proves it renders: against a full
 // sample context with missingkey=error, so a misspelt field fails on save
-// and not on the send path at 3 a.m. It returns every problem found (joined),
+// and not on the send path at 3 a.m. SMS texts must also fit r.maxSegments
+// when rendered with LongSample. It returns every problem found (joined),
 // each a *ValidationError, in a stable order.
-func compileChecked(d Definition, optOut []string) (*compiled, error) {
+func compileChecked(d Definition, r rules) (*compiled, error) {
 	var errs []error
 	add := func(ch, loc, format string, args ...any) {
 		errs = append(errs, &ValidationError{Channel: ch, Locale: loc, Problem: fmt.Sprintf(format, args...)})
@@ -137,9 +152,15 @@ func compileChecked(d Definition, optOut []string) (*compiled, error) {
 				add(string(ch), loc, "subject renders empty")
 				continue
 			}
-			if d.Category == CategoryCollection && (ch == domain.SMS || ch == domain.Email) && !containsAny(text, optOut) {
-				add(string(ch), loc, "collection %s must tell the borrower how to opt out (contain one of %s)", ch, strings.Join(quoteAll(optOut), ", "))
+			if d.Category == CategoryCollection && (ch == domain.SMS || ch == domain.Email) && !containsAny(text, r.optOut) {
+				add(string(ch), loc, "collection %s must tell the borrower how to opt out (contain one of %s)", ch, strings.Join(quoteAll(r.optOut), ", "))
 				continue
+			}
+			if ch == domain.SMS && r.maxSegments > 0 {
+				if p := segmentProblem(ct, text, loc, r.maxSegments); p != "" {
+					add(string(ch), loc, "%s", p)
+					continue
+				}
 			}
 			cc.texts[loc] = ct
 		}
@@ -150,6 +171,24 @@ func compileChecked(d Definition, optOut []string) (*compiled, error) {
 		return nil, errors.Join(errs...)
 	}
 	return c, nil
+}
+
+// segmentProblem checks that an SMS fits max segments both as rendered
+// with Sample (text) and with the long values of LongSample, and describes
+// the excess when it does not.
+func segmentProblem(ct *compiledText, text, loc string, max int) string {
+	_, long, err := ct.execute(LongSample(loc))
+	if err != nil {
+		return "with long sample values: " + err.Error()
+	}
+	enc, n := Segments(text)
+	if le, ln := Segments(long); ln > n {
+		enc, n = le, ln
+	}
+	if n <= max {
+		return ""
+	}
+	return fmt.Sprintf("renders to %d SMS segments (%s) with realistically long values, more than the %d allowed (templates.max_sms_segments); shorten the text", n, enc, max)
 }
 
 // shapeProblem checks which parts a channel's text must and may have.

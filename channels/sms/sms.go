@@ -1,6 +1,7 @@
 package sms
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -62,8 +63,10 @@ func (p *Provider) Send(ctx context.Context, msg channels.Message) (channels.Res
 		return channels.Result{}, &channels.Error{Kind: channels.Permanent, Err: errors.New("sms: message has no recipient or no text")}
 	}
 	params := (&openapi.CreateMessageParams{}).SetTo(msg.To).SetFrom(p.api.From()).SetBody(msg.Text)
-	if p.callback != "" {
-		params.SetStatusCallback(p.callback)
+	// A per-message callback (which names the reminder) beats the
+	// provider-wide one.
+	if cb := cmp.Or(msg.StatusCallback, p.callback); cb != "" {
+		params.SetStatusCallback(cb)
 	}
 	var sid string
 	err := p.api.Send(ctx, func(api *openapi.ApiService) error {

@@ -1,6 +1,7 @@
 package voice
 
 import (
+	"cmp"
 	"context"
 	"encoding/xml"
 	"errors"
@@ -69,8 +70,10 @@ func (p *Provider) Send(ctx context.Context, msg channels.Message) (channels.Res
 		}
 	}
 	params := (&openapi.CreateCallParams{}).SetTo(msg.To).SetFrom(p.api.From()).SetTwiml(twiml)
-	if p.callback != "" {
-		params.SetStatusCallback(p.callback)
+	// A per-message callback (which names the reminder) beats the
+	// provider-wide one.
+	if cb := cmp.Or(msg.StatusCallback, p.callback); cb != "" {
+		params.SetStatusCallback(cb)
 	}
 	var sid string
 	err := p.api.Send(ctx, func(api *openapi.ApiService) error {

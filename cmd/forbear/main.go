@@ -2,6 +2,7 @@
 //
 //	forbear serve [--config FILE] [--http ADDR] [--data-dir DIR] [--nats-url URL]
 //	forbear bench [flags]
+//	forbear templates push|pull DIR [flags]
 //	forbear version
 package main
 
@@ -36,6 +37,8 @@ const usage = `forbear: multichannel repayment-reminder dispatcher
 Usage:
   forbear serve [--config FILE] [--http ADDR] [--data-dir DIR] [--nats-url URL]
   forbear bench [--reminders N] [--cases N] [--out FILE]
+  forbear templates push DIR [--url URL] [--token T] [--note N]
+  forbear templates pull DIR [--url URL] [--token T]
   forbear version
 `
 
@@ -54,6 +57,8 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		return serve(ctx, args[1:], environ, stderr)
 	case "bench":
 		return runBench(ctx, args[1:], stdout, stderr)
+	case "templates":
+		return runTemplates(ctx, args[1:], environ, stdout, stderr)
 	case "help", "--help", "-h":
 		fmt.Fprint(stdout, usage)
 		return 0

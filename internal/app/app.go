@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -25,6 +26,7 @@ import (
 	"github.com/forbear/forbear/dispatcher"
 	"github.com/forbear/forbear/internal/audit"
 	"github.com/forbear/forbear/internal/clock"
+	"github.com/forbear/forbear/internal/compliance"
 	"github.com/forbear/forbear/internal/config"
 	"github.com/forbear/forbear/internal/domain"
 	"github.com/forbear/forbear/internal/httpapi"
@@ -78,6 +80,7 @@ type App struct {
 	sched     *scheduler.Scheduler
 	policies  scheduler.Policies
 	inbox     *inapp.Inbox
+	ledger    *dispatcher.Ledger
 	signer    *signing.Signer
 	workers   []*dispatcher.Worker
 	api       *httpapi.Server
@@ -111,8 +114,18 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 	defer func() {
 		if err != nil {
 			a.closeNATS()
+			if a.listener != nil {
+				a.listener.Close()
+			}
 		}
 	}()
+	if !o.NoHTTP {
+		// Listen first: the public URL (callbacks, unsubscribe links)
+		// defaults to the address actually bound.
+		if a.listener, err = net.Listen("tcp", cfg.HTTP.Listen); err != nil {
+			return nil, fmt.Errorf("http.listen %s: %w", cfg.HTTP.Listen, err)
+		}
+	}
 	if err := a.connect(); err != nil {
 		return nil, err
 	}
@@ -131,7 +144,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 		Instance: a.instance, Lease: cfg.Dispatcher.FenceLease.D(), Observe: a.metrics.Fence, ObserveCheck: o.FenceCheck,
 		Log: a.log.WithField("part", "fence"),
 	})
-	if a.templates, err = templates.Open(ctx, a.js, a.log.WithField("part", "templates"), templates.WithClock(o.Clock)); err != nil {
+	if a.templates, err = templates.Open(ctx, a.js, a.log.WithField("part", "templates"), templates.WithClock(o.Clock), templates.WithOptOutPhrases(cfg.Templates.OptOutPhrases...), templates.WithMaxSMSSegments(cfg.Templates.MaxSMSSegments)); err != nil {
 		return nil, err
 	}
 	if n, err := a.templates.Seed(ctx, cfg.TemplatesDir, "forbear"); err != nil {
@@ -160,9 +173,18 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 	if a.signer, err = signing.Load(ctx, secrets); err != nil {
 		return nil, err
 	}
+	rules, err := compliance.Compile(cfg.Compliance, a.defaultZone())
+	if err != nil {
+		return nil, err
+	}
+	if a.ledger, err = dispatcher.NewLedger(ctx, a.js, rules, o.Clock); err != nil {
+		return nil, err
+	}
 	if err := a.buildWorkers(ctx, o); err != nil {
 		return nil, err
 	}
+	outcomes := &dispatcher.Outcomes{Intake: a.intake, Ledger: a.ledger, Audit: a.audit, State: a.state, Metrics: a.metrics,
+		Keywords: rules.OptOutKeywords, Confirmation: optOutConfirmation(cfg.Compliance.OptOutConfirmation)}
 	a.api = httpapi.New(httpapi.Options{
 		Tokens: cfg.Auth.Tokens, Intake: a.intake, State: a.state, Audit: a.audit, Fence: a.fence,
 		Inbox: inboxAPI{a.inbox},
@@ -172,15 +194,12 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 		Next:      a.next,
 		Signer:    a.signer,
 		Templates: a.templates,
-		Ready:     a.ready,
-		Metrics:   a.metrics.Handler(),
-		Log:       a.log.WithField("part", "http"),
+		Twilio: httpapi.TwilioCallbacks{Outcomes: outcomes, PublicURL: a.publicURL(),
+			AuthTokens: nonEmpty(cfg.Providers.SMS.Twilio.AuthToken, cfg.Providers.Voice.Twilio.AuthToken)},
+		Ready:   a.ready,
+		Metrics: a.metrics.Handler(),
+		Log:     a.log.WithField("part", "http"),
 	})
-	if !o.NoHTTP {
-		if a.listener, err = net.Listen("tcp", cfg.HTTP.Listen); err != nil {
-			return nil, fmt.Errorf("http.listen %s: %w", cfg.HTTP.Listen, err)
-		}
-	}
 	return a, nil
 }
 
@@ -264,8 +283,7 @@ func (a *App) buildWorkers(ctx context.Context, o Options) error {
 		hc = &http.Client{Timeout: 30 * time.Second}
 	}
 	statusCallback := a.publicURL() + "/v1/providers/twilio/status"
-	tz, _ := time.LoadLocation(a.cfg.Scheduler.Timezone)
-	r := renderer{store: a.templates, clock: a.clock, defaultTZ: tz}
+	r := renderer{store: a.templates, clock: a.clock, defaultTZ: a.defaultZone()}
 	for _, ch := range domain.Channels {
 		pc := a.providerConfig(ch)
 		var p channels.Provider
@@ -275,9 +293,9 @@ func (a *App) buildWorkers(ctx context.Context, o Options) error {
 			p = sandbox.New(a.js, ch)
 		case "twilio":
 			if ch == domain.SMS {
-				p, err = sms.New(pc, sms.Options{HTTPClient: hc, StatusCallback: statusCallback})
+				p, err = sms.New(pc, sms.Options{HTTPClient: hc})
 			} else {
-				p, err = voice.New(pc, voice.Options{HTTPClient: hc, StatusCallback: statusCallback})
+				p, err = voice.New(pc, voice.Options{HTTPClient: hc})
 			}
 		case "smtp":
 			p, err = email.New(pc, email.Options{})
@@ -295,6 +313,9 @@ func (a *App) buildWorkers(ctx context.Context, o Options) error {
 			UnsubscribeURL: func(borrowerID, address string) string {
 				return httpapi.UnsubscribeURL(a.signer, a.publicURL(), borrowerID, address)
 			},
+			StatusCallback: func(r domain.Reminder) string { return statusCallback + "?" + dispatcher.CallbackQuery(r) },
+			Ledger:         a.ledger,
+			MaxDefer:       a.cfg.Dispatcher.MaxDefer.D(),
 		})
 		if err != nil {
 			return err
@@ -303,6 +324,38 @@ func (a *App) buildWorkers(ctx context.Context, o Options) error {
 		a.log.WithFields(logrus.Fields{"channel": string(ch), "provider": kindName(pc.Kind), "concurrency": pc.Concurrency}).Info("channel worker ready")
 	}
 	return nil
+}
+
+// defaultZone is scheduler.timezone (validated by config.Validate).
+func (a *App) defaultZone() *time.Location {
+	loc, err := time.LoadLocation(a.cfg.Scheduler.Timezone)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}
+
+// optOutConfirmation is the reply to an inbound opt-out: the configured
+// texts, or built-in ones when the key is not set (an empty map sends
+// none).
+func optOutConfirmation(cfg map[string]string) map[string]string {
+	if cfg != nil {
+		return cfg
+	}
+	return map[string]string{
+		"en-US": "You will receive no more SMS reminders from us. Your account and other channels are not affected.",
+		"zh-CN": "您已退订短信提醒，我们将不再向您发送短信。您的账户及其他渠道不受影响。",
+	}
+}
+
+func nonEmpty(vals ...string) []string {
+	var out []string
+	for _, v := range vals {
+		if v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 func kindName(k string) string {
@@ -327,7 +380,10 @@ func (a *App) providerConfig(ch domain.Channel) config.Provider {
 
 func (a *App) publicURL() string {
 	if a.cfg.HTTP.PublicURL != "" {
-		return a.cfg.HTTP.PublicURL
+		return strings.TrimSuffix(a.cfg.HTTP.PublicURL, "/")
+	}
+	if a.listener != nil {
+		return "http://" + a.listener.Addr().String()
 	}
 	return "http://" + a.cfg.HTTP.Listen
 }

@@ -199,6 +199,13 @@ func watchAudit(t *testing.T, nc *nats.Conn) *auditLog {
 	return l
 }
 
+// dump logs every record (for a failing test's output).
+func (l *auditLog) dump(t *testing.T) {
+	for _, d := range l.all() {
+		t.Logf("%s %-10s %s %s", d.At.Format("15:04:05.000"), d.Status, d.ID, d.Reason)
+	}
+}
+
 func (l *auditLog) all() []domain.Delivery {
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -17,6 +17,7 @@ type Config struct {
 	Policies     []Policy   `yaml:"policies"`
 	Agreements   Agreements `yaml:"agreements"`
 	TemplatesDir string     `yaml:"templates_dir"`
+	Templates    Templates  `yaml:"templates"`
 	Dispatcher   Dispatcher `yaml:"dispatcher"`
 	Log          Log        `yaml:"log"`
 }
@@ -180,6 +181,17 @@ type Agreements struct {
 	Policy string `yaml:"policy"`
 }
 
+// Templates holds the rules every template version must pass to be saved.
+type Templates struct {
+	// MaxSMSSegments is how many SMS segments (160 GSM-7 septets or 70
+	// UCS-2 units as one message, 153 or 67 per part beyond) an SMS text
+	// may take when rendered with realistically long values; default 3.
+	MaxSMSSegments int `yaml:"max_sms_segments"`
+	// OptOutPhrases: a collection SMS or email must contain one of them;
+	// default "STOP" and "退订".
+	OptOutPhrases []string `yaml:"opt_out_phrases"`
+}
+
 // Dispatcher tunes the delivery pipeline.
 type Dispatcher struct {
 	// FenceLease is how long a suppression fence result may be used to
@@ -191,6 +203,9 @@ type Dispatcher struct {
 	AckWait Duration `yaml:"ack_wait"`
 	// MaxDeliver bounds retries of one reminder (0: until sent).
 	MaxDeliver int `yaml:"max_deliver"`
+	// MaxDefer bounds one wait of a reminder deferred by a send window or
+	// blackout; it is decided again when it comes back (default 1h).
+	MaxDefer Duration `yaml:"max_defer"`
 }
 
 // Log configures logging.

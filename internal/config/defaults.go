@@ -28,9 +28,11 @@ func Default() Config {
 		Policies:     ExamplePolicies(),
 		Agreements:   Agreements{Policy: "plan"},
 		TemplatesDir: "./templates",
+		Templates:    Templates{MaxSMSSegments: 3, OptOutPhrases: []string{"STOP", "退订"}},
 		Dispatcher: Dispatcher{
 			FenceLease: dur(200 * time.Millisecond),
 			AckWait:    dur(30 * time.Second),
+			MaxDefer:   dur(time.Hour),
 		},
 		Log: Log{Level: "info"},
 	}

@@ -220,6 +220,17 @@ func (c *Config) Validate() error {
 			bad("compliance.caps."+ch, "max and per must not be negative")
 		}
 	}
+	if c.Templates.MaxSMSSegments < 1 {
+		bad("templates.max_sms_segments", "must be at least 1")
+	}
+	if len(c.Templates.OptOutPhrases) == 0 {
+		bad("templates.opt_out_phrases", "must list at least one phrase (collection SMS and email must say how to opt out)")
+	}
+	for i, p := range c.Templates.OptOutPhrases {
+		if strings.TrimSpace(p) == "" {
+			bad(fmt.Sprintf("templates.opt_out_phrases[%d]", i), "must not be blank")
+		}
+	}
 	if c.Dispatcher.FenceLease.D() < 10*time.Millisecond {
 		bad("dispatcher.fence_lease", "must be at least 10ms")
 	}

@@ -142,6 +142,10 @@ type Suppressions struct {
 	Mutes      []Mute   `json:"mutes,omitempty"`
 	Holds      []Hold   `json:"holds,omitempty"`
 	OptOuts    []OptOut `json:"opt_outs,omitempty"`
+	// Ceased is set when the borrower asked for collection communication
+	// to cease (borrower.ceased): every collection message on every
+	// channel stops.
+	Ceased *time.Time `json:"ceased,omitempty"`
 }
 
 // Block names the suppression that stops a reminder.
@@ -162,6 +166,9 @@ func (s Suppressions) Blocking(r Reminder, to string, now time.Time) (Block, boo
 		if len(m.Channels) == 0 || slices.Contains(m.Channels, r.Channel) {
 			return Block{Kind: "mute", ID: m.ID}, true
 		}
+	}
+	if r.Category == Collection && s.Ceased != nil {
+		return Block{Kind: "ceased", ID: s.BorrowerID}, true
 	}
 	if r.Category == Collection {
 		for _, h := range s.Holds {

@@ -53,6 +53,9 @@ type Options struct {
 	Next    func(ctx context.Context, b domain.Borrower) ([]Upcoming, error)
 	Ready   func(ctx context.Context) error
 	Metrics http.Handler
+	// Twilio serves the provider callback routes; nil Outcomes leaves them
+	// out.
+	Twilio TwilioCallbacks
 	// Templates serves the template routes; nil leaves them out.
 	Templates *templates.Store
 	// Signer makes and checks borrower tokens and unsubscribe links; nil
@@ -103,6 +106,9 @@ func New(o Options) *Server {
 	}
 	if o.Templates != nil {
 		s.templateRoutes(o.Templates)
+	}
+	if o.Twilio.Outcomes != nil {
+		s.twilioRoutes(o.Twilio)
 	}
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { writeError(w, errNotFound) })
 	return s

@@ -1,16 +1,21 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
+	"text/template"
+	"time"
 
+	"github.com/forbear/forbear/internal/domain"
+	"github.com/forbear/forbear/internal/store"
 	"github.com/forbear/forbear/templates"
 )
 
-// Template routes (role ops, spec §6). The preview with SMS encoding and
-// segments is built with the template workflow issue.
+// Template routes (role ops, spec §6): list, read, publish, versions,
+// rollback, preview (with SMS encoding and segments) and diff.
 func (s *Server) templateRoutes(t *templates.Store) {
 	req := s.auth.require
 	get := func(w http.ResponseWriter, r *http.Request) {
@@ -86,6 +91,267 @@ func (s *Server) templateRoutes(t *templates.Store) {
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"id": r.PathValue("id"), "live": in.Version})
 	}))
+	s.mux.HandleFunc("POST /v1/templates/{id}/preview", req(RoleOps, func(w http.ResponseWriter, r *http.Request) {
+		s.previewTemplate(w, r, t)
+	}))
+	s.mux.HandleFunc("GET /v1/templates/{id}/diff", req(RoleOps, func(w http.ResponseWriter, r *http.Request) {
+		s.diffTemplate(w, r, t)
+	}))
+}
+
+// previewRequest is the body of POST /v1/templates/{id}/preview.
+type previewRequest struct {
+	// BorrowerID renders for that borrower's first open case; empty uses
+	// templates.Sample.
+	BorrowerID string         `json:"borrower_id"`
+	Channel    domain.Channel `json:"channel"`
+	// Locale overrides the borrower's locale (default en-US without one).
+	Locale string `json:"locale"`
+	// Channels is an unsaved draft, shaped like the channels of PUT;
+	// Category goes with it (default: the live version's).
+	Channels json.RawMessage `json:"channels"`
+	Category *string         `json:"category"`
+	// Version previews a saved version instead of the live one.
+	Version int `json:"version"`
+}
+
+// previewTemplate renders the live version, a saved version or a draft for
+// a borrower (or the sample context) and counts its SMS segments.
+func (s *Server) previewTemplate(w http.ResponseWriter, r *http.Request, t *templates.Store) {
+	id := r.PathValue("id")
+	body, ok := readBody(w, r)
+	if !ok {
+		return
+	}
+	var in previewRequest
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil {
+		writeError(w, apiError{Status: http.StatusBadRequest, Code: "invalid_json", Message: "body is not a preview request: " + err.Error()})
+		return
+	}
+	switch {
+	case in.Channel == "":
+		writeError(w, apiError{Status: http.StatusBadRequest, Code: "invalid_field", Field: "channel", Message: "channel is required (sms, voice, email or inapp)"})
+		return
+	case !in.Channel.Valid():
+		writeError(w, apiError{Status: http.StatusBadRequest, Code: "invalid_field", Field: "channel", Message: "channel must be sms, voice, email or inapp"})
+		return
+	case in.Version < 0:
+		writeError(w, apiError{Status: http.StatusBadRequest, Code: "invalid_field", Field: "version", Message: "version must be a positive number"})
+		return
+	case in.Version > 0 && len(in.Channels) > 0:
+		writeError(w, apiError{Status: http.StatusBadRequest, Code: "invalid_field", Field: "version", Message: "give either a draft (channels) or a saved version, not both"})
+		return
+	case in.Category != nil && len(in.Channels) == 0:
+		writeError(w, apiError{Status: http.StatusBadRequest, Code: "invalid_field", Field: "category", Message: "category only goes with a draft (channels)"})
+		return
+	}
+	data, locale, ok := s.previewContext(w, r, in)
+	if !ok {
+		return
+	}
+	var out templates.Rendered
+	var err error
+	switch {
+	case len(in.Channels) > 0:
+		def, ok := s.previewDraft(w, r, t, id, in)
+		if !ok {
+			return
+		}
+		out, err = t.RenderDraft(id, def, in.Channel, locale, data)
+	case in.Version > 0:
+		out, err = t.RenderVersion(r.Context(), id, in.Version, in.Channel, locale, data)
+	default:
+		out, err = t.Render(id, in.Channel, locale, data)
+	}
+	if err != nil {
+		var ee template.ExecError
+		switch {
+		case errors.Is(err, templates.ErrNoText):
+			writeError(w, apiError{Status: http.StatusBadRequest, Code: "invalid_field", Field: "channel", Message: "the template has no " + string(in.Channel) + " text"})
+		case errors.As(err, &ee):
+			// The text is valid but fails on this borrower's data (an
+			// amount that is not a number, say): what the send would hit.
+			writeError(w, apiError{Status: http.StatusUnprocessableEntity, Code: "render_failed", Message: err.Error()})
+		default:
+			s.templateError(w, r, err)
+		}
+		return
+	}
+	encoding, segments := templates.Segments(out.Text)
+	resp := map[string]any{"text": out.Text, "encoding": encoding, "segments": segments, "locale": out.Locale, "channel": in.Channel}
+	if out.Subject != "" {
+		resp["subject"] = out.Subject
+	}
+	if out.HTML != "" {
+		resp["html"] = out.HTML
+	}
+	if out.Version > 0 {
+		resp["version"] = out.Version
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// previewContext builds the template context: the borrower's first open
+// case (else their first case) and its agreement, or the sample context
+// without a borrower (or for a borrower with no case yet, with their own
+// name). It also settles the locale.
+func (s *Server) previewContext(w http.ResponseWriter, r *http.Request, in previewRequest) (templates.Context, string, bool) {
+	locale := in.Locale
+	if in.BorrowerID == "" {
+		if locale == "" {
+			locale = "en-US"
+		}
+		return templates.Sample(locale), locale, true
+	}
+	if s.o.State == nil {
+		writeError(w, apiError{Status: http.StatusNotFound, Code: "not_found", Field: "borrower_id", Message: "unknown borrower"})
+		return templates.Context{}, "", false
+	}
+	ctx := r.Context()
+	b, err := s.o.State.Borrower(ctx, in.BorrowerID)
+	if errors.Is(err, store.ErrNotFound) {
+		writeError(w, apiError{Status: http.StatusNotFound, Code: "not_found", Field: "borrower_id", Message: "unknown borrower"})
+		return templates.Context{}, "", false
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return templates.Context{}, "", false
+	}
+	if locale == "" {
+		locale = b.Locale
+	}
+	if locale == "" {
+		locale = "en-US"
+	}
+	var cs *domain.Case
+	for _, loanID := range b.LoanIDs {
+		c, err := s.o.State.Case(ctx, loanID)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			s.fail(w, r, err)
+			return templates.Context{}, "", false
+		}
+		if cs == nil || !cs.Open() && c.Open() {
+			cs = &c
+		}
+		if c.Open() {
+			break
+		}
+	}
+	if cs == nil {
+		data := templates.Sample(locale)
+		data.Borrower = templates.Borrower{ID: b.ID, Name: b.Name, Locale: b.Locale}
+		return data, locale, true
+	}
+	var agr *domain.Agreement
+	if cs.AgreementID != "" {
+		a, err := s.o.State.Agreement(ctx, cs.AgreementID)
+		switch {
+		case err == nil:
+			agr = &a
+		case !errors.Is(err, store.ErrNotFound):
+			s.fail(w, r, err)
+			return templates.Context{}, "", false
+		}
+	}
+	now := time.Now()
+	installment := 0
+	if agr != nil {
+		installment = nextInstallment(*agr, templates.BorrowerZone(b, nil), now)
+	}
+	return templates.ContextFor(b, *cs, agr, "preview", installment, now, nil), locale, true
+}
+
+// nextInstallment is the 1-based number of the first instalment not yet
+// past due at now, or the last one.
+func nextInstallment(a domain.Agreement, loc *time.Location, now time.Time) int {
+	today := now.In(loc).Format(time.DateOnly)
+	for i, in := range a.Installments {
+		if in.DueDate >= today {
+			return i + 1
+		}
+	}
+	return len(a.Installments)
+}
+
+// previewDraft reads the draft of a preview request, taking the live
+// version's category when the request gives none.
+func (s *Server) previewDraft(w http.ResponseWriter, r *http.Request, t *templates.Store, id string, in previewRequest) (templates.Definition, bool) {
+	wire := map[string]json.RawMessage{"channels": in.Channels}
+	if in.Category != nil {
+		wire["category"], _ = json.Marshal(*in.Category)
+	} else if live := t.Live(id); live > 0 {
+		rec, err := t.Version(r.Context(), id, live)
+		if err != nil && !errors.Is(err, templates.ErrNotFound) {
+			s.fail(w, r, err)
+			return templates.Definition{}, false
+		}
+		wire["category"], _ = json.Marshal(rec.Definition.Category)
+	}
+	raw, err := json.Marshal(wire)
+	if err != nil {
+		s.fail(w, r, err)
+		return templates.Definition{}, false
+	}
+	def, err := templates.ParseJSON(raw)
+	if err != nil {
+		writeError(w, apiError{Status: http.StatusBadRequest, Code: "invalid_template", Field: "channels", Message: err.Error()})
+		return templates.Definition{}, false
+	}
+	return def, true
+}
+
+// diffTemplate compares two saved versions: ?from=&to=, to defaulting to
+// the live version and from to the one before to.
+func (s *Server) diffTemplate(w http.ResponseWriter, r *http.Request, t *templates.Store) {
+	id := r.PathValue("id")
+	q := r.URL.Query()
+	version := func(key string) (int, bool) {
+		v := q.Get(key)
+		if v == "" {
+			return 0, true
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			writeError(w, apiError{Status: http.StatusBadRequest, Code: "invalid_field", Field: key, Message: key + " must be a version number >= 1"})
+			return 0, false
+		}
+		return n, true
+	}
+	from, ok := version("from")
+	if !ok {
+		return
+	}
+	to, ok := version("to")
+	if !ok {
+		return
+	}
+	if to == 0 {
+		info, err := t.Get(r.Context(), id)
+		if err != nil {
+			s.templateError(w, r, err)
+			return
+		}
+		to = info.Live
+	}
+	if from == 0 {
+		from = max(to-1, 1)
+	}
+	before, err := t.Version(r.Context(), id, from)
+	if err != nil {
+		s.templateError(w, r, err)
+		return
+	}
+	after, err := t.Version(r.Context(), id, to)
+	if err != nil {
+		s.templateError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"id": id, "from": from, "to": to, "changes": templates.Diff(before.Definition, after.Definition)})
 }
 
 // templateError maps template store errors: a validation error names the

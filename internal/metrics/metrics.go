@@ -21,6 +21,7 @@ type Metrics struct {
 	provider   *prometheus.HistogramVec
 	queueDepth *prometheus.GaugeVec
 	published  prometheus.Counter
+	compliance *prometheus.CounterVec
 }
 
 // New registers every metric on a fresh registry.
@@ -47,8 +48,11 @@ func New() *Metrics {
 		published: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "forbear_reminders_published_total", Help: "Reminders published by sweeps.",
 		}),
+		compliance: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "forbear_compliance_decisions_total", Help: "Reminders held by a compliance rule, by rule and status (deferred, capped).",
+		}, []string{"rule", "status"}),
 	}
-	m.Registry.MustRegister(m.deliveries, m.events, m.fence, m.provider, m.queueDepth, m.published,
+	m.Registry.MustRegister(m.deliveries, m.events, m.fence, m.provider, m.queueDepth, m.published, m.compliance,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -97,5 +101,12 @@ func (m *Metrics) QueueDepth(channel string, n uint64) {
 func (m *Metrics) Published(n int) {
 	if m != nil {
 		m.published.Add(float64(n))
+	}
+}
+
+// Compliance counts a reminder held by a rule.
+func (m *Metrics) Compliance(rule, status string) {
+	if m != nil {
+		m.compliance.WithLabelValues(rule, status).Inc()
 	}
 }

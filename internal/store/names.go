@@ -39,6 +39,8 @@ const (
 	TemplatesBucket    = "forbear_templates"    // owned by templates
 	LeasesBucket       = "forbear_leases"       // leader leases
 	SecretsBucket      = "forbear_secrets"      // generated secrets shared by instances
+	LedgerBucket       = "forbear_ledger"       // Token(borrower) -> compliance.Ledger (contact attempts)
+	PhonesBucket       = "forbear_phones"       // Token(phone) -> borrower ids with that number
 )
 
 // Token turns an id into a string that is safe as one NATS subject token

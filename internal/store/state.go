@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -20,6 +21,9 @@ type State struct {
 	Borrowers  jetstream.KeyValue
 	Cases      jetstream.KeyValue
 	Agreements jetstream.KeyValue
+	// Phones maps a phone number to the borrowers who have it (inbound
+	// SMS opt-outs).
+	Phones jetstream.KeyValue
 	// SuppressionKV has no direct get: reads come from the stream leader.
 	SuppressionKV jetstream.KeyValue
 }
@@ -29,7 +33,7 @@ func OpenState(ctx context.Context, js jetstream.JetStream) (*State, error) {
 	var s State
 	for name, dst := range map[string]*jetstream.KeyValue{
 		BorrowersBucket: &s.Borrowers, CasesBucket: &s.Cases,
-		AgreementsBucket: &s.Agreements, SuppressionsBucket: &s.SuppressionKV,
+		AgreementsBucket: &s.Agreements, SuppressionsBucket: &s.SuppressionKV, PhonesBucket: &s.Phones,
 	} {
 		kv, err := js.KeyValue(ctx, name)
 		if err != nil {
@@ -76,6 +80,60 @@ func (s *State) PutAgreement(ctx context.Context, a domain.Agreement) error {
 	return putJSON(ctx, s.Agreements, Token(a.ID), a)
 }
 
+// BorrowersByPhone returns the borrowers whose phone is phone.
+func (s *State) BorrowersByPhone(ctx context.Context, phone string) ([]string, error) {
+	var ids []string
+	_, err := getJSON(ctx, s.Phones, Token(phone), &ids)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	return ids, err
+}
+
+// IndexPhone moves a borrower from oldPhone's entry to newPhone's (either
+// may be empty).
+func (s *State) IndexPhone(ctx context.Context, borrowerID, oldPhone, newPhone string) error {
+	if oldPhone != "" {
+		if err := s.updateIDs(ctx, s.Phones, Token(oldPhone), func(ids []string) []string {
+			return slices.DeleteFunc(ids, func(id string) bool { return id == borrowerID })
+		}); err != nil {
+			return err
+		}
+	}
+	if newPhone != "" {
+		return s.updateIDs(ctx, s.Phones, Token(newPhone), func(ids []string) []string {
+			if slices.Contains(ids, borrowerID) {
+				return ids
+			}
+			return append(ids, borrowerID)
+		})
+	}
+	return nil
+}
+
+func (s *State) updateIDs(ctx context.Context, kv jetstream.KeyValue, key string, change func([]string) []string) error {
+	for attempt := 0; attempt < 50; attempt++ {
+		var ids []string
+		rev, err := getJSON(ctx, kv, key, &ids)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		data, err := json.Marshal(change(ids))
+		if err != nil {
+			return err
+		}
+		if rev == 0 {
+			_, err = kv.Create(ctx, key, data)
+		} else {
+			_, err = kv.Update(ctx, key, data, rev)
+		}
+		if err == nil || !IsWrongSequence(err) {
+			return err
+		}
+	}
+	return fmt.Errorf("store: %s/%s: too much contention", kv.Bucket(), key)
+}
+
 // Suppressions reads a borrower's suppressions from the stream leader (the
 // bucket has no direct get). A borrower with none gets an empty value.
 func (s *State) Suppressions(ctx context.Context, borrowerID string) (domain.Suppressions, error) {
@@ -118,16 +176,19 @@ func (s *State) UpdateSuppressions(ctx context.Context, borrowerID string, chang
 		if err == nil {
 			return seq, nil
 		}
-		if attempt >= 50 || !isWrongSequence(err) {
+		if attempt >= 50 || !IsWrongSequence(err) {
 			return 0, fmt.Errorf("store: update suppressions of %q: %w", borrowerID, err)
 		}
 	}
 }
 
-func isWrongSequence(err error) bool {
+// IsWrongSequence reports a failed compare-and-set: another writer changed
+// the key first.
+func IsWrongSequence(err error) bool {
 	var apiErr *jetstream.APIError
-	if errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence {
-		return true
+	if errors.As(err, &apiErr) {
+		return apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
+			apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant
 	}
 	return errors.Is(err, jetstream.ErrKeyExists)
 }

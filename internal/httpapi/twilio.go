@@ -1,0 +1,77 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/xml"
+	"net/http"
+	"strings"
+
+	"github.com/twilio/twilio-go/client"
+
+	"github.com/forbear/forbear/dispatcher"
+)
+
+// TwilioCallbacks configures the provider callback routes (spec §7).
+type TwilioCallbacks struct {
+	Outcomes *dispatcher.Outcomes
+	// AuthTokens are the Twilio auth tokens a signature may be made with
+	// (sms and voice may use different accounts).
+	AuthTokens []string
+	// PublicURL is how Twilio reaches forbear; signatures cover it.
+	PublicURL string
+}
+
+func (s *Server) twilioRoutes(tc TwilioCallbacks) {
+	s.mux.HandleFunc("POST /v1/providers/twilio/status", s.twilioSigned(tc, func(w http.ResponseWriter, r *http.Request) {
+		if err := tc.Outcomes.Status(r.Context(), r.URL.Query(), r.PostForm); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	s.mux.HandleFunc("POST /v1/providers/twilio/inbound", s.twilioSigned(tc, func(w http.ResponseWriter, r *http.Request) {
+		reply, err := tc.Outcomes.Inbound(r.Context(), r.PostForm.Get("From"), r.PostForm.Get("Body"))
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		w.Header().Set("Content-Type", "text/xml")
+		var buf bytes.Buffer
+		buf.WriteString("<Response>")
+		if reply != "" {
+			buf.WriteString("<Message>")
+			_ = xml.EscapeText(&buf, []byte(reply))
+			buf.WriteString("</Message>")
+		}
+		buf.WriteString("</Response>")
+		_, _ = w.Write(buf.Bytes())
+	}))
+}
+
+// twilioSigned lets through only requests whose X-Twilio-Signature matches
+// the public URL and the form, under one of the configured auth tokens.
+func (s *Server) twilioSigned(tc TwilioCallbacks, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+		if err := r.ParseForm(); err != nil {
+			writeError(w, apiError{Status: http.StatusBadRequest, Code: "bad_body", Message: "could not read the form"})
+			return
+		}
+		sig := r.Header.Get("X-Twilio-Signature")
+		url := strings.TrimSuffix(tc.PublicURL, "/") + r.URL.RequestURI()
+		params := make(map[string]string, len(r.PostForm))
+		for k, v := range r.PostForm {
+			if len(v) > 0 {
+				params[k] = v[0]
+			}
+		}
+		for _, tok := range tc.AuthTokens {
+			v := client.NewRequestValidator(tok)
+			if sig != "" && v.Validate(url, params, sig) {
+				h(w, r)
+				return
+			}
+		}
+		writeError(w, apiError{Status: http.StatusForbidden, Code: "bad_signature", Message: "missing or invalid X-Twilio-Signature"})
+	}
+}

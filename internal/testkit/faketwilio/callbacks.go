@@ -1,0 +1,85 @@
+package faketwilio
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha1"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+)
+
+// Sign computes X-Twilio-Signature the way Twilio does for a POST webhook:
+// base64(HMAC-SHA1(auth token, URL followed by each form key and its value,
+// keys sorted)).
+func Sign(authToken, fullURL string, form url.Values) string {
+	keys := make([]string, 0, len(form))
+	for k := range form {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	b.WriteString(fullURL)
+	for _, k := range keys {
+		b.WriteString(k)
+		b.WriteString(form.Get(k))
+	}
+	m := hmac.New(sha1.New, []byte(authToken))
+	m.Write([]byte(b.String()))
+	return base64.StdEncoding.EncodeToString(m.Sum(nil))
+}
+
+// Post sends a signed webhook to fullURL, as Twilio would, and returns the
+// status code and body of the answer.
+func (s *Server) Post(ctx context.Context, fullURL string, form url.Values) (int, string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, fullURL, strings.NewReader(form.Encode()))
+	if err != nil {
+		return 0, "", err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Twilio-Signature", Sign(s.AuthToken, fullURL, form))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body), nil
+}
+
+// CallEnded reports a call's final status to the StatusCallback the call
+// was created with (duration in seconds; > 0 with "completed" is a
+// conversation).
+func (s *Server) CallEnded(ctx context.Context, call Record, status string, duration int) error {
+	if call.StatusCallback == "" {
+		return fmt.Errorf("faketwilio: call %s has no status callback", call.SID)
+	}
+	form := url.Values{"CallSid": {call.SID}, "CallStatus": {status}, "CallDuration": {fmt.Sprint(duration)},
+		"To": {call.To}, "From": {call.From}, "AccountSid": {s.AccountSID}}
+	code, body, err := s.Post(ctx, call.StatusCallback, form)
+	if err != nil {
+		return err
+	}
+	if code >= 300 {
+		return fmt.Errorf("faketwilio: status callback answered %d: %s", code, body)
+	}
+	return nil
+}
+
+// InboundSMS delivers an incoming SMS to the inbound webhook at fullURL and
+// returns the TwiML answer.
+func (s *Server) InboundSMS(ctx context.Context, fullURL, from, to, body string) (string, error) {
+	form := url.Values{"MessageSid": {"SM" + randomHex(16)}, "From": {from}, "To": {to}, "Body": {body}, "AccountSid": {s.AccountSID}}
+	code, answer, err := s.Post(ctx, fullURL, form)
+	if err != nil {
+		return "", err
+	}
+	if code != http.StatusOK {
+		return answer, fmt.Errorf("faketwilio: inbound webhook answered %d: %s", code, answer)
+	}
+	return answer, nil
+}

@@ -1,0 +1,113 @@
+package templates
+
+// SMS encodings, as carriers and Twilio name them.
+const (
+	// EncodingGSM7 is the GSM 03.38 default alphabet: 7-bit septets, with
+	// the characters of the extension table taking two (an escape and the
+	// character).
+	EncodingGSM7 = "GSM-7"
+	// EncodingUCS2 is used as soon as one character is outside GSM-7; the
+	// whole message is then counted in UTF-16 code units (an emoji or any
+	// other character beyond the Basic Multilingual Plane takes two).
+	EncodingUCS2 = "UCS-2"
+)
+
+// Segment sizes. A message that fits a single SMS has the whole payload; a
+// longer one is sent as concatenated parts, each of which gives up room for
+// the User Data Header (6 octets) that numbers the parts.
+const (
+	gsmSingle  = 160 // septets
+	gsmPart    = 153 // septets per part of a concatenated message
+	ucs2Single = 70  // UTF-16 code units
+	ucs2Part   = 67  // UTF-16 code units per part
+)
+
+// gsmBasic is the GSM 03.38 default alphabet (one septet each). The escape
+// code 0x1B itself is not a character.
+const gsmBasic = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?" +
+	"¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+
+// gsmExtension is the GSM 03.38 extension table: each character is sent as
+// the escape septet followed by its code, two septets in all.
+const gsmExtension = "\f^{}\\[~]|€"
+
+// gsmCost maps every GSM-7 character to its septets (1 or 2).
+var gsmCost = func() map[rune]int {
+	m := make(map[rune]int, 140)
+	for _, r := range gsmBasic {
+		m[r] = 1
+	}
+	for _, r := range gsmExtension {
+		m[r] = 2
+	}
+	return m
+}()
+
+// Segments reports how a carrier sends text as SMS: the encoding ("GSM-7"
+// when every character is in the GSM 03.38 alphabet or its extension table,
+// else "UCS-2" for the whole message) and the number of messages billed.
+//
+// GSM-7 counts septets (extension characters ^ { } \ [ ~ ] | € and form
+// feed take two): up to 160 is one message, longer texts go in parts of
+// 153. UCS-2 counts UTF-16 code units (an emoji takes two): up to 70 is one
+// message, longer texts go in parts of 67. A part never ends between the
+// escape and its character, nor between the halves of a surrogate pair, so
+// such a character that does not fit starts the next part. Empty text is
+// zero segments.
+func Segments(text string) (encoding string, segments int) {
+	if text == "" {
+		return EncodingGSM7, 0
+	}
+	if cost, ok := gsmCosts(text); ok {
+		return EncodingGSM7, pack(cost, gsmSingle, gsmPart)
+	}
+	return EncodingUCS2, pack(ucs2Costs(text), ucs2Single, ucs2Part)
+}
+
+// gsmCosts returns the septets of each character, or false when a character
+// is outside GSM-7.
+func gsmCosts(text string) ([]int, bool) {
+	costs := make([]int, 0, len(text))
+	for _, r := range text {
+		c, ok := gsmCost[r]
+		if !ok {
+			return nil, false
+		}
+		costs = append(costs, c)
+	}
+	return costs, true
+}
+
+// ucs2Costs returns the UTF-16 code units of each character.
+func ucs2Costs(text string) []int {
+	costs := make([]int, 0, len(text))
+	for _, r := range text {
+		if r > 0xFFFF {
+			costs = append(costs, 2) // a surrogate pair
+		} else {
+			costs = append(costs, 1)
+		}
+	}
+	return costs
+}
+
+// pack counts messages: one when everything fits single, else parts of at
+// most part units, filled in order, with no character split between two.
+func pack(costs []int, single, part int) int {
+	total := 0
+	for _, c := range costs {
+		total += c
+	}
+	if total <= single {
+		return 1
+	}
+	parts, used := 1, 0
+	for _, c := range costs {
+		if used+c > part {
+			parts++
+			used = 0
+		}
+		used += c
+	}
+	return parts
+}
