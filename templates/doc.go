@@ -14,6 +14,10 @@
 // how to opt out. Problems are *ValidationError values naming the channel,
 // the locale and the problem.
 //
+// SMS texts must also fit a segment limit (default DefaultMaxSMSSegments)
+// when rendered with LongSample's realistically long values; Segments
+// counts GSM-7 and UCS-2 segments the way carriers bill them.
+//
 // Rendering offers the helpers money, date and days, formatted for the
 // locale of the text being rendered. Values of the Context are data: text
 // and html escaping aside, nothing in them is ever interpreted, so a
@@ -24,5 +28,7 @@
 // `<token>.live` per template. A KV watch keeps every instance's cache of
 // live, pre-parsed templates current, so Render is a map lookup and a
 // template execution with no network round trip, and a publish or rollback
-// reaches every instance within moments, without a restart.
+// reaches every instance within moments, without a restart. Diff compares
+// two versions text by text; ContextFor builds the Context of a reminder
+// from forbear's records.
 package templates

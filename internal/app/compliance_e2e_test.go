@@ -71,6 +71,7 @@ func TestNightTimeBorrowerWaitsForTheMorning(t *testing.T) {
 	clk := clock.NewFake(time.Date(2026, 11, 23, 22, 30, 0, 0, sh))
 	w := newWorld(t)
 	cfg := w.config(t, 0, "sms")
+	cfg.Compliance.SendWindow = config.Window{Start: "08:00", End: "21:00"}
 	cfg.Dispatcher.MaxDefer = config.Duration(100 * time.Millisecond)
 	audit := watchAudit(t, w.nats.Conn)
 	a := w.startWithClock(t, cfg, "A", clk)
@@ -133,9 +134,7 @@ func settled(t *testing.T, audit *auditLog, borrower string) {
 }
 
 func everyMinute(w *world, t *testing.T, chans ...string) config.Config {
-	cfg := w.config(t, time.Minute, chans...)
-	cfg.Compliance.SendWindow = config.Window{Start: "00:00", End: "24:00"}
-	return cfg
+	return w.config(t, time.Minute, chans...)
 }
 
 var noon = time.Date(2026, 11, 23, 12, 0, 30, 0, time.UTC)
@@ -189,6 +188,7 @@ func TestConnectedCallSilencesThatLoan(t *testing.T) {
 	clk := clock.NewFake(noon)
 	w := newWorld(t)
 	cfg := everyMinute(w, t, "voice")
+	cfg.Compliance.Caps = nil // the built-in caps: 7 calls a week per loan would allow more calls
 	audit := watchAudit(t, w.nats.Conn)
 	a := w.startWithClock(t, cfg, "A", clk)
 	postBorrower(t, "http://"+a.Addr(), "talk", "+15550000002", "t@example.com", "UTC", noon.Format(time.DateOnly))
@@ -231,7 +231,6 @@ func TestInboundStopEndsSMSButNotEmail(t *testing.T) {
 	clk := clock.NewFake(noon)
 	w := newWorld(t)
 	cfg := everyMinute(w, t, "sms", "email")
-	cfg.Compliance.Caps = map[string]config.Cap{}
 	audit := watchAudit(t, w.nats.Conn)
 	a := w.startWithClock(t, cfg, "A", clk)
 	base := "http://" + a.Addr()
