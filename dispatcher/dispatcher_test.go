@@ -238,6 +238,9 @@ func TestParseEventsNamesTheField(t *testing.T) {
 		{"wrong type", `{"specversion":"1.0","id":"e","source":"s","type":"borrower.upserted","data":{"borrower_id":7}}`, "data.borrower_id", "invalid_field"},
 		{"agreement without loans", `{"specversion":"1.0","id":"e","source":"s","type":"agreement.activated","data":{"borrower_id":"b","agreement_id":"a","kind":"installment","loan_ids":[]}}`, "data.loan_ids", "invalid_field"},
 		{"bad installment", `{"specversion":"1.0","id":"e","source":"s","type":"agreement.activated","data":{"borrower_id":"b","agreement_id":"a","kind":"installment","loan_ids":["l"],"installments":[{"due_date":"x","amount":"1"}]}}`, "data.installments[0].due_date", "invalid_field"},
+		{"bad blackout", `{"specversion":"1.0","id":"e","source":"s","type":"borrower.upserted","data":{"borrower_id":"b","blackouts":[{"start":"9am","end":"17:00"}]}}`, "data.blackouts[0].start", "invalid_field"},
+		{"blackout channel", `{"specversion":"1.0","id":"e","source":"s","type":"borrower.upserted","data":{"borrower_id":"b","blackouts":[{"start":"09:00","end":"17:00","channels":["pigeon"]}]}}`, "data.blackouts[0].channels[0]", "invalid_field"},
+		{"ceased needs borrower", `{"specversion":"1.0","id":"e","source":"s","type":"borrower.ceased","data":{}}`, "data.borrower_id", "invalid_field"},
 		{"batch names index", `[` + good + `,{"specversion":"1.0","id":"e2","source":"s","type":"borrower.opted_out","data":{"borrower_id":"b","channel":"fax"}}]`, "[1].data.channel", "invalid_field"},
 	}
 	for _, tt := range tests {
@@ -379,4 +382,28 @@ func TestBadNATSEventGoesToDLQWithReason(t *testing.T) {
 		_, err := b.state.Borrower(ctx, "b9")
 		return err == nil
 	})
+}
+
+func TestCeasedStopsEveryCollectionMessage(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := testkit.Context(t, time.Minute)
+	ceased := event("e2", dispatcher.TypeBorrowerCeased, map[string]string{"borrower_id": "b1", "reason": "written request"})
+	if err := b.intake.Apply(ctx, []dispatcher.Event{borrowerEvent("e1", "b1"), ceased}); err != nil {
+		t.Fatal(err)
+	}
+	sup, _, err := b.fence.Check(ctx, "b1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ch := range domain.Channels {
+		r := domain.Reminder{BorrowerID: "b1", LoanID: "l1", Channel: ch, Category: domain.Collection}
+		if blk, ok := sup.Blocking(r, "", b.clock.Now()); !ok || blk.Kind != "ceased" {
+			t.Errorf("%s collection reminder not stopped by ceased: %+v", ch, blk)
+		}
+		r.Category = domain.AgreementCategory
+		if _, ok := sup.Blocking(r, "", b.clock.Now()); ok {
+			t.Errorf("%s agreement reminder stopped by ceased", ch)
+		}
+	}
 }
