@@ -191,7 +191,11 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 		Outbox: func(ctx context.Context, ch, borrowerID string, limit int) (any, error) {
 			return sandbox.List(ctx, a.js, ch, borrowerID, limit)
 		},
-		Next:      a.next,
+		Next: a.next,
+		Contacts: func(ctx context.Context, borrowerID string) (any, error) {
+			led, err := a.ledger.Read(ctx, borrowerID)
+			return led.Attempts, err
+		},
 		Signer:    a.signer,
 		Templates: a.templates,
 		Twilio: httpapi.TwilioCallbacks{Outcomes: outcomes, PublicURL: a.publicURL(),

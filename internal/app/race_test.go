@@ -26,7 +26,7 @@ func TestNoProviderCallAfterSuppressionIsAcknowledged(t *testing.T) {
 	}
 	const borrowers = 300
 	w := newWorld(t)
-	// The schedule runs on a fast clock: one policy minute every 2 s of real
+	// The schedule runs on a fast clock: one policy minute every 3 s of real
 	// time, so every borrower is due on every channel every few seconds.
 	// The guarantee itself (fence, acknowledgements, provider timestamps) is
 	// measured in real time.
@@ -34,7 +34,7 @@ func TestNoProviderCallAfterSuppressionIsAcknowledged(t *testing.T) {
 	stop := make(chan struct{})
 	t.Cleanup(func() { close(stop) })
 	go func() {
-		tick := time.NewTicker(2 * time.Second)
+		tick := time.NewTicker(3 * time.Second)
 		defer tick.Stop()
 		for {
 			select {
@@ -53,7 +53,7 @@ func TestNoProviderCallAfterSuppressionIsAcknowledged(t *testing.T) {
 	loadBorrowers(t, bases[0], borrowers, 0)
 
 	// Wait for steady state: every borrower has had at least one SMS.
-	waitFor(t, 30*time.Second, "first SMS to every borrower", func() bool {
+	waitFor(t, 3*time.Minute, "first SMS to every borrower", func() bool {
 		seen := map[string]bool{}
 		for _, r := range w.twilio.Messages() {
 			seen[r.To] = true
@@ -93,7 +93,7 @@ func TestNoProviderCallAfterSuppressionIsAcknowledged(t *testing.T) {
 	wg.Wait()
 	lastAck := time.Now()
 	// Keep running: the unsuppressed half must go on receiving.
-	waitFor(t, 30*time.Second, "an SMS after the last acknowledgement to every unsuppressed borrower", func() bool {
+	waitFor(t, 3*time.Minute, "an SMS after the last acknowledgement to every unsuppressed borrower", func() bool {
 		got := 0
 		after := map[string]bool{}
 		for _, r := range w.twilio.Messages() {

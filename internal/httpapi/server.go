@@ -43,16 +43,19 @@ type Upcoming struct {
 
 // Options are the server's dependencies. Optional ones may be nil.
 type Options struct {
-	Tokens  []config.Token
-	Intake  *dispatcher.Intake
-	State   *store.State
-	Audit   *audit.Recorder
-	Fence   *dispatcher.Fence
-	Inbox   Inbox
-	Outbox  func(ctx context.Context, channel, borrowerID string, limit int) (any, error)
-	Next    func(ctx context.Context, b domain.Borrower) ([]Upcoming, error)
-	Ready   func(ctx context.Context) error
-	Metrics http.Handler
+	Tokens []config.Token
+	Intake *dispatcher.Intake
+	State  *store.State
+	Audit  *audit.Recorder
+	Fence  *dispatcher.Fence
+	Inbox  Inbox
+	Outbox func(ctx context.Context, channel, borrowerID string, limit int) (any, error)
+	Next   func(ctx context.Context, b domain.Borrower) ([]Upcoming, error)
+	// Contacts, if set, lists the borrower's recent contact attempts (the
+	// compliance ledger: what counts toward caps and conversations).
+	Contacts func(ctx context.Context, borrowerID string) (any, error)
+	Ready    func(ctx context.Context) error
+	Metrics  http.Handler
 	// Twilio serves the provider callback routes; nil Outcomes leaves them
 	// out.
 	Twilio TwilioCallbacks
@@ -166,6 +169,7 @@ type borrowerView struct {
 	Agreements   []domain.Agreement  `json:"agreements,omitempty"`
 	Suppressions domain.Suppressions `json:"suppressions"`
 	Next         []Upcoming          `json:"next_reminders"`
+	Contacts     any                 `json:"contacts,omitempty"`
 }
 
 func (s *Server) borrower(w http.ResponseWriter, r *http.Request) (domain.Borrower, bool) {
@@ -212,6 +216,13 @@ func (s *Server) getBorrower(w http.ResponseWriter, r *http.Request) {
 			v.Next = next
 		} else {
 			s.log.WithError(err).Warn("next reminders unavailable")
+		}
+	}
+	if s.o.Contacts != nil {
+		if c, err := s.o.Contacts(r.Context(), b.ID); err == nil {
+			v.Contacts = c
+		} else {
+			s.log.WithError(err).Warn("contact ledger unavailable")
 		}
 	}
 	writeJSON(w, http.StatusOK, v)
