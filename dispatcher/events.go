@@ -174,163 +174,156 @@ var (
 	clockRe   = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$`)
 )
 
+// decoders parse and validate the data of each event type.
+var decoders = map[string]func(json.RawMessage) (any, error){
+	TypeBorrowerUpserted:   decodeAs[BorrowerData],
+	TypeLoanUpdated:        decodeAs[LoanData],
+	TypePaymentReceived:    decodeAs[PaymentData],
+	TypeAgreementActivated: decodeAs[AgreementData],
+	TypeAgreementBroken:    decodeAs[AgreementEndData],
+	TypeAgreementCompleted: decodeAs[AgreementEndData],
+	TypeBorrowerOptedOut:   decodeAs[OptOutData],
+	TypeBorrowerCeased:     decodeAs[CeasedData],
+}
+
 // decode parses and validates the data of ev's type.
 func (ev Event) decode() (any, error) {
-	switch ev.Type {
-	case TypeBorrowerUpserted:
-		var d BorrowerData
-		if err := decodeData(ev.Data, &d); err != nil {
-			return nil, err
-		}
-		if err := requireID("data.borrower_id", d.BorrowerID); err != nil {
-			return nil, err
-		}
-		if d.Locale != "" && !localeRe.MatchString(d.Locale) {
-			return nil, invalid("data.locale", "%q is not a locale like zh-CN or en-US", d.Locale)
-		}
-		if d.Timezone != "" {
-			if _, err := time.LoadLocation(d.Timezone); err != nil || d.Timezone == "Local" {
-				return nil, invalid("data.timezone", "%q is not an IANA time zone", d.Timezone)
-			}
-		}
-		if d.Phone != "" && !e164.MatchString(d.Phone) {
-			return nil, invalid("data.phone", "must be E.164 like +8613800000000")
-		}
-		if d.Email != "" {
-			if a, err := mail.ParseAddress(d.Email); err != nil || a.Address != d.Email {
-				return nil, invalid("data.email", "is not a plain email address")
-			}
-		}
-		for i, bo := range d.Blackouts {
-			field := fmt.Sprintf("data.blackouts[%d]", i)
-			if !clockRe.MatchString(bo.Start) {
-				return nil, invalid(field+".start", "must be HH:MM, got %q", bo.Start)
-			}
-			if !clockRe.MatchString(bo.End) {
-				return nil, invalid(field+".end", "must be HH:MM, got %q", bo.End)
-			}
-			for j, ch := range bo.Channels {
-				if !ch.Valid() {
-					return nil, invalid(fmt.Sprintf("%s.channels[%d]", field, j), "must be sms, voice, email or inapp, got %q", ch)
-				}
-			}
-		}
-		return d, nil
-	case TypeBorrowerCeased:
-		var d CeasedData
-		if err := decodeData(ev.Data, &d); err != nil {
-			return nil, err
-		}
-		if err := requireID("data.borrower_id", d.BorrowerID); err != nil {
-			return nil, err
-		}
-		return d, nil
-	case TypeLoanUpdated:
-		var d LoanData
-		if err := decodeData(ev.Data, &d); err != nil {
-			return nil, err
-		}
-		if err := requireID("data.borrower_id", d.BorrowerID); err != nil {
-			return nil, err
-		}
-		if err := requireID("data.loan_id", d.LoanID); err != nil {
-			return nil, err
-		}
-		if _, err := time.Parse(time.DateOnly, d.DueDate); err != nil {
-			return nil, invalid("data.due_date", "must be a date YYYY-MM-DD, got %q", d.DueDate)
-		}
-		if !decimalRe.MatchString(d.AmountDue) {
-			return nil, invalid("data.amount_due", "must be a decimal string like \"1200.00\", got %q", d.AmountDue)
-		}
-		if !currency.MatchString(d.Currency) {
-			return nil, invalid("data.currency", "must be an ISO 4217 code like CNY, got %q", d.Currency)
-		}
-		switch d.Status {
-		case domain.LoanCurrent, domain.LoanOverdue, domain.LoanPaid, domain.LoanWrittenOff:
-		default:
-			return nil, invalid("data.status", "must be current, overdue, paid or written_off, got %q", d.Status)
-		}
-		return d, nil
-	case TypePaymentReceived:
-		var d PaymentData
-		if err := decodeData(ev.Data, &d); err != nil {
-			return nil, err
-		}
-		if err := requireID("data.borrower_id", d.BorrowerID); err != nil {
-			return nil, err
-		}
-		if err := requireID("data.loan_id", d.LoanID); err != nil {
-			return nil, err
-		}
-		if !decimalRe.MatchString(d.Amount) {
-			return nil, invalid("data.amount", "must be a decimal string, got %q", d.Amount)
-		}
-		if !decimalRe.MatchString(d.Remaining) || strings.HasPrefix(d.Remaining, "-") {
-			return nil, invalid("data.remaining", "must be a non-negative decimal string, got %q", d.Remaining)
-		}
-		return d, nil
-	case TypeAgreementActivated:
-		var d AgreementData
-		if err := decodeData(ev.Data, &d); err != nil {
-			return nil, err
-		}
-		if err := requireID("data.borrower_id", d.BorrowerID); err != nil {
-			return nil, err
-		}
-		if err := requireID("data.agreement_id", d.AgreementID); err != nil {
-			return nil, err
-		}
-		switch d.Kind {
-		case "installment", "deferral", "settlement":
-		default:
-			return nil, invalid("data.kind", "must be installment, deferral or settlement, got %q", d.Kind)
-		}
-		if len(d.LoanIDs) == 0 {
-			return nil, invalid("data.loan_ids", "must name at least one loan")
-		}
-		for i, id := range d.LoanIDs {
-			if err := requireID(fmt.Sprintf("data.loan_ids[%d]", i), id); err != nil {
-				return nil, err
-			}
-		}
-		for i, in := range d.Installments {
-			if _, err := time.Parse(time.DateOnly, in.DueDate); err != nil {
-				return nil, invalid(fmt.Sprintf("data.installments[%d].due_date", i), "must be a date YYYY-MM-DD, got %q", in.DueDate)
-			}
-			if !decimalRe.MatchString(in.Amount) {
-				return nil, invalid(fmt.Sprintf("data.installments[%d].amount", i), "must be a decimal string, got %q", in.Amount)
-			}
-		}
-		return d, nil
-	case TypeAgreementBroken, TypeAgreementCompleted:
-		var d AgreementEndData
-		if err := decodeData(ev.Data, &d); err != nil {
-			return nil, err
-		}
-		if err := requireID("data.borrower_id", d.BorrowerID); err != nil {
-			return nil, err
-		}
-		if err := requireID("data.agreement_id", d.AgreementID); err != nil {
-			return nil, err
-		}
-		return d, nil
-	case TypeBorrowerOptedOut:
-		var d OptOutData
-		if err := decodeData(ev.Data, &d); err != nil {
-			return nil, err
-		}
-		if err := requireID("data.borrower_id", d.BorrowerID); err != nil {
-			return nil, err
-		}
-		if d.Channel != "all" && !domain.Channel(d.Channel).Valid() {
-			return nil, invalid("data.channel", "must be sms, voice, email, inapp or all, got %q", d.Channel)
-		}
-		return d, nil
-	case "":
+	if ev.Type == "" {
 		return nil, invalid("type", "is required")
-	default:
+	}
+	dec, ok := decoders[ev.Type]
+	if !ok {
 		return nil, &FieldError{Code: "unknown_type", Field: "type", Message: fmt.Sprintf("unknown event type %q", ev.Type)}
 	}
+	return dec(ev.Data)
+}
+
+// validator is event data that checks itself.
+type validator interface{ validate() error }
+
+func decodeAs[T validator](raw json.RawMessage) (any, error) {
+	var d T
+	if err := decodeData(raw, &d); err != nil {
+		return nil, err
+	}
+	if err := d.validate(); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+func (d BorrowerData) validate() error {
+	if err := requireIDs("data.borrower_id", d.BorrowerID); err != nil {
+		return err
+	}
+	if d.Locale != "" && !localeRe.MatchString(d.Locale) {
+		return invalid("data.locale", "%q is not a locale like zh-CN or en-US", d.Locale)
+	}
+	if d.Timezone != "" {
+		if _, err := time.LoadLocation(d.Timezone); err != nil || d.Timezone == "Local" {
+			return invalid("data.timezone", "%q is not an IANA time zone", d.Timezone)
+		}
+	}
+	if d.Phone != "" && !e164.MatchString(d.Phone) {
+		return invalid("data.phone", "must be E.164 like +8613800000000")
+	}
+	if d.Email != "" {
+		if a, err := mail.ParseAddress(d.Email); err != nil || a.Address != d.Email {
+			return invalid("data.email", "is not a plain email address")
+		}
+	}
+	for i, bo := range d.Blackouts {
+		field := fmt.Sprintf("data.blackouts[%d]", i)
+		if !clockRe.MatchString(bo.Start) {
+			return invalid(field+".start", "must be HH:MM, got %q", bo.Start)
+		}
+		if !clockRe.MatchString(bo.End) {
+			return invalid(field+".end", "must be HH:MM, got %q", bo.End)
+		}
+		for j, ch := range bo.Channels {
+			if !ch.Valid() {
+				return invalid(fmt.Sprintf("%s.channels[%d]", field, j), "must be sms, voice, email or inapp, got %q", ch)
+			}
+		}
+	}
+	return nil
+}
+
+func (d CeasedData) validate() error { return requireIDs("data.borrower_id", d.BorrowerID) }
+
+func (d LoanData) validate() error {
+	if err := requireIDs("data.borrower_id", d.BorrowerID, "data.loan_id", d.LoanID); err != nil {
+		return err
+	}
+	if _, err := time.Parse(time.DateOnly, d.DueDate); err != nil {
+		return invalid("data.due_date", "must be a date YYYY-MM-DD, got %q", d.DueDate)
+	}
+	if !decimalRe.MatchString(d.AmountDue) {
+		return invalid("data.amount_due", "must be a decimal string like \"1200.00\", got %q", d.AmountDue)
+	}
+	if !currency.MatchString(d.Currency) {
+		return invalid("data.currency", "must be an ISO 4217 code like CNY, got %q", d.Currency)
+	}
+	switch d.Status {
+	case domain.LoanCurrent, domain.LoanOverdue, domain.LoanPaid, domain.LoanWrittenOff:
+		return nil
+	}
+	return invalid("data.status", "must be current, overdue, paid or written_off, got %q", d.Status)
+}
+
+func (d PaymentData) validate() error {
+	if err := requireIDs("data.borrower_id", d.BorrowerID, "data.loan_id", d.LoanID); err != nil {
+		return err
+	}
+	if !decimalRe.MatchString(d.Amount) {
+		return invalid("data.amount", "must be a decimal string, got %q", d.Amount)
+	}
+	if !decimalRe.MatchString(d.Remaining) || strings.HasPrefix(d.Remaining, "-") {
+		return invalid("data.remaining", "must be a non-negative decimal string, got %q", d.Remaining)
+	}
+	return nil
+}
+
+func (d AgreementData) validate() error {
+	if err := requireIDs("data.borrower_id", d.BorrowerID, "data.agreement_id", d.AgreementID); err != nil {
+		return err
+	}
+	switch d.Kind {
+	case "installment", "deferral", "settlement":
+	default:
+		return invalid("data.kind", "must be installment, deferral or settlement, got %q", d.Kind)
+	}
+	if len(d.LoanIDs) == 0 {
+		return invalid("data.loan_ids", "must name at least one loan")
+	}
+	for i, id := range d.LoanIDs {
+		if err := requireIDs(fmt.Sprintf("data.loan_ids[%d]", i), id); err != nil {
+			return err
+		}
+	}
+	for i, in := range d.Installments {
+		if _, err := time.Parse(time.DateOnly, in.DueDate); err != nil {
+			return invalid(fmt.Sprintf("data.installments[%d].due_date", i), "must be a date YYYY-MM-DD, got %q", in.DueDate)
+		}
+		if !decimalRe.MatchString(in.Amount) {
+			return invalid(fmt.Sprintf("data.installments[%d].amount", i), "must be a decimal string, got %q", in.Amount)
+		}
+	}
+	return nil
+}
+
+func (d AgreementEndData) validate() error {
+	return requireIDs("data.borrower_id", d.BorrowerID, "data.agreement_id", d.AgreementID)
+}
+
+func (d OptOutData) validate() error {
+	if err := requireIDs("data.borrower_id", d.BorrowerID); err != nil {
+		return err
+	}
+	if d.Channel != "all" && !domain.Channel(d.Channel).Valid() {
+		return invalid("data.channel", "must be sms, voice, email, inapp or all, got %q", d.Channel)
+	}
+	return nil
 }
 
 func decodeData(raw json.RawMessage, v any) error {
@@ -345,16 +338,20 @@ func decodeData(raw json.RawMessage, v any) error {
 	return nil
 }
 
-func requireID(field, id string) error {
-	if strings.TrimSpace(id) == "" {
-		return invalid(field, "is required")
-	}
-	if len(id) > 128 {
-		return invalid(field, "is longer than 128 bytes")
-	}
-	for _, r := range id {
-		if r < 0x20 || r == 0x7f {
-			return invalid(field, "contains control characters")
+// requireIDs checks field/value pairs of required ids.
+func requireIDs(fieldsAndIDs ...string) error {
+	for i := 0; i+1 < len(fieldsAndIDs); i += 2 {
+		field, id := fieldsAndIDs[i], fieldsAndIDs[i+1]
+		if strings.TrimSpace(id) == "" {
+			return invalid(field, "is required")
+		}
+		if len(id) > 128 {
+			return invalid(field, "is longer than 128 bytes")
+		}
+		for _, r := range id {
+			if r < 0x20 || r == 0x7f {
+				return invalid(field, "contains control characters")
+			}
 		}
 	}
 	return nil

@@ -120,35 +120,16 @@ func (l *Ledger) read(ctx context.Context, borrowerID string) (compliance.Ledger
 	return led, e.Revision(), nil
 }
 
-// update applies change with compare-and-set, retrying when another writer
-// got there first; change returns false to write nothing.
+// update applies change with compare-and-set (see store.UpdateJSON),
+// pruning old attempts first; change returns false to write nothing.
 func (l *Ledger) update(ctx context.Context, borrowerID string, change func(*compliance.Ledger, time.Time) bool) error {
-	key := store.Token(borrowerID)
-	for attempt := 0; attempt < 100; attempt++ {
-		led, rev, err := l.read(ctx, borrowerID)
-		if err != nil {
-			return err
-		}
+	_, err := store.UpdateJSON(ctx, l.kv, store.Token(borrowerID), func(led *compliance.Ledger) (bool, error) {
 		now := l.clock.Now()
-		led = led.Prune(now, l.rules.Keep())
-		if !change(&led, now) {
-			return nil
-		}
-		data, err := json.Marshal(led)
-		if err != nil {
-			return err
-		}
-		if rev == 0 {
-			_, err = l.kv.Create(ctx, key, data)
-		} else {
-			_, err = l.kv.Update(ctx, key, data, rev)
-		}
-		if err == nil {
-			return nil
-		}
-		if !store.IsWrongSequence(err) {
-			return fmt.Errorf("ledger: write %q: %w", borrowerID, err)
-		}
+		*led = led.Prune(now, l.rules.Keep())
+		return change(led, now), nil
+	})
+	if err != nil {
+		return fmt.Errorf("ledger: %q: %w", borrowerID, err)
 	}
-	return fmt.Errorf("ledger: %q: too much contention", borrowerID)
+	return nil
 }

@@ -112,42 +112,57 @@ func (s *State) IndexPhone(ctx context.Context, borrowerID, oldPhone, newPhone s
 }
 
 func (s *State) updateIDs(ctx context.Context, kv jetstream.KeyValue, key string, change func([]string) []string) error {
-	for attempt := 0; attempt < 50; attempt++ {
-		var ids []string
-		rev, err := getJSON(ctx, kv, key, &ids)
+	_, err := UpdateJSON(ctx, kv, key, func(ids *[]string) (bool, error) {
+		*ids = change(*ids)
+		return true, nil
+	})
+	return err
+}
+
+// UpdateJSON is read-modify-write of one JSON value with compare-and-set:
+// change gets the current value (the zero value when the key is missing)
+// and returns whether to write; when another writer got there first, it
+// runs again on the new value. It returns the revision written (0 when
+// change chose not to write).
+func UpdateJSON[T any](ctx context.Context, kv jetstream.KeyValue, key string, change func(*T) (bool, error)) (uint64, error) {
+	for attempt := 0; attempt < 100; attempt++ {
+		var v T
+		rev, err := getJSON(ctx, kv, key, &v)
 		if err != nil && !errors.Is(err, ErrNotFound) {
-			return err
+			return 0, err
 		}
-		data, err := json.Marshal(change(ids))
+		write, err := change(&v)
+		if err != nil || !write {
+			return 0, err
+		}
+		data, err := json.Marshal(v)
 		if err != nil {
-			return err
+			return 0, err
 		}
+		var seq uint64
 		if rev == 0 {
-			_, err = kv.Create(ctx, key, data)
+			seq, err = kv.Create(ctx, key, data)
 		} else {
-			_, err = kv.Update(ctx, key, data, rev)
+			seq, err = kv.Update(ctx, key, data, rev)
 		}
-		if err == nil || !IsWrongSequence(err) {
-			return err
+		if err == nil {
+			return seq, nil
+		}
+		if !IsWrongSequence(err) {
+			return 0, fmt.Errorf("store: write %s/%s: %w", kv.Bucket(), key, err)
 		}
 	}
-	return fmt.Errorf("store: %s/%s: too much contention", kv.Bucket(), key)
+	return 0, fmt.Errorf("store: %s/%s: too much write contention", kv.Bucket(), key)
 }
 
 // Suppressions reads a borrower's suppressions from the stream leader (the
 // bucket has no direct get). A borrower with none gets an empty value.
 func (s *State) Suppressions(ctx context.Context, borrowerID string) (domain.Suppressions, error) {
-	sup, _, err := s.suppressions(ctx, borrowerID)
-	return sup, err
-}
-
-func (s *State) suppressions(ctx context.Context, borrowerID string) (domain.Suppressions, uint64, error) {
 	sup := domain.Suppressions{BorrowerID: borrowerID}
-	rev, err := getJSON(ctx, s.SuppressionKV, Token(borrowerID), &sup)
-	if errors.Is(err, ErrNotFound) {
-		return sup, 0, nil
+	if _, err := getJSON(ctx, s.SuppressionKV, Token(borrowerID), &sup); err != nil && !errors.Is(err, ErrNotFound) {
+		return sup, err
 	}
-	return sup, rev, err
+	return sup, nil
 }
 
 // UpdateSuppressions applies change to a borrower's suppressions with
@@ -155,31 +170,10 @@ func (s *State) suppressions(ctx context.Context, borrowerID string) (domain.Sup
 // returns the stream sequence of the write, which is when the change took
 // effect for every fence.
 func (s *State) UpdateSuppressions(ctx context.Context, borrowerID string, change func(*domain.Suppressions) error) (uint64, error) {
-	for attempt := 0; ; attempt++ {
-		sup, rev, err := s.suppressions(ctx, borrowerID)
-		if err != nil {
-			return 0, err
-		}
-		if err := change(&sup); err != nil {
-			return 0, err
-		}
-		data, err := json.Marshal(sup)
-		if err != nil {
-			return 0, err
-		}
-		var seq uint64
-		if rev == 0 {
-			seq, err = s.SuppressionKV.Create(ctx, Token(borrowerID), data)
-		} else {
-			seq, err = s.SuppressionKV.Update(ctx, Token(borrowerID), data, rev)
-		}
-		if err == nil {
-			return seq, nil
-		}
-		if attempt >= 50 || !IsWrongSequence(err) {
-			return 0, fmt.Errorf("store: update suppressions of %q: %w", borrowerID, err)
-		}
-	}
+	return UpdateJSON(ctx, s.SuppressionKV, Token(borrowerID), func(sup *domain.Suppressions) (bool, error) {
+		sup.BorrowerID = borrowerID
+		return true, change(sup)
+	})
 }
 
 // IsWrongSequence reports a failed compare-and-set: another writer changed
