@@ -126,7 +126,7 @@ func (o *Outcomes) Inbound(ctx context.Context, from, body string) (reply string
 		}
 	}
 	if len(ids) > 0 {
-		// Opt-outs are suppressions: hold the answer like any other.
+		// Opt-outs are suppressions: the answer waits for the fence.
 		if err := o.Intake.fence.Hold(ctx); err != nil {
 			return "", err
 		}

@@ -87,6 +87,16 @@ func (in *Intake) AddOptOut(ctx context.Context, borrowerID string, o domain.Opt
 	return err
 }
 
+// OptOutNow is AddOptOut for a request the borrower is waiting on (an
+// unsubscribe click): it returns once the opt-out is fenced, so nothing in
+// its scope starts after the answer.
+func (in *Intake) OptOutNow(ctx context.Context, borrowerID string, o domain.OptOut) error {
+	if err := in.AddOptOut(ctx, borrowerID, o); err != nil {
+		return err
+	}
+	return in.fence.Hold(ctx)
+}
+
 func newID(prefix string) string {
 	var b [8]byte
 	_, _ = rand.Read(b[:])

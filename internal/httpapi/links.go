@@ -79,7 +79,7 @@ func (s *Server) postUnsubscribe(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	o := domain.OptOut{Channel: domain.Email, Address: a, Source: "unsubscribe link", At: time.Now()}
-	if err := s.o.Intake.AddOptOut(r.Context(), b, o); err != nil {
+	if err := s.o.Intake.OptOutNow(r.Context(), b, o); err != nil {
 		s.fail(w, r, err)
 		return
 	}
