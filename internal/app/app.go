@@ -196,8 +196,9 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 			led, err := a.ledger.Read(ctx, borrowerID)
 			return led.Attempts, err
 		},
-		Signer:    a.signer,
-		Templates: a.templates,
+		Signer:      a.signer,
+		DefaultZone: a.defaultZone(),
+		Templates:   a.templates,
 		Twilio: httpapi.TwilioCallbacks{Outcomes: outcomes, PublicURL: a.publicURL(),
 			AuthTokens: nonEmpty(cfg.Providers.SMS.Twilio.AuthToken, cfg.Providers.Voice.Twilio.AuthToken)},
 		Ready:   a.ready,
@@ -423,10 +424,11 @@ func (a *App) Start(ctx context.Context) error {
 				a.log.WithError(err).Error("http server stopped")
 			}
 		}()
-		a.log.WithField("listen", a.listener.Addr().String()).Info("HTTP API listening")
+		// The warning comes first: whoever waits for "listening" has seen it.
 		if len(a.cfg.Auth.Tokens) == 0 {
 			a.log.Warn("no auth tokens configured: the API is open to anyone who can reach " + a.listener.Addr().String() + " (loopback only)")
 		}
+		a.log.WithField("listen", a.listener.Addr().String()).Info("HTTP API listening")
 	}
 	return nil
 }

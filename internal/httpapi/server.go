@@ -59,6 +59,9 @@ type Options struct {
 	// Twilio serves the provider callback routes; nil Outcomes leaves them
 	// out.
 	Twilio TwilioCallbacks
+	// DefaultZone is scheduler.timezone, for borrowers without a zone
+	// (template previews count days past due in it).
+	DefaultZone *time.Location
 	// Templates serves the template routes; nil leaves them out.
 	Templates *templates.Store
 	// Signer makes and checks borrower tokens and unsubscribe links; nil

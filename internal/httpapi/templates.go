@@ -263,7 +263,7 @@ func (s *Server) previewContext(w http.ResponseWriter, r *http.Request, in previ
 	if agr != nil {
 		installment = nextInstallment(*agr, templates.BorrowerZone(b, nil), now)
 	}
-	return templates.ContextFor(b, *cs, agr, "preview", installment, now, nil), locale, true
+	return templates.ContextFor(b, *cs, agr, "preview", installment, now, s.o.DefaultZone), locale, true
 }
 
 // nextInstallment is the 1-based number of the first instalment not yet
