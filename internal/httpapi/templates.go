@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -53,7 +54,9 @@ func (s *Server) templateRoutes(t *templates.Store) {
 			writeError(w, apiError{Status: http.StatusBadRequest, Code: "invalid_template", Message: err.Error()})
 			return
 		}
-		n, err := t.Put(r.Context(), r.PathValue("id"), def, PrincipalFrom(r.Context()).Name, r.URL.Query().Get("note"))
+		// The version's note: ?note= for this publish, else the body's note.
+		note := cmp.Or(r.URL.Query().Get("note"), def.Note)
+		n, err := t.Put(r.Context(), r.PathValue("id"), def, PrincipalFrom(r.Context()).Name, note)
 		if err != nil {
 			s.templateError(w, r, err)
 			return
