@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/sirupsen/logrus"
 
@@ -179,7 +180,17 @@ func (w *Worker) Stop(ctx context.Context) error {
 type outcome struct {
 	retryIn time.Duration // > 0: nak with delay
 	term    bool          // undecodable: never redeliver
+	// deferFor > 0: hand the reminder to the stream's message scheduler,
+	// to come back on its subject after this long, and ack it.
+	deferFor time.Duration
 }
+
+// scheduleAfter is the shortest deferral handed to the server's message
+// scheduler (its times have one-second resolution); shorter ones nak with
+// a delay. A nak'ed message keeps its place in the consumer's ack window,
+// so a night of deferred reminders in one zone would otherwise stall the
+// sends to borrowers whose day has begun.
+const scheduleAfter = 5 * time.Second
 
 var ack = outcome{}
 
@@ -202,6 +213,12 @@ func (w *Worker) handle(base context.Context, m jetstream.Msg) {
 		logging.FieldChannel: string(r.Channel), logging.FieldStep: r.Step, logging.FieldMsg: r.ID,
 	})
 	out := w.deliver(ctx, log, r, delivered)
+	if out.deferFor > 0 {
+		if err := w.schedule(ctx, m, r, out.deferFor); err != nil {
+			log.WithError(err).Warn("could not schedule the deferred reminder; holding it in the consumer instead")
+			out = outcome{retryIn: out.deferFor}
+		}
+	}
 	switch {
 	case out.term:
 		_ = m.Term()
@@ -322,7 +339,23 @@ func (w *Worker) hold(ctx context.Context, log *logrus.Entry, r domain.Reminder,
 		}
 	}
 	wait := min(max(d.Until.Sub(w.o.Clock.Now()), time.Second), w.o.MaxDefer)
+	if wait >= scheduleAfter {
+		return outcome{deferFor: wait}
+	}
 	return outcome{retryIn: wait}
+}
+
+// schedule publishes the reminder to the stream's message scheduler, which
+// puts it back on its own subject after d (a new delivery, decided again
+// then). The schedule's subject is unique to the reminder, so a repeat
+// replaces rather than adds.
+func (w *Worker) schedule(ctx context.Context, m jetstream.Msg, r domain.Reminder, d time.Duration) error {
+	// Whole seconds, rounded up: the scheduler's times have one-second
+	// resolution and must not fire early.
+	at := time.Now().Add(d).Truncate(time.Second).Add(time.Second)
+	_, err := w.o.JS.PublishMsg(ctx, &nats.Msg{Subject: store.SchedulesPrefix + store.Token(r.ID), Data: m.Data()},
+		jetstream.WithScheduleAt(at), jetstream.WithScheduleTarget(m.Subject()))
+	return err
 }
 
 // outcome notes how an attempt ended in the ledger, so a failed or

@@ -8,10 +8,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/forbear/forbear/dispatcher"
 	"github.com/forbear/forbear/internal/app"
 	"github.com/forbear/forbear/internal/clock"
 	"github.com/forbear/forbear/internal/config"
 	"github.com/forbear/forbear/internal/domain"
+	"github.com/forbear/forbear/internal/store"
 	"github.com/forbear/forbear/internal/testkit"
 )
 
@@ -274,4 +276,35 @@ func TestInboundStopEndsSMSButNotEmail(t *testing.T) {
 	if resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("unsigned inbound: %d, want 403", resp.StatusCode)
 	}
+}
+
+// TestLongDeferralLeavesTheConsumerWindow: a deferral longer than a few
+// seconds goes to the stream's message scheduler, so the deferred reminder
+// holds no place in the channel consumer's ack window (a night in one zone
+// must not stall borrowers elsewhere), and it comes back and goes out when
+// the window opens.
+func TestLongDeferralLeavesTheConsumerWindow(t *testing.T) {
+	t.Parallel()
+	sh, _ := time.LoadLocation("Asia/Shanghai")
+	clk := clock.NewFake(time.Date(2026, 11, 23, 22, 30, 0, 0, sh))
+	w := newWorld(t)
+	cfg := w.config(t, 0, "sms")
+	cfg.Compliance.SendWindow = config.Window{Start: "08:00", End: "21:00"}
+	cfg.Dispatcher.MaxDefer = config.Duration(6 * time.Second)
+	audit := watchAudit(t, w.nats.Conn)
+	a := w.startWithClock(t, cfg, "A", clk)
+	postBorrower(t, "http://"+a.Addr(), "late", "+8613800000098", "late@example.com", "Asia/Shanghai", "2026-11-23")
+	waitFor(t, 30*time.Second, "a deferred record", func() bool { return len(recordsFor(audit, "late", domain.Deferred)) > 0 })
+
+	ctx := testkit.Context(t, time.Minute)
+	cons, err := w.nats.JS.Consumer(ctx, store.RemindersStream, dispatcher.ConsumerName(domain.SMS))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the consumer to hold nothing", func() bool {
+		info, err := cons.Info(ctx)
+		return err == nil && info.NumAckPending == 0 && info.NumPending == 0
+	})
+	clk.Set(time.Date(2026, 11, 24, 8, 0, 0, 0, sh))
+	waitFor(t, 30*time.Second, "the SMS once the window opens", func() bool { return len(w.twilio.Messages()) == 1 })
 }

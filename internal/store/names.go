@@ -16,6 +16,9 @@ const (
 	RemindersStream = "FORBEAR_REMINDERS"
 	// RemindersPrefix + channel + "." + Token(borrower)
 	RemindersPrefix = "forbear.reminders."
+	// SchedulesPrefix + Token(reminder id): a deferred reminder waiting in
+	// the server's message scheduler to be put back on its subject.
+	SchedulesPrefix = "forbear.schedules."
 
 	DeliveriesStream = "FORBEAR_DELIVERIES"
 	// DeliveriesPrefix + Token(borrower)

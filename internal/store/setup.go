@@ -28,8 +28,10 @@ func Setup(ctx context.Context, js jetstream.JetStream, o Options) error {
 		{Name: EventsStream, Subjects: []string{EventsSubjects}, Storage: jetstream.FileStorage,
 			Retention: jetstream.LimitsPolicy, MaxAge: 7 * 24 * time.Hour, Duplicates: 10 * time.Minute},
 		{Name: DLQStream, Subjects: []string{"forbear.dlq.>"}, Storage: jetstream.FileStorage, MaxAge: 30 * 24 * time.Hour},
-		{Name: RemindersStream, Subjects: []string{RemindersPrefix + ">"}, Storage: jetstream.FileStorage,
-			Retention: jetstream.WorkQueuePolicy, Duplicates: 10 * time.Minute},
+		// Deferred reminders wait in the stream's message scheduler rather
+		// than in a consumer's ack window (see dispatcher.Worker).
+		{Name: RemindersStream, Subjects: []string{RemindersPrefix + ">", SchedulesPrefix + ">"}, Storage: jetstream.FileStorage,
+			Retention: jetstream.WorkQueuePolicy, Duplicates: 10 * time.Minute, AllowMsgSchedules: true, AllowRollup: true},
 		{Name: DeliveriesStream, Subjects: []string{DeliveriesPrefix + ">"}, Storage: jetstream.FileStorage,
 			MaxAge: o.DeliveriesMaxAge},
 		{Name: OutboxStream, Subjects: []string{OutboxPrefix + ">"}, Storage: jetstream.FileStorage,
