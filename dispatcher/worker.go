@@ -329,10 +329,11 @@ func (w *Worker) deliver(ctx context.Context, log *logrus.Entry, r domain.Remind
 // at every return.
 func (w *Worker) hold(ctx context.Context, log *logrus.Entry, r domain.Reminder, to string, d compliance.Decision) outcome {
 	w.o.Metrics.Compliance(d.Rule, string(d.Status))
+	// The engine's reason starts with its rule ("cap: ...").
+	reason := d.Reason
 	if d.Status != domain.Deferred {
-		return w.finish(ctx, log, r, d.Status, d.Rule+": "+d.Reason, to, "")
+		return w.finish(ctx, log, r, d.Status, reason, to, "")
 	}
-	reason := d.Rule + ": " + d.Reason
 	if prev, found, err := w.o.Audit.Find(ctx, r.BorrowerID, r.ID, domain.Deferred); err != nil || !found || prev.Reason != reason {
 		if out := w.finish(ctx, log, r, domain.Deferred, reason, to, ""); out.retryIn > 0 {
 			return out
