@@ -68,17 +68,12 @@ func (p *Provider) Send(ctx context.Context, msg channels.Message) (channels.Res
 	if cb := cmp.Or(msg.StatusCallback, p.callback); cb != "" {
 		params.SetStatusCallback(cb)
 	}
-	var sid string
-	err := p.api.Send(ctx, func(api *openapi.ApiService) error {
+	sid, err := p.api.Create(ctx, "message", func(api *openapi.ApiService) (*string, error) {
 		m, err := api.CreateMessage(params)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		if m.Sid == nil || *m.Sid == "" {
-			return errors.New("twilio accepted the message but returned no sid")
-		}
-		sid = *m.Sid
-		return nil
+		return m.Sid, nil
 	})
 	if err != nil {
 		return channels.Result{}, fmt.Errorf("sms send: %w", err)

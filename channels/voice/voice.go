@@ -75,17 +75,12 @@ func (p *Provider) Send(ctx context.Context, msg channels.Message) (channels.Res
 	if cb := cmp.Or(msg.StatusCallback, p.callback); cb != "" {
 		params.SetStatusCallback(cb)
 	}
-	var sid string
-	err := p.api.Send(ctx, func(api *openapi.ApiService) error {
+	sid, err := p.api.Create(ctx, "call", func(api *openapi.ApiService) (*string, error) {
 		c, err := api.CreateCall(params)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		if c.Sid == nil || *c.Sid == "" {
-			return errors.New("twilio accepted the call but returned no sid")
-		}
-		sid = *c.Sid
-		return nil
+		return c.Sid, nil
 	})
 	if err != nil {
 		return channels.Result{}, fmt.Errorf("voice send: %w", err)

@@ -139,6 +139,24 @@ func (c *Client) Send(ctx context.Context, call func(*openapi.ApiService) error)
 	return c.do(ctx, true, call)
 }
 
+// Create runs a create request (a message or a call) through Send and
+// returns the new resource's SID; an answer without one is an error.
+func (c *Client) Create(ctx context.Context, what string, create func(*openapi.ApiService) (sid *string, err error)) (string, error) {
+	var sid string
+	err := c.Send(ctx, func(api *openapi.ApiService) error {
+		s, err := create(api)
+		if err != nil {
+			return err
+		}
+		if s == nil || *s == "" {
+			return fmt.Errorf("twilio accepted the %s but returned no sid", what)
+		}
+		sid = *s
+		return nil
+	})
+	return sid, err
+}
+
 // Query runs call, which reads (lists, fetches) with the given service and
 // must be done with it when it returns (no Stream* methods). It
 // is not rate-limited and not fenced: reading starts no contact with the
