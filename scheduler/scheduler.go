@@ -18,6 +18,7 @@ import (
 	"github.com/forbear/forbear/internal/clock"
 	"github.com/forbear/forbear/internal/domain"
 	"github.com/forbear/forbear/internal/store"
+	"github.com/forbear/forbear/internal/tz"
 )
 
 // Defaults of Options.
@@ -122,8 +123,6 @@ type Scheduler struct {
 	occW        kvWrites
 	lease       *lease
 	sweepMu     sync.Mutex // one sweep at a time
-	zonesMu     sync.RWMutex
-	zones       map[string]*time.Location
 	mu          sync.Mutex // guards the fields below
 	cron        *cron.Cron
 	cancelRun   context.CancelFunc
@@ -206,7 +205,6 @@ func New(o Options) (*Scheduler, error) {
 		workers: o.Workers, batch: o.Batch, directAPI: directAPIPrefix(o.JS),
 		due: buckets[store.DueBucket], dueW: newKVWrites(o.JS, store.DueBucket),
 		occ: buckets[store.OccurrencesBucket], occW: newKVWrites(o.JS, store.OccurrencesBucket),
-		zones: map[string]*time.Location{},
 	}
 	s.lease = &lease{kv: buckets[store.LeasesBucket], key: leaseKey, holder: o.Instance, ttl: o.LeaseTTL, clock: o.Clock}
 	return s, nil
@@ -365,26 +363,17 @@ func (s *Scheduler) renewLoop(ctx context.Context, done chan<- struct{}) {
 	}
 }
 
-// location resolves an IANA zone name, caching it: LoadLocation reads the
-// zone database each time, and a big sweep asks thousands of times.
+// location resolves a borrower's IANA zone name (tz.Load caches it; a big
+// sweep asks thousands of times), falling back to the default zone.
 func (s *Scheduler) location(name string) *time.Location {
 	if name == "" {
 		return s.defZone
 	}
-	s.zonesMu.RLock()
-	loc, ok := s.zones[name]
-	s.zonesMu.RUnlock()
-	if ok {
-		return loc
-	}
-	loc, err := time.LoadLocation(name)
+	loc, err := tz.Load(name)
 	if err != nil {
-		s.log.WithField("timezone", name).Warn("scheduler: unknown time zone, using the default")
-		loc = s.defZone
+		s.log.WithField("timezone", name).Debug("scheduler: unknown time zone, using the default")
+		return s.defZone
 	}
-	s.zonesMu.Lock()
-	s.zones[name] = loc
-	s.zonesMu.Unlock()
 	return loc
 }
 

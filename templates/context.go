@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/forbear/forbear/internal/domain"
+	"github.com/forbear/forbear/internal/tz"
 )
 
 // ContextFor builds the Context of a reminder (spec §6) from forbear's
@@ -35,7 +36,7 @@ func ContextFor(b domain.Borrower, c domain.Case, a *domain.Agreement, step stri
 // BorrowerZone is the borrower's time zone, else defaultZone, else UTC.
 func BorrowerZone(b domain.Borrower, defaultZone *time.Location) *time.Location {
 	if b.Timezone != "" {
-		if l, err := time.LoadLocation(b.Timezone); err == nil {
+		if l, err := tz.Load(b.Timezone); err == nil {
 			return l
 		}
 	}

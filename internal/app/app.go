@@ -34,6 +34,7 @@ import (
 	"github.com/forbear/forbear/internal/natsrv"
 	"github.com/forbear/forbear/internal/signing"
 	"github.com/forbear/forbear/internal/store"
+	"github.com/forbear/forbear/internal/tz"
 	"github.com/forbear/forbear/scheduler"
 	"github.com/forbear/forbear/templates"
 )
@@ -66,6 +67,7 @@ type App struct {
 	log      *logrus.Entry
 	instance string
 	clock    clock.Clock
+	zone     *time.Location // scheduler.timezone: borrowers without a zone
 
 	embedded *natsrv.Server
 	nc       *nats.Conn
@@ -109,8 +111,12 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	zone, err := tz.Load(cfg.Scheduler.Timezone)
+	if err != nil {
+		return nil, fmt.Errorf("scheduler.timezone: %w", err)
+	}
 	a := &App{cfg: cfg, instance: o.Instance, clock: o.Clock, noSched: o.NoScheduler, metrics: metrics.New(),
-		log: o.Log.WithField("instance", o.Instance)}
+		log: o.Log.WithField("instance", o.Instance), zone: zone}
 	defer func() {
 		if err != nil {
 			a.closeNATS()
@@ -173,7 +179,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 	if a.signer, err = signing.Load(ctx, secrets); err != nil {
 		return nil, err
 	}
-	rules, err := compliance.Compile(cfg.Compliance, a.defaultZone())
+	rules, err := compliance.Compile(cfg.Compliance, a.zone)
 	if err != nil {
 		return nil, err
 	}
@@ -197,7 +203,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 			return led.Attempts, err
 		},
 		Signer:      a.signer,
-		DefaultZone: a.defaultZone(),
+		DefaultZone: a.zone,
 		Templates:   a.templates,
 		Twilio: httpapi.TwilioCallbacks{Outcomes: outcomes, PublicURL: a.publicURL(),
 			AuthTokens: nonEmpty(cfg.Providers.SMS.Twilio.AuthToken, cfg.Providers.Voice.Twilio.AuthToken)},
@@ -267,13 +273,9 @@ func (a *App) buildScheduler() error {
 			}
 		}
 	}
-	tz, err := time.LoadLocation(a.cfg.Scheduler.Timezone)
-	if err != nil {
-		return fmt.Errorf("scheduler.timezone: %w", err)
-	}
 	a.sched, err = scheduler.New(scheduler.Options{
 		JS: a.js, State: a.state, Audit: a.audit, Policies: pols, DefaultPolicy: defPolicy, AgreementPolicy: a.cfg.Agreements.Policy,
-		DefaultTimezone: tz, Spec: a.cfg.Scheduler.Sweep, CatchUp: a.cfg.Scheduler.CatchUp.D(), Clock: a.clock,
+		DefaultTimezone: a.zone, Spec: a.cfg.Scheduler.Sweep, CatchUp: a.cfg.Scheduler.CatchUp.D(), Clock: a.clock,
 		Log: a.log.WithField("part", "scheduler"), Instance: a.instance,
 		// The sweep may trust the watched view to let reminders through:
 		// every send is fenced again at send time.
@@ -288,7 +290,7 @@ func (a *App) buildWorkers(ctx context.Context, o Options) error {
 		hc = &http.Client{Timeout: 30 * time.Second}
 	}
 	statusCallback := a.publicURL() + "/v1/providers/twilio/status"
-	r := renderer{store: a.templates, clock: a.clock, defaultTZ: a.defaultZone()}
+	r := renderer{store: a.templates, clock: a.clock, defaultTZ: a.zone}
 	for _, ch := range domain.Channels {
 		pc := a.providerConfig(ch)
 		var p channels.Provider
@@ -310,6 +312,12 @@ func (a *App) buildWorkers(ctx context.Context, o Options) error {
 		if err != nil {
 			return err
 		}
+		// Only Twilio reports outcomes to a callback URL; other providers
+		// would build it for nothing on every send.
+		var callback func(domain.Reminder) string
+		if pc.Kind == "twilio" {
+			callback = func(r domain.Reminder) string { return statusCallback + "?" + dispatcher.CallbackQuery(r) }
+		}
 		w, err := dispatcher.NewWorker(ctx, dispatcher.WorkerOptions{
 			Channel: ch, Provider: p, Concurrency: pc.Concurrency, JS: a.js, State: a.state, Fence: a.fence,
 			Renderer: r, Audit: a.audit, Intake: a.intake, Metrics: a.metrics, Clock: a.clock,
@@ -318,7 +326,7 @@ func (a *App) buildWorkers(ctx context.Context, o Options) error {
 			UnsubscribeURL: func(borrowerID, address string) string {
 				return httpapi.UnsubscribeURL(a.signer, a.publicURL(), borrowerID, address)
 			},
-			StatusCallback: func(r domain.Reminder) string { return statusCallback + "?" + dispatcher.CallbackQuery(r) },
+			StatusCallback: callback,
 			Ledger:         a.ledger,
 			MaxDefer:       a.cfg.Dispatcher.MaxDefer.D(),
 		})
@@ -329,15 +337,6 @@ func (a *App) buildWorkers(ctx context.Context, o Options) error {
 		a.log.WithFields(logrus.Fields{"channel": string(ch), "provider": kindName(pc.Kind), "concurrency": pc.Concurrency}).Info("channel worker ready")
 	}
 	return nil
-}
-
-// defaultZone is scheduler.timezone (validated by config.Validate).
-func (a *App) defaultZone() *time.Location {
-	loc, err := time.LoadLocation(a.cfg.Scheduler.Timezone)
-	if err != nil {
-		return time.UTC
-	}
-	return loc
 }
 
 // optOutConfirmation is the reply to an inbound opt-out: the configured
@@ -544,10 +543,10 @@ func (a *App) watchQueueDepth(ctx context.Context) {
 	defer t.Stop()
 	for {
 		for _, ch := range domain.Channels {
+			// Consumer fetches the consumer's info; no second request.
 			if c, err := a.js.Consumer(ctx, store.RemindersStream, dispatcher.ConsumerName(ch)); err == nil {
-				if info, err := c.Info(ctx); err == nil {
-					a.metrics.QueueDepth(string(ch), info.NumPending+uint64(info.NumAckPending))
-				}
+				info := c.CachedInfo()
+				a.metrics.QueueDepth(string(ch), info.NumPending+uint64(info.NumAckPending))
 			}
 		}
 		select {

@@ -45,7 +45,8 @@ func postBorrower(t *testing.T, base, id, phone, email, tz, due string) {
 	}
 }
 
-// startWithClock runs an instance whose rules and schedule read clk.
+// startWithClock runs an instance on the world's NATS until the test ends;
+// its rules and schedule read clk (nil: the wall clock).
 func (w *world) startWithClock(t *testing.T, cfg config.Config, name string, clk clock.Clock) *app.App {
 	t.Helper()
 	ctx := testkit.Context(t, 5*time.Minute)

@@ -2,7 +2,6 @@ package app_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -94,23 +93,11 @@ func quiet() *logrus.Logger {
 	return l
 }
 
-// start runs an instance on the world's NATS until the test ends.
+// start runs an instance on the world's NATS until the test ends, on the
+// wall clock.
 func (w *world) start(t *testing.T, cfg config.Config, name string) *app.App {
 	t.Helper()
-	ctx := testkit.Context(t, 5*time.Minute)
-	a, err := app.New(ctx, cfg, app.Options{NATSURL: w.nats.Server.ClientURL(), Instance: name, Log: quiet()})
-	if err != nil {
-		t.Fatalf("instance %s: %v", name, err)
-	}
-	if err := a.Start(ctx); err != nil {
-		t.Fatalf("instance %s: %v", name, err)
-	}
-	t.Cleanup(func() {
-		stopCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-		defer cancel()
-		_ = a.Stop(stopCtx)
-	})
-	return a
+	return w.startWithClock(t, cfg, name, nil)
 }
 
 func phone(i int) string { return fmt.Sprintf("+1555%07d", i) }

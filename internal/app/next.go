@@ -2,16 +2,12 @@ package app
 
 import (
 	"context"
-	"errors"
-	"net/http"
 	"sort"
-	"time"
 
-	"github.com/forbear/forbear/channels/inapp"
-	"github.com/forbear/forbear/dispatcher"
 	"github.com/forbear/forbear/internal/domain"
 	"github.com/forbear/forbear/internal/httpapi"
 	"github.com/forbear/forbear/scheduler"
+	"github.com/forbear/forbear/templates"
 )
 
 // next lists the borrower's upcoming reminders: for each open case (and
@@ -19,12 +15,7 @@ import (
 // a view for support staff; suppressions are listed beside it.
 func (a *App) next(ctx context.Context, b domain.Borrower) ([]httpapi.Upcoming, error) {
 	pols := a.policies
-	loc, _ := time.LoadLocation(a.cfg.Scheduler.Timezone)
-	if b.Timezone != "" {
-		if l, err := time.LoadLocation(b.Timezone); err == nil {
-			loc = l
-		}
-	}
+	loc := templates.BorrowerZone(b, a.zone)
 	now := a.clock.Now()
 	out := []httpapi.Upcoming{}
 	add := func(p *scheduler.Policy, anchorDate, loanID, agreementID string) {
@@ -85,23 +76,4 @@ func (a *App) next(ctx context.Context, b domain.Borrower) ([]httpapi.Upcoming, 
 		out = out[:20]
 	}
 	return out, nil
-}
-
-// inboxAPI adapts the in-app inbox to the HTTP API.
-type inboxAPI struct{ inbox *inapp.Inbox }
-
-func (i inboxAPI) ListJSON(ctx context.Context, borrowerID string) (any, error) {
-	return i.inbox.List(ctx, borrowerID)
-}
-
-func (i inboxAPI) MarkRead(ctx context.Context, borrowerID, messageID string) error {
-	err := i.inbox.MarkRead(ctx, borrowerID, messageID)
-	if errors.Is(err, inapp.ErrNotFound) {
-		return dispatcher.ErrNotFound
-	}
-	return err
-}
-
-func (i inboxAPI) ServeStream(w http.ResponseWriter, r *http.Request, borrowerID string) {
-	i.inbox.ServeStream(w, r, borrowerID)
 }

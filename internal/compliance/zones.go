@@ -2,54 +2,24 @@ package compliance
 
 import (
 	"errors"
-	"sync"
 	"time"
+
+	"github.com/forbear/forbear/internal/tz"
 )
 
 // maxZones is how many zones a borrower can have: the stored (or default)
 // zone and the phone region's zone.
 const maxZones = 2
 
-// zoneCache remembers time.LoadLocation results (it reads and parses a
-// zoneinfo file on every call). Unknown names are remembered too, up to
-// maxBadZones of them, so bad data does not hit the disk on every send.
-var zoneCache = struct {
-	sync.RWMutex
-	ok  map[string]*time.Location
-	bad map[string]error
-}{ok: map[string]*time.Location{}, bad: map[string]error{}}
-
-const maxBadZones = 1024
-
 var errNoZone = errors.New("empty or local time zone name")
 
-// loadZone is time.LoadLocation with a cache. "" and "Local" are refused:
-// a borrower's zone must not depend on the machine forbear runs on.
+// loadZone is tz.Load, refusing "" and "Local": a borrower's zone must not
+// depend on the machine forbear runs on.
 func loadZone(name string) (*time.Location, error) {
 	if name == "" || name == "Local" {
 		return nil, errNoZone
 	}
-	zoneCache.RLock()
-	loc, ok := zoneCache.ok[name]
-	err := zoneCache.bad[name]
-	zoneCache.RUnlock()
-	if ok {
-		return loc, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	loc, err = time.LoadLocation(name)
-	zoneCache.Lock()
-	defer zoneCache.Unlock()
-	if err != nil {
-		if len(zoneCache.bad) < maxBadZones {
-			zoneCache.bad[name] = err
-		}
-		return nil, err
-	}
-	zoneCache.ok[name] = loc
-	return loc, nil
+	return tz.Load(name)
 }
 
 // zoneSet is a borrower's zones without allocating: zones[0] is the
