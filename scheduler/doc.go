@@ -14,6 +14,14 @@
 // day is 23 or 25 hours long, and "at: 36h" fires at 12:00 local on the day
 // after the due date on an ordinary day. See [Step.OccurrenceAt].
 //
+// The arithmetic never wraps: at + k*every is computed as days and a
+// remainder in 128 bits (a time.Duration spans only 292 years), and
+// [Step.Latest] and [Step.Next] find k by bisecting a bracket around an
+// estimate, a bounded number of steps however far the anchor is from now.
+// [Compile] keeps every at least a minute and at, every and until within
+// about ten years; [ParseAnchor] refuses dates outside 1900..2999, and the
+// sweep drops a subject stored with one.
+//
 // Only the latest due occurrence of a step is ever sent ([Step.Latest]): a
 // repeating occurrence stays live until the next one is due; a one-shot
 // step, or the last occurrence of a bounded series, stays live for the
@@ -69,6 +77,12 @@
 // and its "queued" delivery record asynchronously, and waits for the
 // acknowledgements once per batch. Index moves and markers are pipelined
 // the same way. There is no round trip per reminder.
+//
+// One subject cannot stop the sweep: a record whose planning panics fails
+// alone (logged, counted, retried at the next sweep), and a batch that
+// panics leaves its entries for the next sweep. A sweep that runs past
+// Options.SweepBudget is reported while it runs: a warning, a metric, and
+// [Scheduler.Degraded], which readiness reports.
 //
 // # Leadership
 //

@@ -2,11 +2,37 @@ package scheduler
 
 import (
 	"fmt"
+	"math"
+	"math/bits"
 	"strconv"
 	"time"
 )
 
 const day = 24 * time.Hour
+
+// The dates ParseAnchor accepts. Intake refuses due dates well inside this
+// range; the scheduler's own limit is the net under records stored before
+// intake checked dates: 0001-01-01 is not a loan's due date but a default
+// value, and such a subject is dropped from the index rather than planned.
+const (
+	minAnchorYear = 1900
+	maxAnchorYear = 2999
+)
+
+// ErrAnchorOutOfRange is the error ParseAnchor wraps for a well-formed date
+// outside the range the scheduler plans.
+var ErrAnchorOutOfRange = fmt.Errorf("out of range %d-01-01..%d-12-31", minAnchorYear, maxAnchorYear)
+
+// maxK is the index of the last occurrence any series can have. No policy
+// needs more: a step every minute (the shortest Compile accepts) across
+// the whole anchor range is about 6e8 occurrences.
+const maxK = 1 << 40
+
+// maxOffsetDays bounds the day part of an occurrence's offset (about
+// 27,000 years). Beyond it offsets saturate, so OccurrenceAt stays
+// monotonic in k and AddDate never sees a day count that wraps; no
+// compiled policy gets near it.
+const maxOffsetDays = 10_000_000
 
 // Occurrence is the k-th firing (k from 0) of a step.
 type Occurrence struct {
@@ -17,11 +43,16 @@ type Occurrence struct {
 
 // ParseAnchor returns 00:00 of date ("YYYY-MM-DD") in loc: the anchor a
 // due-date or instalment offset counts from. Where a zone skips midnight
-// (a DST change at 00:00) the anchor is the first instant of that day.
+// (a DST change at 00:00) the anchor is the first instant of that day. A
+// date outside 1900-01-01..2999-12-31 is refused with an error wrapping
+// ErrAnchorOutOfRange.
 func ParseAnchor(date string, loc *time.Location) (time.Time, error) {
 	t, err := time.ParseInLocation(time.DateOnly, date, loc)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("scheduler: due date %q: %w", date, err)
+	}
+	if y := t.Year(); y < minAnchorYear || y > maxAnchorYear {
+		return time.Time{}, fmt.Errorf("scheduler: due date %q: %w", date, ErrAnchorOutOfRange)
 	}
 	return t, nil
 }
@@ -37,21 +68,108 @@ func AddOffset(anchor time.Time, d time.Duration) time.Time {
 }
 
 // OccurrenceAt is when occurrence k of s fires for anchor, without
-// checking that k exists.
+// checking that k exists: AddOffset of At + k*Every. The sum is computed
+// as days and a remainder in 128 bits, so it never wraps whatever the step
+// and however far the anchor is from now (a time.Duration spans only 292
+// years); k is clamped to 0..maxK and the result saturates about 27,000
+// years from the anchor.
 func (s Step) OccurrenceAt(anchor time.Time, k int) time.Time {
-	return AddOffset(anchor, s.At+time.Duration(k)*s.Every)
+	days, rest := s.offset(k)
+	return anchor.AddDate(0, 0, int(days)).Add(rest)
 }
 
-// last returns the index of the last occurrence, or false when the step
-// repeats without end.
-func (s Step) last() (int, bool) {
-	if s.Every <= 0 {
-		return 0, true
+// offset is At + k*Every as whole days, truncated toward zero as AddOffset
+// splits them, and a remainder of the same sign.
+func (s Step) offset(k int) (days int64, rest time.Duration) {
+	// Floor division: rest in [0, day).
+	days, rest = int64(s.At/day), s.At%day
+	if rest < 0 {
+		days, rest = days-1, rest+day
 	}
-	if !s.Bounded {
+	if s.Every > 0 && k > 0 {
+		k = min(k, maxK)
+		// k*Every = k*(everyDays days + everyRest): everyDays < 2^17 and
+		// k <= 2^40, so the first product fits in int64; the second takes
+		// 128 bits, and its quotient by a day is below 2^41.
+		everyDays, everyRest := int64(s.Every/day), s.Every%day
+		hi, lo := bits.Mul64(uint64(k), uint64(everyRest))
+		q, r := bits.Div64(hi, lo, uint64(day))
+		days += int64(k)*everyDays + int64(q)
+		rest += time.Duration(r)
+		if rest >= day {
+			days, rest = days+1, rest-day
+		}
+	}
+	if days < 0 && rest > 0 {
+		days, rest = days+1, rest-day // truncate toward zero
+	}
+	switch {
+	case days > maxOffsetDays:
+		return maxOffsetDays, 0
+	case days < -maxOffsetDays:
+		return -maxOffsetDays, 0
+	}
+	return days, rest
+}
+
+// lastK is the index of the last occurrence: 0 for a one-shot step, the
+// last one at or before Until for a bounded one, and maxK for a step that
+// repeats without end.
+func (s Step) lastK() int {
+	switch {
+	case s.Every <= 0:
+		return 0
+	case !s.Bounded:
+		return maxK
+	case s.Until < s.At:
+		return 0
+	}
+	// Until-At overflows int64 when both are extreme; as uint64 it is
+	// exact because Until >= At.
+	return int(min((uint64(s.Until)-uint64(s.At))/uint64(s.Every), maxK))
+}
+
+// maxZoneShift bounds how far calendar days in a zone drift from 24-hour
+// days over any span: the largest jump of a zone's UTC offset (Samoa
+// skipped a whole day in 2011; LMT to standard time and DST add hours).
+const maxZoneShift = 48 * time.Hour
+
+// floor returns the largest k in 0..lastK whose occurrence is at or before
+// t (and so, when k < lastK, the next one is after t), or false when even
+// the first is after t. It estimates k from absolute time, brackets the
+// estimate by the most that calendar days can drift from it, and bisects:
+// a bounded number of steps (about 12 for a step every minute, 3 for a
+// daily one, never more than 41) whatever the dates, where stepping one
+// period at a time could run for billions.
+func (s Step) floor(anchor, t time.Time, lastK int) (int, bool) {
+	first := s.OccurrenceAt(anchor, 0)
+	if first.After(t) {
 		return 0, false
 	}
-	return int((s.Until - s.At) / s.Every), true
+	if lastK == 0 || !s.OccurrenceAt(anchor, lastK).After(t) {
+		return lastK, true
+	}
+	// Invariant: occurrence lo is at or before t, occurrence hi after it.
+	lo, hi := 0, lastK
+	// Seconds as float64, not t.Sub: a Duration saturates at 292 years.
+	elapsed := float64(t.Unix()-first.Unix()) + float64(t.Nanosecond()-first.Nanosecond())/1e9
+	guess := math.Floor(elapsed / s.Every.Seconds())
+	slack := math.Ceil(maxZoneShift.Seconds()/s.Every.Seconds()) + 1
+	if g := guess - slack; g > float64(lo) && g < float64(hi) && !s.OccurrenceAt(anchor, int(g)).After(t) {
+		lo = int(g)
+	}
+	if g := guess + slack + 1; g > float64(lo) && g < float64(hi) && s.OccurrenceAt(anchor, int(g)).After(t) {
+		hi = int(g)
+	}
+	for hi-lo > 1 {
+		mid := lo + (hi-lo)/2
+		if s.OccurrenceAt(anchor, mid).After(t) {
+			hi = mid
+		} else {
+			lo = mid
+		}
+	}
+	return lo, true
 }
 
 // Latest returns the latest occurrence of s at or before now that is still
@@ -60,54 +178,29 @@ func (s Step) last() (int, bool) {
 // while now < At+catchUp. Only this occurrence is ever sent: after
 // downtime the missed ones are not backfilled.
 func (s Step) Latest(anchor, now time.Time, catchUp time.Duration) (Occurrence, bool) {
-	first := s.OccurrenceAt(anchor, 0)
-	if now.Before(first) {
+	lastK := s.lastK()
+	k, ok := s.floor(anchor, now, lastK)
+	if !ok {
 		return Occurrence{}, false
 	}
-	k := 0
-	if s.Every > 0 {
-		// Estimate with absolute time, then correct: calendar days make a
-		// period an hour longer or shorter across DST changes.
-		k = int(now.Sub(first) / s.Every)
-		for k > 0 && s.OccurrenceAt(anchor, k).After(now) {
-			k--
-		}
-		for !s.OccurrenceAt(anchor, k+1).After(now) {
-			k++
-		}
+	at := s.OccurrenceAt(anchor, k)
+	if k == lastK && !now.Before(at.Add(catchUp)) {
+		return Occurrence{}, false
 	}
-	lastK, bounded := s.last()
-	if bounded && k >= lastK {
-		k = lastK
-		at := s.OccurrenceAt(anchor, k)
-		if !now.Before(at.Add(catchUp)) {
-			return Occurrence{}, false
-		}
-		return Occurrence{Step: s.ID, K: k, At: at}, true
-	}
-	return Occurrence{Step: s.ID, K: k, At: s.OccurrenceAt(anchor, k)}, true
+	return Occurrence{Step: s.ID, K: k, At: at}, true
 }
 
 // Next returns the first occurrence of s strictly after after.
 func (s Step) Next(anchor, after time.Time) (time.Time, bool) {
-	first := s.OccurrenceAt(anchor, 0)
-	if first.After(after) {
-		return first, true
-	}
-	if s.Every <= 0 {
+	lastK := s.lastK()
+	k, ok := s.floor(anchor, after, lastK)
+	switch {
+	case !ok:
+		return s.OccurrenceAt(anchor, 0), true
+	case k == lastK:
 		return time.Time{}, false
 	}
-	k := int(after.Sub(first)/s.Every) + 1
-	for k > 1 && s.OccurrenceAt(anchor, k-1).After(after) {
-		k--
-	}
-	for !s.OccurrenceAt(anchor, k).After(after) {
-		k++
-	}
-	if lastK, bounded := s.last(); bounded && k > lastK {
-		return time.Time{}, false
-	}
-	return s.OccurrenceAt(anchor, k), true
+	return s.OccurrenceAt(anchor, k+1), true
 }
 
 // LoanOccurrenceID is the identity of occurrence k of a due-date step:

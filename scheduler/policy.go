@@ -51,6 +51,19 @@ type Step struct {
 	Template string
 }
 
+// Limits on a step's offsets, checked by Compile.
+const (
+	// MinEvery is the shortest period of a repeating step: the due index
+	// has minute resolution.
+	MinEvery = time.Minute
+	// MaxOffset bounds at, until and every (about ten years): no reminder
+	// policy reaches further, and the bound keeps every occurrence a
+	// policy can produce far from the limits of time arithmetic.
+	MaxOffset = 10 * 366 * day
+)
+
+func withinOffsetLimit(d time.Duration) bool { return d >= -MaxOffset && d <= MaxOffset }
+
 // PolicyError is a configuration error in a policy; Field is the path of
 // the offending key, e.g. "policies[0].steps[1].channels[0]".
 type PolicyError struct {
@@ -118,10 +131,20 @@ func Compile(cfg []config.Policy) (Policies, error) {
 					stepIDs[sc.ID] = si
 				}
 			}
+			if !withinOffsetLimit(st.At) {
+				fail(spath+".at", "must be within ±%dd (about ten years) of the anchor, got %s", MaxOffset/day, st.At)
+			}
 			if sc.Every != nil {
 				st.Every = sc.Every.D()
-				if st.Every <= 0 {
+				switch {
+				case st.Every <= 0:
 					fail(spath+".every", "must be > 0, got %s", st.Every)
+				case st.Every < MinEvery:
+					// The due index has minute resolution: a shorter period
+					// would quietly fire once a minute.
+					fail(spath+".every", "must be at least %s (the due index's resolution), got %s", MinEvery, st.Every)
+				case st.Every > MaxOffset:
+					fail(spath+".every", "must be at most %dd (about ten years), got %s", MaxOffset/day, st.Every)
 				}
 			}
 			if sc.Until != nil {
@@ -129,6 +152,8 @@ func Compile(cfg []config.Policy) (Policies, error) {
 				switch {
 				case sc.Every == nil:
 					fail(spath+".until", "needs every (a one-shot step has no until)")
+				case !withinOffsetLimit(st.Until):
+					fail(spath+".until", "must be within ±%dd (about ten years) of the anchor, got %s", MaxOffset/day, st.Until)
 				case st.Until < st.At:
 					fail(spath+".until", "must be >= at (%s), got %s", st.At, st.Until)
 				}

@@ -38,6 +38,19 @@ func TestCompileExamplePolicies(t *testing.T) {
 	}
 }
 
+// TestCompileBounds: the limits themselves are accepted.
+func TestCompileBounds(t *testing.T) {
+	t.Parallel()
+	tenYears := 10 * 366 * 24 * time.Hour
+	cfg := []config.Policy{{ID: "p", Category: "collection", Steps: []config.Step{
+		{ID: "minute", Every: durp(time.Minute), Channels: []string{"sms"}, Template: "t"},
+		{ID: "far", At: config.Duration(-tenYears), Every: durp(tenYears), Until: durp(tenYears), Channels: []string{"sms"}, Template: "t"},
+	}}}
+	if _, err := Compile(cfg); err != nil {
+		t.Fatalf("Compile: %v", err)
+	}
+}
+
 func TestCompileErrors(t *testing.T) {
 	t.Parallel()
 	step := func(mod func(*config.Step)) config.Step {
@@ -107,6 +120,35 @@ func TestCompileErrors(t *testing.T) {
 			name:    "every negative",
 			cfg:     pol(func(p *config.Policy) { p.Steps[0].Every = durp(-time.Hour) }),
 			wantErr: []string{`policies[0].steps[0].every: must be > 0`},
+		},
+		{
+			// The due index has minute resolution: a shorter period would
+			// silently fire once a minute.
+			name:    "every under a minute",
+			cfg:     pol(func(p *config.Policy) { p.Steps[0].Every = durp(30 * time.Second) }),
+			wantErr: []string{`policies[0].steps[0].every: must be at least 1m0s`},
+		},
+		{
+			name:    "every over ten years",
+			cfg:     pol(func(p *config.Policy) { p.Steps[0].Every = durp(11 * 365 * 24 * time.Hour) }),
+			wantErr: []string{`policies[0].steps[0].every: must be at most`},
+		},
+		{
+			name:    "at too far before",
+			cfg:     pol(func(p *config.Policy) { p.Steps[0].At = config.Duration(-11 * 365 * 24 * time.Hour) }),
+			wantErr: []string{`policies[0].steps[0].at: must be within`},
+		},
+		{
+			name:    "at too far after",
+			cfg:     pol(func(p *config.Policy) { p.Steps[0].At = config.Duration(11 * 365 * 24 * time.Hour) }),
+			wantErr: []string{`policies[0].steps[0].at: must be within`},
+		},
+		{
+			name: "until too far after",
+			cfg: pol(func(p *config.Policy) {
+				p.Steps[0].Every, p.Steps[0].Until = durp(24*time.Hour), durp(11*365*24*time.Hour)
+			}),
+			wantErr: []string{`policies[0].steps[0].until: must be within`},
 		},
 		{
 			name: "until before at",

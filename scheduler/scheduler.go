@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -17,6 +18,7 @@ import (
 	"github.com/forbear/forbear/internal/audit"
 	"github.com/forbear/forbear/internal/clock"
 	"github.com/forbear/forbear/internal/domain"
+	"github.com/forbear/forbear/internal/metrics"
 	"github.com/forbear/forbear/internal/store"
 	"github.com/forbear/forbear/internal/tz"
 )
@@ -32,6 +34,10 @@ const (
 	leaseKey          = "scheduler"
 	openBucketTimeout = 10 * time.Second
 )
+
+// DefaultSweepBudget leaves a sweep on the default one-minute schedule
+// room to finish before the next is due.
+const DefaultSweepBudget = 50 * time.Second
 
 // ErrAlreadyStarted is returned by Start on a running Scheduler.
 var ErrAlreadyStarted = errors.New("scheduler: already started")
@@ -97,6 +103,13 @@ type Options struct {
 	// LeaseTTL is how long the leadership lease lasts without renewal;
 	// default 15s. It is renewed every LeaseTTL/3.
 	LeaseTTL time.Duration
+	// SweepBudget is how long a sweep may run before it is reported: a
+	// warning when it crosses the budget, forbear_sweep_overruns_total,
+	// and Degraded until it ends. Default 50s.
+	SweepBudget time.Duration
+	// Metrics receives sweep durations, overruns, skipped runs and
+	// published reminders; nil records nothing.
+	Metrics *metrics.Metrics
 }
 
 // Scheduler sweeps the due index and publishes due reminders.
@@ -122,8 +135,11 @@ type Scheduler struct {
 	occ         jetstream.KeyValue
 	occW        kvWrites
 	lease       *lease
-	sweepMu     sync.Mutex // one sweep at a time
-	mu          sync.Mutex // guards the fields below
+	budget      time.Duration
+	metrics     *metrics.Metrics
+	sweepMu     sync.Mutex   // one sweep at a time
+	sweepBegan  atomic.Int64 // wall-clock start of the running sweep in Unix ns; 0 when none runs
+	mu          sync.Mutex   // guards the fields below
 	cron        *cron.Cron
 	cancelRun   context.CancelFunc
 	renewDone   chan struct{}
@@ -187,6 +203,9 @@ func New(o Options) (*Scheduler, error) {
 	if o.LeaseTTL <= 0 {
 		o.LeaseTTL = DefaultLeaseTTL
 	}
+	if o.SweepBudget <= 0 {
+		o.SweepBudget = DefaultSweepBudget
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), openBucketTimeout)
 	defer cancel()
 	buckets := map[string]jetstream.KeyValue{}
@@ -205,6 +224,7 @@ func New(o Options) (*Scheduler, error) {
 		workers: o.Workers, batch: o.Batch, directAPI: directAPIPrefix(o.JS),
 		due: buckets[store.DueBucket], dueW: newKVWrites(o.JS, store.DueBucket),
 		occ: buckets[store.OccurrencesBucket], occW: newKVWrites(o.JS, store.OccurrencesBucket),
+		budget: o.SweepBudget, metrics: o.Metrics,
 	}
 	s.lease = &lease{kv: buckets[store.LeasesBucket], key: leaseKey, holder: o.Instance, ttl: o.LeaseTTL, clock: o.Clock}
 	return s, nil
@@ -250,7 +270,7 @@ func (s *Scheduler) Start(ctx context.Context) error {
 	if s.cron != nil {
 		return ErrAlreadyStarted
 	}
-	l := cronLogger{log: s.log}
+	l := cronLogger{log: s.log, skipped: s.metrics.SweepSkipped}
 	c := cron.New(cron.WithParser(specParser()), cron.WithLogger(l), cron.WithChain(jobWrappers(l)...))
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	if _, err := c.AddJob(s.spec, cron.FuncJob(func() { s.tick(runCtx) })); err != nil {
@@ -330,6 +350,21 @@ func (s *Scheduler) SweepIfLeader(ctx context.Context) (stats Stats, led bool, e
 	return stats, true, err
 }
 
+// Degraded returns an error while a sweep on this instance has been
+// running longer than its budget (Options.SweepBudget), nil otherwise.
+// Readiness reports it: nothing due is sent while one sweep overruns,
+// because the next runs are skipped.
+func (s *Scheduler) Degraded() error {
+	began := s.sweepBegan.Load()
+	if began == 0 {
+		return nil
+	}
+	if age := time.Since(time.Unix(0, began)); age > s.budget {
+		return fmt.Errorf("degraded: the sweep has been running for %s, past its budget of %s", age.Round(time.Millisecond), s.budget)
+	}
+	return nil
+}
+
 // IsLeader reports whether this instance holds an unexpired lease.
 func (s *Scheduler) IsLeader() bool { return s.lease.valid() }
 
@@ -378,11 +413,24 @@ func (s *Scheduler) location(name string) *time.Location {
 }
 
 // cronLogger adapts logrus to cron.Logger. Cron's routine messages (wake,
-// run, skip) go to debug; errors, including recovered panics, to error.
-type cronLogger struct{ log *logrus.Entry }
+// run) go to debug; a run skipped because the previous sweep is still
+// running goes to warn (and to skipped), since every skip is a minute in
+// which nothing due was sent; errors, including recovered panics, go to
+// error.
+type cronLogger struct {
+	log     *logrus.Entry
+	skipped func() // counts skipped runs; may be nil
+}
 
 // Info implements cron.Logger.
 func (c cronLogger) Info(msg string, keysAndValues ...any) {
+	if msg == "skip" { // cron.SkipIfStillRunning's message
+		if c.skipped != nil {
+			c.skipped()
+		}
+		c.log.WithFields(kvFields(keysAndValues)).Warn("scheduler: sweep still running, this run is skipped")
+		return
+	}
 	c.log.WithFields(kvFields(keysAndValues)).Debug("cron: " + msg)
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"sync"
@@ -77,6 +78,7 @@ func (s *Scheduler) Sweep(ctx context.Context) (Stats, error) {
 	s.sweepMu.Lock()
 	defer s.sweepMu.Unlock()
 	began := time.Now()
+	defer s.watchBudget(began)()
 	now := s.clock.Now()
 
 	cur, err := s.cursor(ctx)
@@ -129,7 +131,28 @@ func (s *Scheduler) Sweep(ctx context.Context) (Stats, error) {
 		}
 	}
 	stats.Duration = time.Since(began)
+	s.metrics.Sweep(stats.Duration)
+	s.metrics.Published(stats.Published)
+	if stats.Duration > s.budget {
+		s.log.WithFields(stats.fields()).WithField("budget", s.budget.String()).Warn("scheduler: sweep ended past its budget")
+	}
 	return stats, err
+}
+
+// watchBudget marks a sweep as running from began and, should it still
+// run when its budget is spent, warns and counts the overrun at that
+// moment rather than when (or if) it ends. The returned func ends the
+// watch.
+func (s *Scheduler) watchBudget(began time.Time) (end func()) {
+	s.sweepBegan.Store(began.UnixNano())
+	t := time.AfterFunc(s.budget-time.Since(began), func() { // the budget counts from began
+		s.metrics.SweepOverrun()
+		s.log.WithField("budget", s.budget.String()).Warn("scheduler: sweep still running past its budget; later runs are skipped until it ends")
+	})
+	return func() {
+		t.Stop()
+		s.sweepBegan.Store(0)
+	}
 }
 
 // worker processes listed entries in batches; several run at once. A
@@ -187,10 +210,34 @@ func (w *worker) run(ctx context.Context, in <-chan listed) {
 				break fill
 			}
 		}
-		w.batch(ctx, batch)
-		w.flush(ctx)
+		w.safely(batch, func() {
+			w.batch(ctx, batch)
+			w.flush(ctx)
+		})
 	}
-	w.flush(ctx)
+	w.safely(nil, func() { w.flush(ctx) })
+}
+
+// safely runs one batch's work and contains a panic: the batch's entries
+// stay where they are (the sweep is marked incomplete, so the cursor does
+// not move past them and the next sweep lists them again) and this worker
+// goes on with the next batch. Without it one panic would end the
+// process, and with all workers gone the listing would block for good.
+func (w *worker) safely(batch []listed, f func()) {
+	defer func() {
+		if r := recover(); r != nil {
+			w.sw.incomplete.Store(true)
+			w.sw.failed.Add(int64(len(batch)))
+			w.later, w.moves = acks{}, w.moves[:0]
+			keys := make([]string, len(batch))
+			for i, e := range batch {
+				keys[i] = e.key
+			}
+			w.sw.s.log.WithFields(logrus.Fields{"keys": keys, "panic": fmt.Sprint(r), "stack": string(debug.Stack())}).
+				Error("scheduler: batch panicked; its subjects are retried at the next sweep")
+		}
+	}()
+	f()
 }
 
 // batch processes a batch of listed entries.
@@ -314,16 +361,7 @@ func (w *worker) load(ctx context.Context, items *[]*item) error {
 		if it.err != nil {
 			continue
 		}
-		switch {
-		case it.sub.kind == KindLoan && recs[i].c == nil:
-			it.p = plan{drop: "case not found"}
-		case it.sub.kind == KindLoan:
-			it.p = w.planLoan(*recs[i].c, w.zoneOf(recs[i].bid))
-		case recs[i].a == nil:
-			it.p = plan{drop: "agreement not found"}
-		default:
-			it.p = w.planAgreement(*recs[i].a, w.zoneOf(recs[i].bid))
-		}
+		it.p, it.err = w.plan(it.sub, recs[i].c, recs[i].a, w.zoneOf(recs[i].bid))
 		for _, t := range it.p.targets {
 			markerKeys = append(markerKeys, t.marker)
 		}
@@ -361,6 +399,30 @@ func (w *worker) load(ctx context.Context, items *[]*item) error {
 	}
 	wg.Wait()
 	return nil
+}
+
+// plan plans one subject from its record (nil when not found). A panic
+// is contained here, where a record's content drives the work: the
+// subject fails (and is retried at the next sweep) while the sweep and
+// the rest of the batch carry on.
+func (w *worker) plan(sub subject, c *domain.Case, a *domain.Agreement, loc *time.Location) (p plan, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			w.sw.s.log.WithFields(logrus.Fields{"kind": sub.kind, "id": sub.id, "stack": string(debug.Stack())}).
+				Error("scheduler: planning panicked")
+			p, err = plan{}, fmt.Errorf("planning panicked: %v", r)
+		}
+	}()
+	switch {
+	case sub.kind == KindLoan && c == nil:
+		return plan{drop: "case not found"}, nil
+	case sub.kind == KindLoan:
+		return w.planLoan(*c, loc), nil
+	case a == nil:
+		return plan{drop: "agreement not found"}, nil
+	default:
+		return w.planAgreement(*a, loc), nil
+	}
 }
 
 // loadZones reads borrowers and caches their time zones for the sweep.

@@ -277,6 +277,7 @@ func (a *App) buildScheduler() error {
 		JS: a.js, State: a.state, Audit: a.audit, Policies: pols, DefaultPolicy: defPolicy, AgreementPolicy: a.cfg.Agreements.Policy,
 		DefaultTimezone: a.zone, Spec: a.cfg.Scheduler.Sweep, CatchUp: a.cfg.Scheduler.CatchUp.D(), Clock: a.clock,
 		Log: a.log.WithField("part", "scheduler"), Instance: a.instance,
+		SweepBudget: a.cfg.Scheduler.SweepBudget.D(), Metrics: a.metrics,
 		// The sweep may trust the watched view to let reminders through:
 		// every send is fenced again at send time.
 		Suppressions: func(borrowerID string) (domain.Suppressions, bool) { return a.fence.Cached(borrowerID), true },
@@ -534,7 +535,8 @@ func (a *App) ready(ctx context.Context) error {
 	if _, err := a.state.SuppressionKV.Status(ctx); err != nil {
 		return fmt.Errorf("bucket %s: %w", store.SuppressionsBucket, err)
 	}
-	return nil
+	// A sweep past its budget: reminders due meanwhile are not sent.
+	return a.sched.Degraded()
 }
 
 // watchQueueDepth publishes each channel's backlog as a gauge.

@@ -12,7 +12,10 @@ import (
 
 // next lists the borrower's upcoming reminders: for each open case (and
 // active agreement) the next occurrence of each step, soonest first. It is
-// a view for support staff; suppressions are listed beside it.
+// a view for support staff; suppressions are listed beside it. A case or
+// instalment whose stored date the scheduler refuses (scheduler.ParseAnchor)
+// has no upcoming reminder, as the sweep sends it none; Step.Next takes a
+// bounded number of steps whatever the dates, so the view answers at once.
 func (a *App) next(ctx context.Context, b domain.Borrower) ([]httpapi.Upcoming, error) {
 	pols := a.policies
 	loc := templates.BorrowerZone(b, a.zone)
@@ -32,6 +35,9 @@ func (a *App) next(ctx context.Context, b domain.Borrower) ([]httpapi.Upcoming, 
 	}
 	agreements := map[string]bool{}
 	for _, id := range b.LoanIDs {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		c, err := a.state.Case(ctx, id)
 		if err != nil || !c.Open() {
 			continue
@@ -51,6 +57,9 @@ func (a *App) next(ctx context.Context, b domain.Borrower) ([]httpapi.Upcoming, 
 		}
 	}
 	for id := range agreements {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		ag, err := a.state.Agreement(ctx, id)
 		if err != nil || ag.Status != domain.AgreementActive {
 			continue

@@ -74,6 +74,10 @@ type Scheduler struct {
 	// DefaultPolicy serves cases whose loan.updated names no policy;
 	// default "standard" (or the first due-date policy when there is none).
 	DefaultPolicy string `yaml:"default_policy"`
+	// SweepBudget is how long one sweep may run before the instance
+	// reports it (a warning, a metric, /readyz degraded); keep it under
+	// the sweep period, since runs due meanwhile are skipped.
+	SweepBudget Duration `yaml:"sweep_budget"`
 }
 
 // Providers configures each channel's provider.

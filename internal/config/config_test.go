@@ -612,6 +612,16 @@ func TestValidate(t *testing.T) {
 			wantErr: []string{"dispatcher.fence_lease"},
 		},
 		{
+			name:    "sweep budget unset",
+			modify:  func(c *config.Config) { c.Scheduler.SweepBudget = 0 },
+			wantErr: []string{"scheduler.sweep_budget: must be at least 1s"},
+		},
+		{
+			name:    "sweep budget negative",
+			modify:  func(c *config.Config) { c.Scheduler.SweepBudget = config.Duration(-time.Minute) },
+			wantErr: []string{"scheduler.sweep_budget"},
+		},
+		{
 			name:    "ack wait too short",
 			modify:  func(c *config.Config) { c.Dispatcher.AckWait = config.Duration(time.Second) },
 			wantErr: []string{"dispatcher.ack_wait"},

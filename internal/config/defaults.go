@@ -11,9 +11,10 @@ func Default() Config {
 		DataDir: "./forbear-data",
 		NATS:    NATS{Embedded: Embedded{Listen: "127.0.0.1:4222"}},
 		Scheduler: Scheduler{
-			Sweep:    "@every 1m",
-			Timezone: "Asia/Shanghai",
-			CatchUp:  dur(24 * time.Hour),
+			Sweep:       "@every 1m",
+			Timezone:    "Asia/Shanghai",
+			CatchUp:     dur(24 * time.Hour),
+			SweepBudget: dur(50 * time.Second),
 		},
 		Providers: Providers{
 			SMS:   Provider{Kind: "sandbox", Concurrency: 64},

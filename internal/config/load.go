@@ -166,6 +166,9 @@ func (c *Config) Validate() error {
 	if c.Scheduler.Sweep == "" {
 		bad("scheduler.sweep", "is required (a robfig/cron spec such as \"@every 1m\")")
 	}
+	if c.Scheduler.SweepBudget.D() < time.Second {
+		bad("scheduler.sweep_budget", "must be at least 1s, got %s", c.Scheduler.SweepBudget.D())
+	}
 	names, tokens := map[string]bool{}, map[string]bool{}
 	for i, t := range c.Auth.Tokens {
 		key := fmt.Sprintf("auth.tokens[%d]", i)

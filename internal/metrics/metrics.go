@@ -22,6 +22,9 @@ type Metrics struct {
 	queueDepth *prometheus.GaugeVec
 	published  prometheus.Counter
 	compliance *prometheus.CounterVec
+	sweep      prometheus.Histogram
+	overruns   prometheus.Counter
+	skipped    prometheus.Counter
 }
 
 // New registers every metric on a fresh registry.
@@ -51,8 +54,19 @@ func New() *Metrics {
 		compliance: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "forbear_compliance_decisions_total", Help: "Reminders held by a compliance rule, by rule and status (deferred, capped).",
 		}, []string{"rule", "status"}),
+		sweep: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "forbear_sweep_seconds", Help: "Duration of scheduler sweeps.",
+			Buckets: prometheus.ExponentialBuckets(0.01, 2, 15),
+		}),
+		overruns: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "forbear_sweep_overruns_total", Help: "Sweeps that ran past scheduler.sweep_budget (counted when they cross it).",
+		}),
+		skipped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "forbear_sweep_skipped_total", Help: "Scheduled sweeps skipped because the previous one was still running.",
+		}),
 	}
 	m.Registry.MustRegister(m.deliveries, m.events, m.fence, m.provider, m.queueDepth, m.published, m.compliance,
+		m.sweep, m.overruns, m.skipped,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -108,5 +122,27 @@ func (m *Metrics) Published(n int) {
 func (m *Metrics) Compliance(rule, status string) {
 	if m != nil {
 		m.compliance.WithLabelValues(rule, status).Inc()
+	}
+}
+
+// Sweep observes the duration of one finished sweep.
+func (m *Metrics) Sweep(d time.Duration) {
+	if m != nil {
+		m.sweep.Observe(d.Seconds())
+	}
+}
+
+// SweepOverrun counts a sweep crossing its budget.
+func (m *Metrics) SweepOverrun() {
+	if m != nil {
+		m.overruns.Inc()
+	}
+}
+
+// SweepSkipped counts a scheduled sweep skipped because the previous one
+// was still running.
+func (m *Metrics) SweepSkipped() {
+	if m != nil {
+		m.skipped.Inc()
 	}
 }
