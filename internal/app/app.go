@@ -209,9 +209,10 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 		Templates:   a.templates,
 		Twilio: httpapi.TwilioCallbacks{Outcomes: outcomes, PublicURL: a.publicURL(),
 			AuthTokens: nonEmpty(cfg.Providers.SMS.Twilio.AuthToken, cfg.Providers.Voice.Twilio.AuthToken)},
-		Ready:   a.ready,
-		Metrics: a.metrics.Handler(),
-		Log:     a.log.WithField("part", "http"),
+		Ready:        a.ready,
+		Metrics:      a.metrics.Handler(),
+		WriteTimeout: cfg.HTTP.WriteTimeout.D(),
+		Log:          a.log.WithField("part", "http"),
 	})
 	return a, nil
 }
@@ -436,9 +437,18 @@ func (a *App) Start(ctx context.Context) error {
 	}
 	go a.watchQueueDepth(runCtx)
 	if a.listener != nil {
-		a.http = &http.Server{Handler: a.api, ReadHeaderTimeout: 10 * time.Second}
+		h := a.cfg.HTTP
+		a.http = httpapi.NewHTTPServer(a.api, httpapi.Limits{
+			ReadHeaderTimeout: h.ReadHeaderTimeout.D(), ReadTimeout: h.ReadTimeout.D(), WriteTimeout: h.WriteTimeout.D(),
+			IdleTimeout: h.IdleTimeout.D(), MaxHeaderBytes: h.MaxHeaderBytes,
+		})
+		maxConns := h.MaxConnections
+		if maxConns == 0 {
+			maxConns = httpapi.DefaultMaxConnections()
+		}
+		ln := httpapi.LimitListener(a.listener, maxConns)
 		go func() {
-			if err := a.http.Serve(a.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			if err := a.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				a.log.WithError(err).Error("http server stopped")
 			}
 		}()
@@ -446,7 +456,7 @@ func (a *App) Start(ctx context.Context) error {
 		if len(a.cfg.Auth.Tokens) == 0 {
 			a.log.Warn("no auth tokens configured: the API is open to anyone who can reach " + a.listener.Addr().String() + " (loopback only)")
 		}
-		a.log.WithField("listen", a.listener.Addr().String()).Info("HTTP API listening")
+		a.log.WithFields(logrus.Fields{"listen": a.listener.Addr().String(), "max_connections": maxConns}).Info("HTTP API listening")
 	}
 	return nil
 }
