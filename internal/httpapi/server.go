@@ -90,7 +90,7 @@ func New(o Options) *Server {
 		l.SetOutput(io.Discard)
 		o.Log = logrus.NewEntry(l)
 	}
-	s := &Server{o: o, auth: authenticator{tokens: o.Tokens}, log: o.Log, mux: http.NewServeMux()}
+	s := &Server{o: o, auth: newAuthenticator(o.Tokens), log: o.Log, mux: http.NewServeMux()}
 	if o.Signer != nil {
 		s.auth.borrower = o.Signer.BorrowerFromToken
 	}
