@@ -4,17 +4,19 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 
 	"github.com/sirupsen/logrus"
 )
 
-// serverLog is the embedded server's logger (server.Logger). Its fatal
-// errors (the server's default logger would exit the process on them) are
-// handed to Start, which fails with them; warnings and errors go to the
-// forbear log; notices are debug lines.
+// serverLog is the embedded server's logger (server.Logger). A fatal error
+// while starting (the server's default logger would exit the process) is
+// handed to Start, which fails with it; afterwards, fatal errors, errors
+// and warnings go to the forbear log; notices are debug lines.
 type serverLog struct {
-	log   *logrus.Entry
-	fatal chan string // the first fatal error; later ones are only logged
+	log     *logrus.Entry
+	fatal   chan string // the first fatal error while starting
+	started atomic.Bool // Start has returned: nothing waits on fatal
 
 	mu   sync.Mutex
 	last string // the latest error, for a start-up that times out
@@ -31,11 +33,14 @@ func newServerLog(log *logrus.Entry) *serverLog {
 
 func (l *serverLog) Fatalf(format string, v ...any) {
 	msg := fmt.Sprintf(format, v...)
-	l.log.Error("nats-server: " + msg)
-	select {
-	case l.fatal <- msg:
-	default:
+	if !l.started.Load() {
+		select {
+		case l.fatal <- msg: // Start's error says it
+			return
+		default:
+		}
 	}
+	l.log.Error("nats-server: " + msg)
 }
 
 func (l *serverLog) Errorf(format string, v ...any) {

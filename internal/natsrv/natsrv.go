@@ -75,7 +75,9 @@ func Start(o Options) (*Server, error) {
 	l := newServerLog(o.Log)
 	s.SetLogger(l, false, false)
 	go s.Start()
-	if err := waitReady(s, l); err != nil {
+	err = waitReady(s, l)
+	l.started.Store(true)
+	if err != nil {
 		s.Shutdown()
 		return nil, fmt.Errorf("embedded NATS: %w (store %s)", err, o.StoreDir)
 	}
