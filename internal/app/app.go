@@ -28,6 +28,7 @@ import (
 	"github.com/forbear/forbear/internal/clock"
 	"github.com/forbear/forbear/internal/compliance"
 	"github.com/forbear/forbear/internal/config"
+	"github.com/forbear/forbear/internal/dirlock"
 	"github.com/forbear/forbear/internal/domain"
 	"github.com/forbear/forbear/internal/httpapi"
 	"github.com/forbear/forbear/internal/metrics"
@@ -70,6 +71,7 @@ type App struct {
 	zone     *time.Location // scheduler.timezone: borrowers without a zone
 
 	embedded *natsrv.Server
+	dataLock *dirlock.Lock // held while the embedded server uses data_dir
 	nc       *nats.Conn
 	js       jetstream.JetStream
 
@@ -207,9 +209,10 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 		Templates:   a.templates,
 		Twilio: httpapi.TwilioCallbacks{Outcomes: outcomes, PublicURL: a.publicURL(),
 			AuthTokens: nonEmpty(cfg.Providers.SMS.Twilio.AuthToken, cfg.Providers.Voice.Twilio.AuthToken)},
-		Ready:   a.ready,
-		Metrics: a.metrics.Handler(),
-		Log:     a.log.WithField("part", "http"),
+		Ready:        a.ready,
+		Metrics:      a.metrics.Handler(),
+		WriteTimeout: cfg.HTTP.WriteTimeout.D(),
+		Log:          a.log.WithField("part", "http"),
 	})
 	return a, nil
 }
@@ -224,11 +227,12 @@ func defaultInstance() string {
 func (a *App) connect() error {
 	var err error
 	if a.cfg.NATS.URL == "" {
-		dir := filepath.Join(a.cfg.DataDir, "nats")
-		if err := os.MkdirAll(dir, 0o750); err != nil {
-			return fmt.Errorf("data_dir: %w", err)
+		if err := a.lockDataDir(); err != nil {
+			return err
 		}
-		a.embedded, err = natsrv.Start(natsrv.Options{StoreDir: dir, Listen: a.cfg.NATS.Embedded.Listen, ServerName: "forbear"})
+		dir := filepath.Join(a.cfg.DataDir, "nats")
+		a.embedded, err = natsrv.Start(natsrv.Options{StoreDir: dir, Listen: a.cfg.NATS.Embedded.Listen, ServerName: "forbear",
+			Log: a.log.WithField("part", "nats")})
 		if err != nil {
 			return err
 		}
@@ -254,6 +258,22 @@ func (a *App) connect() error {
 	}
 	a.js, err = jetstream.New(a.nc)
 	return err
+}
+
+// lockDataDir keeps data_dir to this instance: two embedded servers on one
+// store each acknowledge writes the other then loses. The lock is held
+// until Stop or Kill (or the process's end, crash included).
+func (a *App) lockDataDir() error {
+	host, _ := os.Hostname()
+	lock, err := dirlock.Acquire(a.cfg.DataDir, dirlock.Holder{PID: os.Getpid(), Host: host, Instance: a.instance, Since: time.Now()})
+	if errors.Is(err, dirlock.ErrLocked) {
+		return fmt.Errorf("data_dir %w; stop that instance or give this one another data_dir", err)
+	}
+	if err != nil {
+		return fmt.Errorf("data_dir %s: %w", a.cfg.DataDir, err)
+	}
+	a.dataLock = lock
+	return nil
 }
 
 func (a *App) buildScheduler() error {
@@ -418,9 +438,18 @@ func (a *App) Start(ctx context.Context) error {
 	}
 	go a.watchQueueDepth(runCtx)
 	if a.listener != nil {
-		a.http = &http.Server{Handler: a.api, ReadHeaderTimeout: 10 * time.Second}
+		h := a.cfg.HTTP
+		a.http = httpapi.NewHTTPServer(a.api, httpapi.Limits{
+			ReadHeaderTimeout: h.ReadHeaderTimeout.D(), ReadTimeout: h.ReadTimeout.D(), WriteTimeout: h.WriteTimeout.D(),
+			IdleTimeout: h.IdleTimeout.D(), MaxHeaderBytes: h.MaxHeaderBytes,
+		})
+		maxConns := h.MaxConnections
+		if maxConns == 0 {
+			maxConns = httpapi.DefaultMaxConnections()
+		}
+		ln := httpapi.LimitListener(a.listener, maxConns)
 		go func() {
-			if err := a.http.Serve(a.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			if err := a.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				a.log.WithError(err).Error("http server stopped")
 			}
 		}()
@@ -428,7 +457,7 @@ func (a *App) Start(ctx context.Context) error {
 		if len(a.cfg.Auth.Tokens) == 0 {
 			a.log.Warn("no auth tokens configured: the API is open to anyone who can reach " + a.listener.Addr().String() + " (loopback only)")
 		}
-		a.log.WithField("listen", a.listener.Addr().String()).Info("HTTP API listening")
+		a.log.WithFields(logrus.Fields{"listen": a.listener.Addr().String(), "max_connections": maxConns}).Info("HTTP API listening")
 	}
 	return nil
 }
@@ -479,6 +508,7 @@ func (a *App) Kill() {
 	if a.embedded != nil {
 		a.embedded.Shutdown()
 	}
+	a.dataLock.Release()
 }
 
 func (a *App) closeNATS() {
@@ -488,6 +518,8 @@ func (a *App) closeNATS() {
 	if a.embedded != nil {
 		a.embedded.Shutdown()
 	}
+	// Only once the server has let go of the store.
+	a.dataLock.Release()
 }
 
 // Handler is the HTTP API.

@@ -28,6 +28,24 @@ type HTTP struct {
 	// PublicURL is how Twilio reaches us (signature checks, callbacks);
 	// default http://<listen>.
 	PublicURL string `yaml:"public_url"`
+	// ReadHeaderTimeout bounds reading a request's headers.
+	ReadHeaderTimeout Duration `yaml:"read_header_timeout"`
+	// ReadTimeout bounds reading a whole request, body included (an event
+	// batch of up to 8 MB on a slow link).
+	ReadTimeout Duration `yaml:"read_timeout"`
+	// WriteTimeout bounds a request from the end of its headers to the end
+	// of its response. Event streams (SSE) are exempt as a whole; each of
+	// their writes must finish within it.
+	WriteTimeout Duration `yaml:"write_timeout"`
+	// IdleTimeout is how long a keep-alive connection may wait for its
+	// next request.
+	IdleTimeout Duration `yaml:"idle_timeout"`
+	// MaxHeaderBytes bounds a request's header block.
+	MaxHeaderBytes int `yaml:"max_header_bytes"`
+	// MaxConnections caps open client connections (event streams
+	// included); further clients wait for a free one. 0 derives it from
+	// the process's open-file limit, leaving the rest to NATS and files.
+	MaxConnections int `yaml:"max_connections"`
 }
 
 // Auth holds the bearer tokens. No tokens and a loopback listener means

@@ -403,6 +403,15 @@ func TestLoadEnv(t *testing.T) {
 			},
 		},
 		{
+			name:    "http limits",
+			environ: []string{"FORBEAR_HTTP_IDLE_TIMEOUT=30s", "FORBEAR_HTTP_MAX_CONNECTIONS=500", "FORBEAR_HTTP_MAX_HEADER_BYTES=8192"},
+			check: func(t *testing.T, c config.Config) {
+				if c.HTTP.IdleTimeout.D() != 30*time.Second || c.HTTP.MaxConnections != 500 || c.HTTP.MaxHeaderBytes != 8192 {
+					t.Errorf("http = %+v, want env's idle timeout and limits", c.HTTP)
+				}
+			},
+		},
+		{
 			name:    "no env keeps the file",
 			environ: nil,
 			check: func(t *testing.T, c config.Config) {
@@ -625,6 +634,40 @@ func TestValidate(t *testing.T) {
 			name:    "ack wait too short",
 			modify:  func(c *config.Config) { c.Dispatcher.AckWait = config.Duration(time.Second) },
 			wantErr: []string{"dispatcher.ack_wait"},
+		},
+		{
+			name:    "no read timeout",
+			modify:  func(c *config.Config) { c.HTTP.ReadTimeout = 0 },
+			wantErr: []string{"http.read_timeout", "at least"},
+		},
+		{
+			name:    "no idle timeout",
+			modify:  func(c *config.Config) { c.HTTP.IdleTimeout = 0 },
+			wantErr: []string{"http.idle_timeout"},
+		},
+		{
+			name:    "header timeout beyond the read timeout",
+			modify:  func(c *config.Config) { c.HTTP.ReadHeaderTimeout = config.Duration(2 * time.Minute) },
+			wantErr: []string{"http.read_header_timeout", "http.read_timeout"},
+		},
+		{
+			name:    "write timeout shorter than the read timeout",
+			modify:  func(c *config.Config) { c.HTTP.WriteTimeout = config.Duration(30 * time.Second) },
+			wantErr: []string{"http.write_timeout", "http.read_timeout"},
+		},
+		{
+			name:    "tiny header limit",
+			modify:  func(c *config.Config) { c.HTTP.MaxHeaderBytes = 100 },
+			wantErr: []string{"http.max_header_bytes"},
+		},
+		{
+			name:    "negative connection cap",
+			modify:  func(c *config.Config) { c.HTTP.MaxConnections = -1 },
+			wantErr: []string{"http.max_connections"},
+		},
+		{
+			name:   "explicit connection cap",
+			modify: func(c *config.Config) { c.HTTP.MaxConnections = 10 },
 		},
 		{
 			name: "every error is reported",

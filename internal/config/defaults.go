@@ -7,7 +7,14 @@ import "time"
 // bundled example policies "standard" and "plan".
 func Default() Config {
 	return Config{
-		HTTP:    HTTP{Listen: "127.0.0.1:8080"},
+		HTTP: HTTP{
+			Listen:            "127.0.0.1:8080",
+			ReadHeaderTimeout: dur(10 * time.Second),
+			ReadTimeout:       dur(time.Minute),
+			WriteTimeout:      dur(2 * time.Minute),
+			IdleTimeout:       dur(2 * time.Minute),
+			MaxHeaderBytes:    64 << 10,
+		},
 		DataDir: "./forbear-data",
 		NATS:    NATS{Embedded: Embedded{Listen: "127.0.0.1:4222"}},
 		Scheduler: Scheduler{

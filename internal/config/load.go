@@ -150,6 +150,7 @@ func (c *Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
 		bad("http.listen", "%q is not host:port", c.HTTP.Listen)
 	}
+	c.validateHTTP(bad)
 	if c.DataDir == "" && c.NATS.URL == "" {
 		bad("data_dir", "is required for the embedded NATS server")
 	}
@@ -241,6 +242,37 @@ func (c *Config) Validate() error {
 		bad("dispatcher.ack_wait", "must be at least 5s")
 	}
 	return errors.Join(errs...)
+}
+
+// validateHTTP checks the listener's limits: each must be set, since an
+// unbounded one lets slow clients hold connections forever.
+func (c *Config) validateHTTP(bad func(key, format string, args ...any)) {
+	h := c.HTTP
+	for _, d := range []struct {
+		key string
+		val Duration
+	}{
+		{"http.read_header_timeout", h.ReadHeaderTimeout},
+		{"http.read_timeout", h.ReadTimeout},
+		{"http.write_timeout", h.WriteTimeout},
+		{"http.idle_timeout", h.IdleTimeout},
+	} {
+		if d.val.D() < 100*time.Millisecond {
+			bad(d.key, "must be at least 100ms")
+		}
+	}
+	if h.ReadHeaderTimeout.D() > h.ReadTimeout.D() {
+		bad("http.read_header_timeout", "must not exceed http.read_timeout (%s), which covers the headers too", h.ReadTimeout.D())
+	}
+	if h.WriteTimeout.D() < h.ReadTimeout.D() {
+		bad("http.write_timeout", "must be at least http.read_timeout (%s): it runs while the body is read and the answer written", h.ReadTimeout.D())
+	}
+	if h.MaxHeaderBytes < 4<<10 {
+		bad("http.max_header_bytes", "must be at least 4096")
+	}
+	if h.MaxConnections < 0 {
+		bad("http.max_connections", "must not be negative (0 derives it from the open-file limit)")
+	}
 }
 
 func validClock(s string) bool {

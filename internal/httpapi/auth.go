@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/subtle"
 	"net/http"
 	"slices"
@@ -42,27 +43,64 @@ func PrincipalFrom(ctx context.Context) Principal {
 // authenticator checks bearer tokens. With no tokens configured it runs in
 // open mode (config.Validate only allows that on a loopback listener).
 type authenticator struct {
-	tokens []config.Token
+	tokens []knownToken
 	// borrower verifies a borrower's own token; nil disables them.
 	borrower func(token string) (borrowerID string, err error)
 }
 
+// knownToken is a configured token by its SHA-256 digest: digests all have
+// one length, so comparing them takes the same time whatever the length of
+// the token presented.
+type knownToken struct {
+	digest    [sha256.Size]byte
+	principal Principal
+}
+
+func newAuthenticator(tokens []config.Token) authenticator {
+	a := authenticator{tokens: make([]knownToken, len(tokens))}
+	for i, t := range tokens {
+		a.tokens[i] = knownToken{digest: sha256.Sum256([]byte(t.Token)), principal: Principal{Name: t.Name, Roles: t.Roles}}
+	}
+	return a
+}
+
 func (a authenticator) open() bool { return len(a.tokens) == 0 }
 
-func (a authenticator) lookup(r *http.Request) (Principal, bool) {
+// authenticate finds the caller of r, or answers r itself (401, or 403 for
+// open mode's refusals) and returns false.
+func (a authenticator) authenticate(w http.ResponseWriter, r *http.Request) (Principal, bool) {
 	if a.open() {
+		if e, refused := refuseInOpenMode(r); refused {
+			writeError(w, e)
+			return Principal{}, false
+		}
 		return Principal{Name: "open", Roles: []string{RoleAdmin}}, true
 	}
+	p, ok := a.lookup(r)
+	if !ok {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="forbear"`)
+		writeError(w, errUnauthorized)
+	}
+	return p, ok
+}
+
+func (a authenticator) lookup(r *http.Request) (Principal, bool) {
 	// The scheme is case-insensitive (RFC 7235 §2.1): "bearer x" is fine.
 	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" {
 		return Principal{}, false
 	}
-	for _, t := range a.tokens {
-		// Constant time: token comparison must not leak prefixes.
-		if subtle.ConstantTimeCompare([]byte(t.Token), []byte(tok)) == 1 {
-			return Principal{Name: t.Name, Roles: t.Roles}, true
-		}
+	// Every configured token is compared, and the match is picked without a
+	// branch: the time taken says nothing about the token's length, how much
+	// of a prefix matched, or where the match stands in the list.
+	digest := sha256.Sum256([]byte(tok))
+	match := -1
+	for i := range a.tokens {
+		eq := subtle.ConstantTimeCompare(a.tokens[i].digest[:], digest[:])
+		match = subtle.ConstantTimeSelect(eq, i, match)
+	}
+	if match >= 0 {
+		return a.tokens[match].principal, true
 	}
 	if a.borrower != nil && strings.HasPrefix(tok, "brw_") {
 		if id, err := a.borrower(tok); err == nil {
@@ -75,10 +113,8 @@ func (a authenticator) lookup(r *http.Request) (Principal, bool) {
 // require wraps h so only callers with role (or admin) get through.
 func (a authenticator) require(role string, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		p, ok := a.lookup(r)
+		p, ok := a.authenticate(w, r)
 		if !ok {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="forbear"`)
-			writeError(w, errUnauthorized)
 			return
 		}
 		if !p.has(role) {
@@ -93,10 +129,8 @@ func (a authenticator) require(role string, h http.HandlerFunc) http.HandlerFunc
 // with their own token, through.
 func (a authenticator) requireOwnInbox(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		p, ok := a.lookup(r)
+		p, ok := a.authenticate(w, r)
 		if !ok {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="forbear"`)
-			writeError(w, errUnauthorized)
 			return
 		}
 		if !p.has(RoleSupport) && (p.Borrower == "" || p.Borrower != r.PathValue("id")) {

@@ -1,4 +1,6 @@
 // Package httpapi is forbear's HTTP edge (spec §4): routing, bearer-token
-// roles, JSON errors with stable codes, and the handlers that call into the
+// roles (open mode keeps to local, same-origin callers), JSON errors with
+// stable codes, the limits that keep slow clients from holding the server
+// (timeouts, a connection cap), and the handlers that call into the
 // dispatcher, audit trail, inbox, outbox and template store.
 package httpapi

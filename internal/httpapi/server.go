@@ -67,7 +67,11 @@ type Options struct {
 	// Signer makes and checks borrower tokens and unsubscribe links; nil
 	// disables both.
 	Signer *signing.Signer
-	Log    *logrus.Entry
+	// WriteTimeout is the HTTP server's write timeout. Event streams are
+	// exempt from it (and from the read timeout) as a whole, but each of
+	// their writes must finish within it; 0 sets them no deadline.
+	WriteTimeout time.Duration
+	Log          *logrus.Entry
 }
 
 // Server is the HTTP API.
@@ -86,7 +90,7 @@ func New(o Options) *Server {
 		l.SetOutput(io.Discard)
 		o.Log = logrus.NewEntry(l)
 	}
-	s := &Server{o: o, auth: authenticator{tokens: o.Tokens}, log: o.Log, mux: http.NewServeMux()}
+	s := &Server{o: o, auth: newAuthenticator(o.Tokens), log: o.Log, mux: http.NewServeMux()}
 	if o.Signer != nil {
 		s.auth.borrower = o.Signer.BorrowerFromToken
 	}
@@ -97,7 +101,7 @@ func New(o Options) *Server {
 	s.mux.HandleFunc("DELETE /v1/borrowers/{id}/mutes/{mute_id}", req(RoleSupport, s.deleteMute))
 	s.mux.HandleFunc("GET /v1/borrowers/{id}/deliveries", req(RoleSupport, s.getDeliveries))
 	s.mux.HandleFunc("GET /v1/borrowers/{id}/inbox", s.auth.requireOwnInbox(s.getInbox))
-	s.mux.HandleFunc("GET /v1/borrowers/{id}/inbox/stream", s.auth.requireOwnInbox(s.getInboxStream))
+	s.mux.HandleFunc("GET /v1/borrowers/{id}/inbox/stream", streaming(o.WriteTimeout, s.auth.requireOwnInbox(s.getInboxStream)))
 	s.mux.HandleFunc("POST /v1/borrowers/{id}/inbox/{msg_id}/read", s.auth.requireOwnInbox(s.postRead))
 	s.mux.HandleFunc("POST /v1/borrowers/{id}/token", req(RoleSupport, s.postBorrowerToken))
 	s.mux.HandleFunc("GET /v1/unsubscribe", s.getUnsubscribe)
