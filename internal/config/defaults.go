@@ -7,7 +7,7 @@ import "time"
 // bundled example policies "standard" and "plan".
 func Default() Config {
 	return Config{
-		HTTP:    HTTP{Listen: "127.0.0.1:8080"},
+		HTTP:    HTTP{Listen: "127.0.0.1:8080", InboxStreams: StreamCaps{PerToken: 4, PerBorrower: 8}},
 		DataDir: "./forbear-data",
 		NATS:    NATS{Embedded: Embedded{Listen: "127.0.0.1:4222"}},
 		Scheduler: Scheduler{

@@ -150,6 +150,12 @@ func (c *Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
 		bad("http.listen", "%q is not host:port", c.HTTP.Listen)
 	}
+	for key, v := range map[string]int{"http.inbox_streams.per_token": c.HTTP.InboxStreams.PerToken,
+		"http.inbox_streams.per_borrower": c.HTTP.InboxStreams.PerBorrower} {
+		if v < 1 || v > MaxStreamCap {
+			bad(key, "must be between 1 and %d, got %d", MaxStreamCap, v)
+		}
+	}
 	if c.DataDir == "" && c.NATS.URL == "" {
 		bad("data_dir", "is required for the embedded NATS server")
 	}

@@ -27,6 +27,9 @@ type Principal struct {
 	// Borrower is set for a borrower's own token: it may read that
 	// borrower's inbox and nothing else.
 	Borrower string
+	// TokenID stands for the bearer token (a hash of it, never the token
+	// itself), stable across requests: per-token limits count by it.
+	TokenID string
 }
 
 func (p Principal) has(role string) bool {
@@ -51,7 +54,7 @@ func (a authenticator) open() bool { return len(a.tokens) == 0 }
 
 func (a authenticator) lookup(r *http.Request) (Principal, bool) {
 	if a.open() {
-		return Principal{Name: "open", Roles: []string{RoleAdmin}}, true
+		return Principal{Name: "open", Roles: []string{RoleAdmin}, TokenID: "open"}, true
 	}
 	// The scheme is case-insensitive (RFC 7235 §2.1): "bearer x" is fine.
 	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
@@ -61,12 +64,12 @@ func (a authenticator) lookup(r *http.Request) (Principal, bool) {
 	for _, t := range a.tokens {
 		// Constant time: token comparison must not leak prefixes.
 		if subtle.ConstantTimeCompare([]byte(t.Token), []byte(tok)) == 1 {
-			return Principal{Name: t.Name, Roles: t.Roles}, true
+			return Principal{Name: t.Name, Roles: t.Roles, TokenID: tokenID(tok)}, true
 		}
 	}
 	if a.borrower != nil && strings.HasPrefix(tok, "brw_") {
 		if id, err := a.borrower(tok); err == nil {
-			return Principal{Name: "borrower", Borrower: id}, true
+			return Principal{Name: "borrower", Borrower: id, TokenID: tokenID(tok)}, true
 		}
 	}
 	return Principal{}, false

@@ -67,15 +67,19 @@ type Options struct {
 	// Signer makes and checks borrower tokens and unsubscribe links; nil
 	// disables both.
 	Signer *signing.Signer
-	Log    *logrus.Entry
+	// InboxStreams caps live inbox streams per token and per borrower
+	// (zero values: the defaults, 4 and 8).
+	InboxStreams config.StreamCaps
+	Log          *logrus.Entry
 }
 
 // Server is the HTTP API.
 type Server struct {
-	o    Options
-	auth authenticator
-	log  *logrus.Entry
-	mux  *http.ServeMux
+	o       Options
+	auth    authenticator
+	streams *streamSlots
+	log     *logrus.Entry
+	mux     *http.ServeMux
 }
 
 // New builds the API handler.
@@ -86,7 +90,7 @@ func New(o Options) *Server {
 		l.SetOutput(io.Discard)
 		o.Log = logrus.NewEntry(l)
 	}
-	s := &Server{o: o, auth: authenticator{tokens: o.Tokens}, log: o.Log, mux: http.NewServeMux()}
+	s := &Server{o: o, auth: authenticator{tokens: o.Tokens}, streams: newStreamSlots(o.InboxStreams), log: o.Log, mux: http.NewServeMux()}
 	if o.Signer != nil {
 		s.auth.borrower = o.Signer.BorrowerFromToken
 	}
@@ -312,6 +316,12 @@ func (s *Server) getInboxStream(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errNotFound)
 		return
 	}
+	release, refused := s.streams.take(PrincipalFrom(r.Context()).TokenID, b.ID)
+	if refused != nil {
+		writeError(w, *refused)
+		return
+	}
+	defer release()
 	s.o.Inbox.ServeStream(w, r, b.ID)
 }
 
