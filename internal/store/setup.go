@@ -48,7 +48,7 @@ func Setup(ctx context.Context, js jetstream.JetStream, o Options) error {
 		{Name: DeliveriesStream, Subjects: []string{DeliveriesPrefix + ">"}, Storage: jetstream.FileStorage,
 			MaxAge: o.DeliveriesMaxAge, AllowDirect: true, Duplicates: dedup},
 		{Name: OutboxStream, Subjects: []string{OutboxPrefix + ">"}, Storage: jetstream.FileStorage,
-			MaxAge: 30 * 24 * time.Hour, Duplicates: 10 * time.Minute},
+			MaxAge: 30 * 24 * time.Hour, Duplicates: 10 * time.Minute, AllowDirect: true},
 	}
 	for _, cfg := range streams {
 		cfg.Replicas = o.Replicas
