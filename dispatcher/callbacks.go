@@ -2,11 +2,14 @@ package dispatcher
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"net/url"
 	"strconv"
 	"strings"
 
 	"github.com/forbear/forbear/internal/audit"
+	"github.com/forbear/forbear/internal/compliance"
 	"github.com/forbear/forbear/internal/domain"
 	"github.com/forbear/forbear/internal/metrics"
 	"github.com/forbear/forbear/internal/store"
@@ -45,63 +48,112 @@ type Outcomes struct {
 
 // Status applies a Twilio status callback (call or message). query is the
 // callback URL's query (see CallbackQuery); form is Twilio's POST form.
+//
+// A malformed CallDuration is a *FieldError, never read as a call that
+// only rang. A connected call stays connected in the ledger whatever is
+// reported after it (Ledger.Outcome). A callback already applied (the same
+// reminder, status and provider SID: Twilio retries, or a replay) changes
+// nothing: it is recognised by its record's key before anything is
+// written, and concurrent copies are stored once by the stream's dedup.
 func (o *Outcomes) Status(ctx context.Context, query, form url.Values) error {
+	secs, err := callDuration(form)
+	if err != nil {
+		return err
+	}
 	r, ok := reminderFromQuery(query)
 	if !ok {
 		return nil // not one of ours: nothing to tie it to
 	}
 	now := o.Intake.clock.Now()
 	d := domain.NewDelivery(r, "", now)
+	var status, outcome string // the provider's status; the ledger's outcome
+	var optOut bool
 	if callStatus := form.Get("CallStatus"); callStatus != "" {
-		d.ProviderRef = form.Get("CallSid")
-		secs, _ := strconv.Atoi(form.Get("CallDuration"))
-		outcome := callStatus
+		status, d.ProviderRef = callStatus, form.Get("CallSid")
 		switch callStatus {
 		case "completed":
 			// A connected call is a conversation (spec §7): the ledger
 			// blocks more calls about the loan for after_conversation.
 			if secs > 0 {
-				outcome = "connected"
+				outcome = compliance.OutcomeConnected
 				d.Status, d.Reason = domain.Delivered, "call connected, "+strconv.Itoa(secs)+"s"
 			} else {
-				outcome = "rang"
+				outcome = compliance.OutcomeRang
 				d.Status, d.Reason = domain.Delivered, "call completed without a conversation"
 			}
 		case "busy", "failed", "no-answer", "canceled":
+			outcome = callStatus
 			d.Status, d.Reason = domain.Failed, "call "+callStatus
 		default:
 			return nil // queued, ringing, in-progress: not an outcome
 		}
-		if o.Ledger != nil {
-			if err := o.Ledger.Outcome(ctx, r.BorrowerID, r.ID, outcome); err != nil {
-				return err
-			}
-		}
 	} else {
-		d.ProviderRef = form.Get("MessageSid")
-		switch form.Get("MessageStatus") {
+		status, d.ProviderRef = form.Get("MessageStatus"), form.Get("MessageSid")
+		switch status {
 		case "delivered":
 			d.Status = domain.Delivered
 		case "undelivered", "failed":
 			code := form.Get("ErrorCode")
-			d.Status, d.Reason = domain.Failed, "message "+form.Get("MessageStatus")+" "+code
-			if code == "21610" {
-				to := form.Get("To")
-				if err := o.Intake.AddOptOut(ctx, r.BorrowerID, domain.OptOut{Channel: domain.SMS, Address: to, Source: "provider 21610", At: now}); err != nil {
-					return err
-				}
-			}
-			if o.Ledger != nil {
-				if err := o.Ledger.Outcome(ctx, r.BorrowerID, r.ID, OutcomeFailed); err != nil {
-					return err
-				}
-			}
+			d.Status, d.Reason = domain.Failed, "message "+status+" "+code
+			outcome, optOut = OutcomeFailed, code == "21610"
 		default:
 			return nil
 		}
 	}
-	o.Metrics.Delivery(string(r.Channel), string(d.Status))
-	return o.Audit.Record(ctx, d)
+	key := callbackKey(r.ID, status, d.ProviderRef)
+	if seen, err := o.Audit.Seen(ctx, r.BorrowerID, r.ID, key); err != nil || seen {
+		return err
+	}
+	if optOut {
+		opt := domain.OptOut{Channel: domain.SMS, Address: form.Get("To"), Source: "provider 21610", At: now}
+		if err := o.Intake.AddOptOut(ctx, r.BorrowerID, opt); err != nil {
+			return err
+		}
+	}
+	if outcome != "" && o.Ledger != nil {
+		if err := o.Ledger.Outcome(ctx, r.BorrowerID, r.ID, outcome); err != nil {
+			return err
+		}
+	}
+	// Recorded last: a failure above leaves no record, so Twilio's retry
+	// is not taken for a replay and applies the callback in full.
+	stored, err := o.Audit.RecordOnce(ctx, d, key)
+	if err != nil {
+		return err
+	}
+	if stored {
+		o.Metrics.Delivery(string(r.Channel), string(d.Status))
+	}
+	return nil
+}
+
+// maxDurationDigits bounds CallDuration: nine digits is over 31 years.
+const maxDurationDigits = 9
+
+// callDuration reads CallDuration, in seconds: absent is 0; present, it
+// must be one non-negative decimal integer.
+func callDuration(form url.Values) (int, error) {
+	values, present := form["CallDuration"]
+	if !present {
+		return 0, nil
+	}
+	bad := &FieldError{Code: "invalid_field", Field: "CallDuration", Message: "must be a whole number of seconds (0 or more)"}
+	if len(values) != 1 {
+		return 0, bad
+	}
+	v := values[0]
+	if v == "" || len(v) > maxDurationDigits || strings.Trim(v, "0123456789") != "" {
+		return 0, bad
+	}
+	return strconv.Atoi(v)
+}
+
+// callbackKey identifies one provider report about a reminder: its
+// record's Nats-Msg-Id. Hashed, so whatever the form holds makes a short,
+// header-safe id.
+func callbackKey(reminderID, status, sid string) string {
+	sum := sha256.Sum256([]byte(reminderID + "\x00" + status + "\x00" + sid))
+	return "callback-" + hex.EncodeToString(sum[:16])
 }
 
 // Inbound applies an incoming SMS. An opt-out keyword opts the sending

@@ -69,12 +69,14 @@ func (l *Ledger) Reserve(ctx context.Context, rem domain.Reminder, b domain.Borr
 
 // Outcome records how an attempt ended (the worker after the provider call,
 // or a Twilio status callback). An unknown attempt is ignored: it has been
-// pruned, or was never reserved.
+// pruned, or was never reserved. A connected attempt is final: a
+// conversation took place, and nothing reported after it (a zero-length
+// completion, a no-answer, the worker's own note) may erase it.
 func (l *Ledger) Outcome(ctx context.Context, borrowerID, attemptID, outcome string) error {
 	return l.update(ctx, borrowerID, func(led *compliance.Ledger, _ time.Time) bool {
 		for i := range led.Attempts {
 			if led.Attempts[i].ID == attemptID {
-				if led.Attempts[i].Outcome == outcome {
+				if led.Attempts[i].Outcome == outcome || led.Attempts[i].Outcome == compliance.OutcomeConnected {
 					return false
 				}
 				led.Attempts[i].Outcome = outcome

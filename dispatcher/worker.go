@@ -334,6 +334,8 @@ func (w *Worker) hold(ctx context.Context, log *logrus.Entry, r domain.Reminder,
 	if d.Status != domain.Deferred {
 		return w.finish(ctx, log, r, d.Status, reason, to, "")
 	}
+	// Any replica may answer this look-up: one that has not yet applied
+	// the previous deferral only makes the same line appear twice.
 	if prev, found, err := w.o.Audit.Find(ctx, r.BorrowerID, r.ID, domain.Deferred); err != nil || !found || prev.Reason != reason {
 		if out := w.finish(ctx, log, r, domain.Deferred, reason, to, ""); out.retryIn > 0 {
 			return out
@@ -375,7 +377,10 @@ func (w *Worker) outcome(ctx context.Context, log *logrus.Entry, r domain.Remind
 // written before the ack, is the durable attempt record), then the provider
 // itself (a worker may have died after the call, before the record).
 func (w *Worker) alreadySent(ctx context.Context, log *logrus.Entry, r domain.Reminder, msg channels.Message) (bool, outcome) {
-	if d, found, err := w.o.Audit.Find(ctx, r.BorrowerID, r.ID, domain.Sent, domain.Delivered); err != nil {
+	// From the stream leader: the sent record may have been written a
+	// moment ago by another instance, and for email it is the only guard
+	// against a second send.
+	if d, found, err := w.o.Audit.FindOnLeader(ctx, r.BorrowerID, r.ID, domain.Sent, domain.Delivered); err != nil {
 		log.WithError(err).Warn("audit look-up failed; asking the provider")
 	} else if found {
 		log.WithField("provider_ref", d.ProviderRef).Info("redelivered reminder was already sent; not resending")

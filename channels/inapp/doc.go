@@ -4,7 +4,8 @@
 //
 // Delivering is a KV Create, so a reminder that is sent again (after a
 // worker crash, a redelivery) finds its key and never makes a second
-// message. Borrower apps read the inbox over the HTTP API or follow it live
-// through a KV watch, exposed as a channel (Stream) and as server-sent
-// events (ServeStream).
+// message. Borrower apps read the inbox over the HTTP API (List reads the
+// bucket's stream by subject, with no watcher) or follow it live, as a
+// channel (Stream) and as server-sent events (ServeStream); every live
+// stream of an Inbox shares one KV watcher.
 package inapp

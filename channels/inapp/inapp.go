@@ -48,6 +48,8 @@ func WithHeartbeat(d time.Duration) Option { return func(ib *Inbox) { ib.heartbe
 // concurrent use.
 type Inbox struct {
 	kv        jetstream.KeyValue
+	read      *store.Reader
+	feed      *feed
 	clock     clock.Clock
 	heartbeat time.Duration
 }
@@ -65,7 +67,7 @@ func New(js jetstream.JetStream, opts ...Option) (*Inbox, error) {
 	if err != nil {
 		return nil, fmt.Errorf("inapp: open bucket %s: %w", store.InboxBucket, err)
 	}
-	ib := &Inbox{kv: kv, clock: clock.Real{}, heartbeat: DefaultHeartbeat}
+	ib := &Inbox{kv: kv, read: store.NewReader(js), feed: newFeed(kv), clock: clock.Real{}, heartbeat: DefaultHeartbeat}
 	for _, o := range opts {
 		o(ib)
 	}
@@ -125,41 +127,50 @@ func (ib *Inbox) Lookup(ctx context.Context, msg channels.Message) (channels.Res
 	return channels.Result{ProviderRef: msg.ReminderID, Status: domain.Delivered}, true, nil
 }
 
-// List returns the borrower's messages, newest first.
+// MaxListed is the most messages List returns: the borrower's newest by
+// last change.
+const MaxListed = 1000
+
+// List returns the borrower's messages (at most MaxListed), newest first.
+//
+// It reads the bucket's stream directly (store.Reader), not through a KV
+// watcher: a watcher is a consumer, and reads must not compete with live
+// streams for the stream's consumers. Any replica may answer: a message
+// written or marked read a moment ago shows on the next read, and nothing
+// is decided on this one.
 func (ib *Inbox) List(ctx context.Context, borrowerID string) ([]Message, error) {
-	// One watch delivers every current value in a single pass; a key
-	// listing followed by one Get per key would cost a round trip each.
-	w, err := ib.kv.Watch(ctx, borrowerFilter(borrowerID), jetstream.IgnoreDeletes())
+	msgs, err := ib.read.Last(ctx, store.KVStream(store.InboxBucket),
+		store.KVSubject(store.InboxBucket, borrowerFilter(borrowerID)), MaxListed)
 	if err != nil {
 		return nil, fmt.Errorf("inapp: list: %w", err)
 	}
-	defer func() { _ = w.Stop() }()
-	out := []Message{}
-	for {
-		select {
-		case e, ok := <-w.Updates():
-			if !ok {
-				return nil, fmt.Errorf("inapp: list: watcher closed")
-			}
-			if e == nil { // every current value has been delivered
-				sort.SliceStable(out, func(i, j int) bool {
-					if !out[i].At.Equal(out[j].At) {
-						return out[i].At.After(out[j].At)
-					}
-					return out[i].ID > out[j].ID
-				})
-				return out, nil
-			}
-			var m Message
-			if err := json.Unmarshal(e.Value(), &m); err != nil {
-				return nil, fmt.Errorf("inapp: decode %s: %w", e.Key(), err)
-			}
-			out = append(out, m)
-		case <-ctx.Done():
-			return nil, fmt.Errorf("inapp: list: %w", ctx.Err())
-		}
+	// Oldest first: a later revision of a key replaces an earlier one.
+	latest := map[string]*jetstream.RawStreamMsg{}
+	for _, m := range msgs {
+		latest[m.Subject] = m
 	}
+	out := []Message{}
+	for subject, m := range latest {
+		if op := m.Header.Get(kvOperationHeader); op == "DEL" || op == "PURGE" {
+			continue
+		}
+		var msg Message
+		if err := json.Unmarshal(m.Data, &msg); err != nil {
+			return nil, fmt.Errorf("inapp: decode %s: %w", subject, err)
+		}
+		out = append(out, msg)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].At.Equal(out[j].At) {
+			return out[i].At.After(out[j].At)
+		}
+		return out[i].ID > out[j].ID
+	})
+	return out, nil
 }
+
+// kvOperationHeader marks a KV delete or purge in the bucket's stream.
+const kvOperationHeader = "KV-Operation"
 
 // MarkRead marks one message read. It is a compare-and-set, so a message
 // written again concurrently is never overwritten with stale content.
@@ -197,39 +208,17 @@ func (ib *Inbox) MarkRead(ctx context.Context, borrowerID, messageID string) err
 }
 
 // Stream follows the borrower's inbox: every message created after Stream
-// returns is sent on the channel, which closes when ctx ends. Updates of
-// existing messages (marking them read) are not sent again.
+// returns is sent on the channel. Updates of existing messages (marking
+// them read) are not sent again. The channel closes when ctx ends, or
+// earlier when the caller falls StreamBuffer messages behind or the shared
+// watcher stops; the caller then reads the inbox again.
+//
+// Every stream of the Inbox shares one KV watcher (see feed).
 func (ib *Inbox) Stream(ctx context.Context, borrowerID string) (<-chan Message, error) {
-	w, err := ib.kv.Watch(ctx, borrowerFilter(borrowerID), jetstream.UpdatesOnly(), jetstream.IgnoreDeletes())
+	fl, err := ib.feed.follow(ctx, borrowerID)
 	if err != nil {
-		return nil, fmt.Errorf("inapp: watch: %w", err)
+		return nil, err
 	}
-	out := make(chan Message, 16)
-	go func() {
-		defer close(out)
-		defer func() { _ = w.Stop() }()
-		for {
-			select {
-			case e, ok := <-w.Updates():
-				if !ok {
-					return
-				}
-				if e == nil || e.Operation() != jetstream.KeyValuePut {
-					continue
-				}
-				var m Message
-				if json.Unmarshal(e.Value(), &m) != nil || m.Read {
-					continue
-				}
-				select {
-				case out <- m:
-				case <-ctx.Done():
-					return
-				}
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	return out, nil
+	context.AfterFunc(ctx, func() { ib.feed.leave(fl) })
+	return fl.ch, nil
 }

@@ -8,18 +8,31 @@ import (
 	"time"
 )
 
+// writeWait bounds one write to a stream's client: a client that stops
+// reading is disconnected instead of holding its connection and its place
+// under the stream caps.
+const writeWait = 30 * time.Second
+
 // ServeStream answers an HTTP request with the borrower's new messages as
 // server-sent events: "event: message" with the message JSON as data, one
 // event per message, flushed at once. A comment line every heartbeat keeps
 // idle connections from being cut by proxies. It returns when the request's
-// context ends (client gone, server shutting down). Authorisation is the
-// caller's job.
+// context ends (client gone, server shutting down), when the client falls
+// StreamBuffer messages behind or a write to it waits more than writeWait
+// (the client reconnects and reads the inbox). Authorisation and stream
+// caps are the caller's job.
 func (ib *Inbox) ServeStream(w http.ResponseWriter, r *http.Request, borrowerID string) {
 	flusher, ok := w.(http.Flusher)
 	if !ok {
 		http.Error(w, "streaming not supported", http.StatusInternalServerError)
 		return
 	}
+	// Not every ResponseWriter has deadlines (test recorders): then writes
+	// are only bounded by the connection.
+	rc := http.NewResponseController(w)
+	deadline := func() { _ = rc.SetWriteDeadline(time.Now().Add(writeWait)) }
+	// The server does not reset it for the connection's next request.
+	defer func() { _ = rc.SetWriteDeadline(time.Time{}) }()
 	ctx := r.Context()
 	msgs, err := ib.Stream(ctx, borrowerID)
 	if err != nil {
@@ -31,6 +44,7 @@ func (ib *Inbox) ServeStream(w http.ResponseWriter, r *http.Request, borrowerID 
 	h.Set("Cache-Control", "no-cache")
 	// nginx buffers responses unless told otherwise.
 	h.Set("X-Accel-Buffering", "no")
+	deadline()
 	w.WriteHeader(http.StatusOK)
 	// The watch is in place before the first byte goes out, so a client
 	// that has read the response headers misses nothing published later.
@@ -48,6 +62,7 @@ func (ib *Inbox) ServeStream(w http.ResponseWriter, r *http.Request, borrowerID 
 	for {
 		select {
 		case m, ok := <-msgs:
+			deadline()
 			if !ok {
 				return
 			}
@@ -55,6 +70,7 @@ func (ib *Inbox) ServeStream(w http.ResponseWriter, r *http.Request, borrowerID 
 				return
 			}
 		case <-ticker.C:
+			deadline()
 			if _, err := io.WriteString(w, ": heartbeat\n\n"); err != nil {
 				return
 			}

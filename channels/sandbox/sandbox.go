@@ -46,6 +46,7 @@ func WithClock(c clock.Clock) Option { return func(p *Provider) { p.clock = c } 
 // concurrent use; concurrent sends pipeline on one connection.
 type Provider struct {
 	js      jetstream.JetStream
+	read    *store.Reader
 	channel domain.Channel
 	clock   clock.Clock
 }
@@ -57,7 +58,7 @@ var (
 
 // New returns the sandbox provider of channel.
 func New(js jetstream.JetStream, channel domain.Channel, opts ...Option) *Provider {
-	p := &Provider{js: js, channel: channel, clock: clock.Real{}}
+	p := &Provider{js: js, read: store.NewReader(js), channel: channel, clock: clock.Real{}}
 	for _, o := range opts {
 		o(p)
 	}
@@ -103,21 +104,26 @@ func (p *Provider) Send(ctx context.Context, msg channels.Message) (channels.Res
 	}
 }
 
+// maxLookup bounds how many of the borrower's newest outbox entries of the
+// channel Lookup reads: a redelivered reminder is among the recent ones.
+const maxLookup = 1000
+
 // Lookup reads the borrower's outbox subject for the reminder, so a
 // reminder redelivered after the dedup window has passed is not stored
 // twice either.
+//
+// Any replica may answer (store.Reader): an entry a lagging replica lacks
+// was stored a moment ago, within the dedup window, where the server drops
+// the resend itself.
 func (p *Provider) Lookup(ctx context.Context, msg channels.Message) (channels.Result, bool, error) {
-	var found channels.Result
-	ok := false
-	err := read(ctx, p.js, []string{store.OutboxSubject(string(p.channel), msg.BorrowerID)}, 0, 0, func(m jetstream.Msg, seq uint64) bool {
-		if m.Headers().Get(jetstream.MsgIDHeader) == msg.ReminderID {
-			found, ok = channels.Result{ProviderRef: ref(seq), Status: domain.Delivered}, true
-			return false
-		}
-		return true
-	})
+	msgs, err := p.read.Last(ctx, store.OutboxStream, store.OutboxSubject(string(p.channel), msg.BorrowerID), maxLookup)
 	if err != nil {
 		return channels.Result{}, false, fmt.Errorf("sandbox: lookup: %w", err)
 	}
-	return found, ok, nil
+	for i := len(msgs) - 1; i >= 0; i-- {
+		if msgs[i].Header.Get(jetstream.MsgIDHeader) == msg.ReminderID {
+			return channels.Result{ProviderRef: ref(msgs[i].Sequence), Status: domain.Delivered}, true, nil
+		}
+	}
+	return channels.Result{}, false, nil
 }

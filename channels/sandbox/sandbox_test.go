@@ -341,3 +341,44 @@ func BenchmarkList(b *testing.B) {
 		}
 	}
 }
+
+// TestReadsNeedNoConsumer: List (GET /v1/outbox) and Lookup (a worker's
+// check before resending) work with the outbox stream's consumers all
+// taken: they read stored messages by subject instead of making a consumer
+// per read, which failed once the stream's limit was reached.
+func TestReadsNeedNoConsumer(t *testing.T) {
+	t.Parallel()
+	n := testkit.StartNATS(t)
+	p := sandbox.New(n.JS, domain.SMS)
+	msg := message("b-1")
+	res, err := p.Send(ctx(t), msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The server's limit is 1,000 consumers per stream; a limit of 3
+	// fills faster and means the same.
+	s, err := n.JS.Stream(ctx(t), store.OutboxStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := s.CachedInfo().Config
+	cfg.MaxConsumers = 3
+	if _, err := n.JS.UpdateStream(ctx(t), cfg); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if _, err := n.JS.CreateConsumer(ctx(t), store.OutboxStream, jetstream.ConsumerConfig{
+			Name: fmt.Sprintf("filler-%d", i), AckPolicy: jetstream.AckNonePolicy, InactiveThreshold: time.Minute}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, borrower := range []string{"", "b-1"} {
+		got, err := sandbox.List(ctx(t), n.JS, "sms", borrower, 10)
+		if err != nil || len(got) != 1 || got[0].ID != msg.ReminderID {
+			t.Fatalf("List(sms, %q) with the consumer limit reached = %+v, %v", borrower, got, err)
+		}
+	}
+	if got, found, err := p.Lookup(ctx(t), msg); err != nil || !found || got != res {
+		t.Fatalf("Lookup with the consumer limit reached = %+v, %v, %v", got, found, err)
+	}
+}

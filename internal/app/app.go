@@ -204,9 +204,10 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 			led, err := a.ledger.Read(ctx, borrowerID)
 			return led.Attempts, err
 		},
-		Signer:      a.signer,
-		DefaultZone: a.zone,
-		Templates:   a.templates,
+		Signer:       a.signer,
+		InboxStreams: cfg.HTTP.InboxStreams,
+		DefaultZone:  a.zone,
+		Templates:    a.templates,
 		Twilio: httpapi.TwilioCallbacks{Outcomes: outcomes, PublicURL: a.publicURL(),
 			AuthTokens: nonEmpty(cfg.Providers.SMS.Twilio.AuthToken, cfg.Providers.Voice.Twilio.AuthToken)},
 		Ready:        a.ready,

@@ -1,14 +1,15 @@
 // Package audit writes and reads delivery records: one JetStream message per
-// decision about a reminder, on forbear.deliveries.<borrower>, so that
-// support staff can see what was sent, suppressed or failed and why.
+// decision about a reminder, on forbear.deliveries.<borrower>.<reminder>, so
+// that support staff can see what was sent, suppressed or failed and why,
+// and workers can see what an earlier attempt did.
 package audit
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -16,15 +17,31 @@ import (
 	"github.com/forbear/forbear/internal/store"
 )
 
-// Recorder writes and reads delivery records.
+// Read bounds.
+const (
+	// MaxList is the most records List returns.
+	MaxList = 10000
+	// maxPerReminder bounds the records read for one reminder: a handful in
+	// practice (queued, a deferral per reason, sent, provider outcomes).
+	maxPerReminder = 256
+	// maxLegacy bounds how many of a borrower's records from before
+	// per-reminder subjects Find looks through (they stopped growing at
+	// the upgrade).
+	maxLegacy = 1000
+)
+
+// Recorder writes and reads delivery records. Reads are direct gets by
+// subject (store.Reader): they create no consumer, so any number of them
+// leaves nothing behind on the server.
 type Recorder struct {
 	js       jetstream.JetStream
+	read     *store.Reader
 	instance string
 }
 
 // New returns a Recorder; instance names this forbear instance in records.
 func New(js jetstream.JetStream, instance string) *Recorder {
-	return &Recorder{js: js, instance: instance}
+	return &Recorder{js: js, read: store.NewReader(js), instance: instance}
 }
 
 // Record stores d and waits for the stream to acknowledge it.
@@ -46,79 +63,146 @@ func (r *Recorder) Record(ctx context.Context, d domain.Delivery) error {
 // RecordAsync publishes d without waiting; callers that batch wait on the
 // returned future (or on js.PublishAsyncComplete).
 func (r *Recorder) RecordAsync(d domain.Delivery) (jetstream.PubAckFuture, error) {
-	if d.Instance == "" {
-		d.Instance = r.instance
-	}
-	data, err := json.Marshal(d)
+	data, err := r.encode(d)
 	if err != nil {
 		return nil, err
 	}
-	f, err := r.js.PublishAsync(store.DeliverySubject(d.BorrowerID), data)
+	f, err := r.js.PublishAsync(store.DeliverySubject(d.BorrowerID, d.ID), data)
 	if err != nil {
 		return nil, fmt.Errorf("audit: record %s %s: %w", d.ID, d.Status, err)
 	}
 	return f, nil
 }
 
-// List returns up to limit (0: all) of a borrower's records, newest first.
+// RecordOnce stores d under key (its Nats-Msg-Id) and reports whether it
+// was stored: a repeat within the stream's dedup window
+// (store.DeliveriesDedupWindow) is dropped by the server, so concurrent
+// repeats store one record. Repeats later than the window are for Seen to
+// catch.
+func (r *Recorder) RecordOnce(ctx context.Context, d domain.Delivery, key string) (bool, error) {
+	data, err := r.encode(d)
+	if err != nil {
+		return false, err
+	}
+	ack, err := r.js.Publish(ctx, store.DeliverySubject(d.BorrowerID, d.ID), data, jetstream.WithMsgID(key))
+	if err != nil {
+		return false, fmt.Errorf("audit: record %s %s: %w", d.ID, d.Status, err)
+	}
+	return !ack.Duplicate, nil
+}
+
+// Seen reports whether a record of the reminder was stored under key by
+// RecordOnce.
+//
+// Any replica may answer (not read-your-writes on a cluster). That is
+// enough: a record a lagging replica has not yet applied was stored moments
+// ago, within the dedup window, where the stream leader drops the repeat
+// itself.
+func (r *Recorder) Seen(ctx context.Context, borrowerID, reminderID, key string) (bool, error) {
+	msgs, err := r.read.Last(ctx, store.DeliveriesStream, store.DeliverySubject(borrowerID, reminderID), maxPerReminder)
+	if err != nil {
+		return false, fmt.Errorf("audit: seen: %w", err)
+	}
+	for _, m := range msgs {
+		if m.Header.Get(jetstream.MsgIDHeader) == key {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// List returns up to limit of a borrower's records, newest first; limit 0
+// (or more than MaxList) means MaxList.
+//
+// Any replica may answer (not read-your-writes on a cluster): it is the
+// support view of the trail, where a record written a moment ago shows on
+// the next look, and nothing is decided on it.
 func (r *Recorder) List(ctx context.Context, borrowerID string, limit int) ([]domain.Delivery, error) {
-	// limit 0: every record.
-	c, err := r.js.OrderedConsumer(ctx, store.DeliveriesStream, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{store.DeliverySubject(borrowerID)},
-		DeliverPolicy:  jetstream.DeliverAllPolicy,
-	})
+	if limit <= 0 || limit > MaxList {
+		limit = MaxList
+	}
+	current, err := r.read.Last(ctx, store.DeliveriesStream, store.DeliveryFilter(borrowerID), limit)
 	if err != nil {
 		return nil, fmt.Errorf("audit: list: %w", err)
 	}
-	info, err := c.Info(ctx)
+	legacy, err := r.read.Last(ctx, store.DeliveriesStream, store.LegacyDeliverySubject(borrowerID), limit)
 	if err != nil {
 		return nil, fmt.Errorf("audit: list: %w", err)
 	}
-	pending := int(info.NumPending)
-	out := make([]domain.Delivery, 0, pending)
-	for seen := 0; seen < pending; {
-		batch, err := c.Fetch(pending-seen, jetstream.FetchMaxWait(5*time.Second))
-		if err != nil {
-			return nil, fmt.Errorf("audit: list: %w", err)
-		}
-		n := 0
-		for m := range batch.Messages() {
-			n++
-			seen++
-			var d domain.Delivery
-			if json.Unmarshal(m.Data(), &d) == nil {
-				out = append(out, d)
-			}
-		}
-		if err := batch.Error(); err != nil {
-			return nil, fmt.Errorf("audit: list: %w", err)
-		}
-		if n == 0 {
+	msgs := append(current, legacy...)
+	slices.SortFunc(msgs, func(a, b *jetstream.RawStreamMsg) int { return cmp.Compare(b.Sequence, a.Sequence) })
+	out := make([]domain.Delivery, 0, min(len(msgs), limit))
+	for _, m := range msgs {
+		if len(out) == limit {
 			break
 		}
-	}
-	// Newest first, keep the newest limit.
-	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
-		out[i], out[j] = out[j], out[i]
-	}
-	if limit > 0 && len(out) > limit {
-		out = out[:limit]
+		var d domain.Delivery
+		if json.Unmarshal(m.Data, &d) == nil {
+			out = append(out, d)
+		}
 	}
 	return out, nil
 }
 
 // Find returns the newest record of reminder id (for borrowerID) whose
-// status is one of statuses. A worker asks it before resending a
-// redelivered reminder.
+// status is one of statuses. It reads the reminder's own records, and the
+// borrower's records from before per-reminder subjects.
+//
+// Any replica may answer (not read-your-writes on a cluster). Callers for
+// whom a record written a moment ago must count use FindOnLeader.
 func (r *Recorder) Find(ctx context.Context, borrowerID, id string, statuses ...domain.Status) (domain.Delivery, bool, error) {
-	list, err := r.List(ctx, borrowerID, 0)
+	msgs, err := r.read.Last(ctx, store.DeliveriesStream, store.DeliverySubject(borrowerID, id), maxPerReminder)
 	if err != nil {
-		return domain.Delivery{}, false, err
+		return domain.Delivery{}, false, fmt.Errorf("audit: find: %w", err)
 	}
-	for _, d := range list {
-		if d.ID == id && slices.Contains(statuses, d.Status) {
-			return d, true, nil
+	return r.find(ctx, borrowerID, id, statuses, msgs)
+}
+
+// FindOnLeader is Find with the reminder's records read from the stream
+// leader: read-your-writes on a cluster, at one request per record. A
+// reminder with more than a few hundred records is an error.
+func (r *Recorder) FindOnLeader(ctx context.Context, borrowerID, id string, statuses ...domain.Status) (domain.Delivery, bool, error) {
+	msgs, err := r.read.AllFromLeader(ctx, store.DeliveriesStream, store.DeliverySubject(borrowerID, id), maxPerReminder)
+	if err != nil {
+		return domain.Delivery{}, false, fmt.Errorf("audit: find: %w", err)
+	}
+	return r.find(ctx, borrowerID, id, statuses, msgs)
+}
+
+// find looks through the reminder's records msgs (oldest first), then the
+// legacy ones. Legacy records were all written before this version ran, so
+// every replica has them: a direct get is read-your-writes enough.
+func (r *Recorder) find(ctx context.Context, borrowerID, id string, statuses []domain.Status, msgs []*jetstream.RawStreamMsg) (domain.Delivery, bool, error) {
+	if d, ok := newestOf(msgs, id, statuses); ok {
+		return d, true, nil
+	}
+	legacy, err := r.read.Last(ctx, store.DeliveriesStream, store.LegacyDeliverySubject(borrowerID), maxLegacy)
+	if err != nil {
+		return domain.Delivery{}, false, fmt.Errorf("audit: find: %w", err)
+	}
+	d, ok := newestOf(legacy, id, statuses)
+	return d, ok, nil
+}
+
+// newestOf returns the newest record in msgs (oldest first) of reminder id
+// with one of statuses.
+func newestOf(msgs []*jetstream.RawStreamMsg, id string, statuses []domain.Status) (domain.Delivery, bool) {
+	for i := len(msgs) - 1; i >= 0; i-- {
+		var d domain.Delivery
+		if json.Unmarshal(msgs[i].Data, &d) == nil && d.ID == id && slices.Contains(statuses, d.Status) {
+			return d, true
 		}
 	}
-	return domain.Delivery{}, false, nil
+	return domain.Delivery{}, false
+}
+
+func (r *Recorder) encode(d domain.Delivery) ([]byte, error) {
+	if d.Instance == "" {
+		d.Instance = r.instance
+	}
+	data, err := json.Marshal(d)
+	if err != nil {
+		return nil, fmt.Errorf("audit: record %s %s: %w", d.ID, d.Status, err)
+	}
+	return data, nil
 }

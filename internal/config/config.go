@@ -46,7 +46,23 @@ type HTTP struct {
 	// included); further clients wait for a free one. 0 derives it from
 	// the process's open-file limit, leaving the rest to NATS and files.
 	MaxConnections int `yaml:"max_connections"`
+	// InboxStreams caps the live inbox streams (server-sent events) one
+	// instance serves.
+	InboxStreams StreamCaps `yaml:"inbox_streams"`
 }
+
+// StreamCaps bound concurrent inbox streams on one instance; a stream over
+// either cap is refused with 429.
+type StreamCaps struct {
+	// PerToken bounds the streams opened with one bearer token (default 4).
+	PerToken int `yaml:"per_token"`
+	// PerBorrower bounds the streams of one borrower's inbox, whatever the
+	// tokens (default 8).
+	PerBorrower int `yaml:"per_borrower"`
+}
+
+// MaxStreamCap is the largest value either stream cap may take.
+const MaxStreamCap = 1000
 
 // Auth holds the bearer tokens. No tokens and a loopback listener means
 // open mode (with a warning); no tokens on any other listener refuses to

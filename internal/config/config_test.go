@@ -359,6 +359,15 @@ func TestLoadEnv(t *testing.T) {
 		wantErr []string // substrings of the error
 	}{
 		{
+			name:    "inbox stream caps",
+			environ: []string{"FORBEAR_HTTP_INBOX_STREAMS_PER_TOKEN=2", "FORBEAR_HTTP_INBOX_STREAMS_PER_BORROWER=3"},
+			check: func(t *testing.T, c config.Config) {
+				if c.HTTP.InboxStreams != (config.StreamCaps{PerToken: 2, PerBorrower: 3}) {
+					t.Errorf("inbox streams = %+v, want env's 2 and 3", c.HTTP.InboxStreams)
+				}
+			},
+		},
+		{
 			name:    "scheduler sweep",
 			environ: []string{"FORBEAR_SCHEDULER_SWEEP=@every 10s"},
 			check: func(t *testing.T, c config.Config) {
@@ -629,6 +638,22 @@ func TestValidate(t *testing.T) {
 			name:    "sweep budget negative",
 			modify:  func(c *config.Config) { c.Scheduler.SweepBudget = config.Duration(-time.Minute) },
 			wantErr: []string{"scheduler.sweep_budget"},
+		},
+		{
+			name: "inbox stream caps of zero",
+			modify: func(c *config.Config) {
+				c.HTTP.InboxStreams = config.StreamCaps{}
+			},
+			wantErr: []string{"http.inbox_streams.per_token", "http.inbox_streams.per_borrower"},
+		},
+		{
+			name:    "inbox stream cap too large",
+			modify:  func(c *config.Config) { c.HTTP.InboxStreams.PerBorrower = config.MaxStreamCap + 1 },
+			wantErr: []string{"http.inbox_streams.per_borrower"},
+		},
+		{
+			name:   "inbox stream caps of one",
+			modify: func(c *config.Config) { c.HTTP.InboxStreams = config.StreamCaps{PerToken: 1, PerBorrower: 1} },
 		},
 		{
 			name:    "ack wait too short",

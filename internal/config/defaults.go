@@ -14,6 +14,7 @@ func Default() Config {
 			WriteTimeout:      dur(2 * time.Minute),
 			IdleTimeout:       dur(2 * time.Minute),
 			MaxHeaderBytes:    64 << 10,
+			InboxStreams:      StreamCaps{PerToken: 4, PerBorrower: 8},
 		},
 		DataDir: "./forbear-data",
 		NATS:    NATS{Embedded: Embedded{Listen: "127.0.0.1:4222"}},

@@ -151,6 +151,12 @@ func (c *Config) Validate() error {
 		bad("http.listen", "%q is not host:port", c.HTTP.Listen)
 	}
 	c.validateHTTP(bad)
+	for key, v := range map[string]int{"http.inbox_streams.per_token": c.HTTP.InboxStreams.PerToken,
+		"http.inbox_streams.per_borrower": c.HTTP.InboxStreams.PerBorrower} {
+		if v < 1 || v > MaxStreamCap {
+			bad(key, "must be between 1 and %d, got %d", MaxStreamCap, v)
+		}
+	}
 	if c.DataDir == "" && c.NATS.URL == "" {
 		bad("data_dir", "is required for the embedded NATS server")
 	}

@@ -28,6 +28,9 @@ type Principal struct {
 	// Borrower is set for a borrower's own token: it may read that
 	// borrower's inbox and nothing else.
 	Borrower string
+	// TokenID stands for the bearer token (a hash of it, never the token
+	// itself), stable across requests: per-token limits count by it.
+	TokenID string
 }
 
 func (p Principal) has(role string) bool {
@@ -59,7 +62,7 @@ type knownToken struct {
 func newAuthenticator(tokens []config.Token) authenticator {
 	a := authenticator{tokens: make([]knownToken, len(tokens))}
 	for i, t := range tokens {
-		a.tokens[i] = knownToken{digest: sha256.Sum256([]byte(t.Token)), principal: Principal{Name: t.Name, Roles: t.Roles}}
+		a.tokens[i] = knownToken{digest: sha256.Sum256([]byte(t.Token)), principal: Principal{Name: t.Name, Roles: t.Roles, TokenID: tokenID(t.Token)}}
 	}
 	return a
 }
@@ -74,7 +77,7 @@ func (a authenticator) authenticate(w http.ResponseWriter, r *http.Request) (Pri
 			writeError(w, e)
 			return Principal{}, false
 		}
-		return Principal{Name: "open", Roles: []string{RoleAdmin}}, true
+		return Principal{Name: "open", Roles: []string{RoleAdmin}, TokenID: "open"}, true
 	}
 	p, ok := a.lookup(r)
 	if !ok {
@@ -104,7 +107,7 @@ func (a authenticator) lookup(r *http.Request) (Principal, bool) {
 	}
 	if a.borrower != nil && strings.HasPrefix(tok, "brw_") {
 		if id, err := a.borrower(tok); err == nil {
-			return Principal{Name: "borrower", Borrower: id}, true
+			return Principal{Name: "borrower", Borrower: id, TokenID: tokenID(tok)}, true
 		}
 	}
 	return Principal{}, false

@@ -71,15 +71,19 @@ type Options struct {
 	// exempt from it (and from the read timeout) as a whole, but each of
 	// their writes must finish within it; 0 sets them no deadline.
 	WriteTimeout time.Duration
+	// InboxStreams caps live inbox streams per token and per borrower
+	// (zero values: the defaults, 4 and 8).
+	InboxStreams config.StreamCaps
 	Log          *logrus.Entry
 }
 
 // Server is the HTTP API.
 type Server struct {
-	o    Options
-	auth authenticator
-	log  *logrus.Entry
-	mux  *http.ServeMux
+	o       Options
+	auth    authenticator
+	streams *streamSlots
+	log     *logrus.Entry
+	mux     *http.ServeMux
 }
 
 // New builds the API handler.
@@ -90,7 +94,7 @@ func New(o Options) *Server {
 		l.SetOutput(io.Discard)
 		o.Log = logrus.NewEntry(l)
 	}
-	s := &Server{o: o, auth: newAuthenticator(o.Tokens), log: o.Log, mux: http.NewServeMux()}
+	s := &Server{o: o, auth: newAuthenticator(o.Tokens), streams: newStreamSlots(o.InboxStreams), log: o.Log, mux: http.NewServeMux()}
 	if o.Signer != nil {
 		s.auth.borrower = o.Signer.BorrowerFromToken
 	}
@@ -316,6 +320,12 @@ func (s *Server) getInboxStream(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errNotFound)
 		return
 	}
+	release, refused := s.streams.take(PrincipalFrom(r.Context()).TokenID, b.ID)
+	if refused != nil {
+		writeError(w, *refused)
+		return
+	}
+	defer release()
 	s.o.Inbox.ServeStream(w, r, b.ID)
 }
 

@@ -38,19 +38,32 @@ var roleTokens = []config.Token{
 // bundle is one running forbear instance behind an httptest server.
 type bundle struct {
 	url string
+	app *app.App
 }
 
 // setup starts a full instance (embedded in-process NATS under a temporary
 // data dir, no scheduler, no listener of its own) and serves its handler.
 func setup(t *testing.T, tokens []config.Token) *bundle {
 	t.Helper()
+	return setupWith(t, tokens, nil, nil)
+}
+
+// setupWith is setup with the configuration changed by change (if not nil)
+// and logs going to log (if not nil).
+func setupWith(t *testing.T, tokens []config.Token, change func(*config.Config), log *logrus.Logger) *bundle {
+	t.Helper()
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
 	cfg.NATS.Embedded.Listen = ""
 	cfg.HTTP.Listen = "127.0.0.1:0"
 	cfg.Auth.Tokens = tokens
-	log := logrus.New()
-	log.SetOutput(io.Discard)
+	if change != nil {
+		change(&cfg)
+	}
+	if log == nil {
+		log = logrus.New()
+		log.SetOutput(io.Discard)
+	}
 
 	ctx := testkit.Context(t, 30*time.Second)
 	a, err := app.New(ctx, cfg, app.Options{NoScheduler: true, NoHTTP: true, Log: log})
@@ -70,7 +83,7 @@ func setup(t *testing.T, tokens []config.Token) *bundle {
 			t.Logf("app.Stop: %v", err)
 		}
 	})
-	return &bundle{url: srv.URL}
+	return &bundle{url: srv.URL, app: a}
 }
 
 type response struct {

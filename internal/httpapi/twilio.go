@@ -3,12 +3,15 @@ package httpapi
 import (
 	"bytes"
 	"encoding/xml"
+	"errors"
 	"net/http"
 	"strings"
 
+	"github.com/sirupsen/logrus"
 	"github.com/twilio/twilio-go/client"
 
 	"github.com/forbear/forbear/dispatcher"
+	"github.com/forbear/forbear/internal/logging"
 )
 
 // TwilioCallbacks configures the provider callback routes (spec §7).
@@ -24,6 +27,13 @@ type TwilioCallbacks struct {
 func (s *Server) twilioRoutes(tc TwilioCallbacks) {
 	s.mux.HandleFunc("POST /v1/providers/twilio/status", s.twilioSigned(tc, func(w http.ResponseWriter, r *http.Request) {
 		if err := tc.Outcomes.Status(r.Context(), r.URL.Query(), r.PostForm); err != nil {
+			var fe *dispatcher.FieldError
+			if errors.As(err, &fe) {
+				// A signed callback we cannot read is worth a look: Twilio
+				// changed a format, or something signs with our token.
+				s.log.WithFields(logrus.Fields{"field": fe.Field, "value": logValue(r.PostForm.Get(fe.Field)),
+					logging.FieldMsg: r.URL.Query().Get("r")}).Warn("twilio status callback refused: " + fe.Message)
+			}
 			s.fail(w, r, err)
 			return
 		}
@@ -74,4 +84,13 @@ func (s *Server) twilioSigned(tc TwilioCallbacks, h http.HandlerFunc) http.Handl
 		}
 		writeError(w, apiError{Status: http.StatusForbidden, Code: "bad_signature", Message: "missing or invalid X-Twilio-Signature"})
 	}
+}
+
+// logValue is a form value fit for a log line: masked (logging.Scrub) and
+// cut to 32 bytes.
+func logValue(v string) string {
+	if len(v) > 32 {
+		v = v[:32] + "..."
+	}
+	return logging.Scrub(v)
 }

@@ -21,7 +21,9 @@ const (
 	SchedulesPrefix = "forbear.schedules."
 
 	DeliveriesStream = "FORBEAR_DELIVERIES"
-	// DeliveriesPrefix + Token(borrower)
+	// DeliveriesPrefix + Token(borrower) + "." + Token(reminder); records
+	// stored before per-reminder subjects are on DeliveriesPrefix +
+	// Token(borrower).
 	DeliveriesPrefix = "forbear.deliveries."
 
 	OutboxStream = "FORBEAR_OUTBOX"
@@ -82,8 +84,27 @@ func ReminderSubject(channel, borrowerID string) string {
 	return RemindersPrefix + channel + "." + Token(borrowerID)
 }
 
-// DeliverySubject is the DELIVERIES subject of a borrower's audit records.
-func DeliverySubject(borrowerID string) string { return DeliveriesPrefix + Token(borrowerID) }
+// DeliverySubject is the DELIVERIES subject of a reminder's audit records:
+// one subject per reminder, so that its records are read without scanning
+// the borrower's whole history.
+func DeliverySubject(borrowerID, reminderID string) string {
+	return DeliveriesPrefix + Token(borrowerID) + "." + Token(reminderID)
+}
+
+// DeliveryFilter matches every per-reminder subject of a borrower's audit
+// records.
+func DeliveryFilter(borrowerID string) string { return DeliveriesPrefix + Token(borrowerID) + ".*" }
+
+// LegacyDeliverySubject is where a borrower's audit records were stored
+// before they had a subject per reminder; reads still include it.
+func LegacyDeliverySubject(borrowerID string) string { return DeliveriesPrefix + Token(borrowerID) }
+
+// KVStream is the stream that holds a KV bucket.
+func KVStream(bucket string) string { return "KV_" + bucket }
+
+// KVSubject is the stream subject of a key (or a key pattern with
+// wildcards) of a KV bucket.
+func KVSubject(bucket, key string) string { return "$KV." + bucket + "." + key }
 
 // OutboxSubject is the sandbox OUTBOX subject.
 func OutboxSubject(channel, borrowerID string) string {

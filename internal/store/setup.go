@@ -9,6 +9,10 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
+// DeliveriesDedupWindow is how long the DELIVERIES stream remembers a
+// record's Nats-Msg-Id.
+const DeliveriesDedupWindow = 10 * time.Minute
+
 // Options shape the streams and buckets Setup creates.
 type Options struct {
 	// Replicas for every stream and bucket: 1 on the embedded server, 3 on
@@ -24,6 +28,11 @@ func Setup(ctx context.Context, js jetstream.JetStream, o Options) error {
 	if o.Replicas <= 0 {
 		o.Replicas = 1
 	}
+	// The server refuses a dedup window longer than the stream's MaxAge.
+	dedup := DeliveriesDedupWindow
+	if o.DeliveriesMaxAge > 0 {
+		dedup = min(dedup, o.DeliveriesMaxAge)
+	}
 	streams := []jetstream.StreamConfig{
 		{Name: EventsStream, Subjects: []string{EventsSubjects}, Storage: jetstream.FileStorage,
 			Retention: jetstream.LimitsPolicy, MaxAge: 7 * 24 * time.Hour, Duplicates: 10 * time.Minute},
@@ -32,10 +41,14 @@ func Setup(ctx context.Context, js jetstream.JetStream, o Options) error {
 		// than in a consumer's ack window (see dispatcher.Worker).
 		{Name: RemindersStream, Subjects: []string{RemindersPrefix + ">", SchedulesPrefix + ">"}, Storage: jetstream.FileStorage,
 			Retention: jetstream.WorkQueuePolicy, Duplicates: 10 * time.Minute, AllowMsgSchedules: true, AllowRollup: true},
+		// Audit reads are direct gets by subject (see Reader): a consumer
+		// per read would pile up against the stream's consumer limit.
+		// Callback records carry a Nats-Msg-Id, so a replay within the
+		// window is dropped by the server.
 		{Name: DeliveriesStream, Subjects: []string{DeliveriesPrefix + ">"}, Storage: jetstream.FileStorage,
-			MaxAge: o.DeliveriesMaxAge},
+			MaxAge: o.DeliveriesMaxAge, AllowDirect: true, Duplicates: dedup},
 		{Name: OutboxStream, Subjects: []string{OutboxPrefix + ">"}, Storage: jetstream.FileStorage,
-			MaxAge: 30 * 24 * time.Hour, Duplicates: 10 * time.Minute},
+			MaxAge: 30 * 24 * time.Hour, Duplicates: 10 * time.Minute, AllowDirect: true},
 	}
 	for _, cfg := range streams {
 		cfg.Replicas = o.Replicas
@@ -57,7 +70,7 @@ func Setup(ctx context.Context, js jetstream.JetStream, o Options) error {
 			return fmt.Errorf("store: bucket %s: %w", b, err)
 		}
 	}
-	return disableDirectGet(ctx, js, "KV_"+SuppressionsBucket)
+	return disableDirectGet(ctx, js, KVStream(SuppressionsBucket))
 }
 
 // disableDirectGet turns off direct get on a bucket's stream. Direct gets
