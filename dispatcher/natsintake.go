@@ -71,8 +71,13 @@ func (in *Intake) handleNATS(ctx context.Context, js jetstream.JetStream, m jets
 func (in *Intake) deadLetter(ctx context.Context, js jetstream.JetStream, m jetstream.Msg, reason error) {
 	out := nats.NewMsg(store.DLQEventsSubject)
 	out.Data = m.Data()
+	// Keep the event's own headers (a binary-mode event's attributes are
+	// its ce- headers), not JetStream's control headers, which could make
+	// the dead-letter publish fail or be taken as a duplicate.
 	for k, v := range m.Headers() {
-		out.Header[k] = v // a binary-mode event's attributes are its ce- headers
+		if !strings.HasPrefix(strings.ToLower(k), "nats-") {
+			out.Header[k] = v
+		}
 	}
 	out.Header.Set(HeaderDLQReason, reason.Error())
 	out.Header.Set(HeaderDLQSubject, m.Subject())
