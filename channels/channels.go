@@ -31,6 +31,11 @@ type Message struct {
 	// StatusCallback, when set, is where the provider reports this
 	// message's or call's outcome (Twilio StatusCallback).
 	StatusCallback string
+	// AttemptedAt, on a redelivered reminder, is when the unfinished
+	// earlier attempt was recorded, just before its provider call: a
+	// Looker matches what the provider accepted since then (calls carry no
+	// text to match). Zero when no attempt is known.
+	AttemptedAt time.Time
 }
 
 // Result is what a provider reports for an accepted message.
@@ -52,7 +57,8 @@ type Provider interface {
 
 // Looker is an optional capability: a provider that can tell whether a
 // message was already accepted (by a worker that died before recording it),
-// so that a redelivered reminder is not sent twice.
+// so that a redelivered reminder is not sent twice. msg is the reminder as
+// it would be sent again, with AttemptedAt set when the attempt is known.
 type Looker interface {
 	Lookup(ctx context.Context, msg Message) (res Result, found bool, err error)
 }

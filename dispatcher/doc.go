@@ -10,6 +10,11 @@
 //     bucket and waits until the local watcher has applied the marker, so the
 //     worker's view contains every suppression acknowledged before s. The
 //     result is valid until s + lease; channels.BeginCall refuses after that.
+//     When the watcher does not apply the marker within the lease (watchers
+//     can stall after a server restart), the worker reads the borrower's
+//     suppressions from the stream leader instead; that read starts at r,
+//     sees every suppression acknowledged before r, and is valid until
+//     r + lease: the same proof with r in place of s.
 //   - An acknowledgement of a suppression (mute, agreement, opt-out) is held
 //     back after its write. Any fence round that missed the write started
 //     before it, so every call that round cleared has started within one

@@ -43,6 +43,9 @@ type Fence struct {
 }
 
 type fenceResult struct {
+	// validUntil is the round's start plus a lease. It is only meaningful
+	// when the round proved the cache fresh (not degraded): a degraded
+	// round has waited a whole lease and its own validity is spent.
 	validUntil time.Time
 	degraded   bool // the watcher lagged: read the leader instead of the cache
 	err        error
@@ -236,8 +239,11 @@ func (f *Fence) round(ctx context.Context, nonce uint64) fenceResult {
 		select {
 		case <-advance:
 		case <-rctx.Done():
-			// The watcher did not echo our marker in time: answer this round
-			// from the stream leader and have the watcher replaced.
+			// The watcher did not echo our marker within the lease: the
+			// cache proves nothing and this round's validity is spent.
+			// Each waiting Check reads its borrower from the stream leader
+			// instead (a proof of its own, see Check), and the watcher is
+			// replaced.
 			f.mu.Lock()
 			f.stale = true
 			f.mu.Unlock()
@@ -272,13 +278,30 @@ func (f *Fence) Check(ctx context.Context, borrowerID string) (domain.Suppressio
 		return domain.Suppressions{}, time.Time{}, fmt.Errorf("%w: %w", ErrFenceUnavailable, res.err)
 	}
 	if res.degraded {
-		sup, err := f.state.Suppressions(ctx, borrowerID)
-		if err != nil {
-			return domain.Suppressions{}, time.Time{}, fmt.Errorf("%w: %w", ErrFenceUnavailable, err)
-		}
-		return sup, res.validUntil, nil
+		return f.leaderRead(ctx, borrowerID)
 	}
 	return f.Cached(borrowerID), res.validUntil, nil
+}
+
+// leaderRead is the fence's fallback when the watcher lags: the
+// borrower's suppressions read from the suppression stream's leader (the
+// bucket has no direct get, so no replica answers). The read is a proof of
+// the same kind as a round, with its start r in place of the round's start
+// s. The leader stores a write before it acknowledges it and answers reads
+// in order, so the answer holds every suppression acknowledged before r;
+// a suppression the read missed was acknowledged after r and its caller's
+// acknowledgement is held two leases after that (Hold). A call cleared by
+// the read therefore starts before r + lease, a lease before that
+// acknowledgement: the same margin a round gives. The answer is valid
+// until r + lease, not from the round's start, which already lies a whole
+// lease in the past when the round gives up on the watcher.
+func (f *Fence) leaderRead(ctx context.Context, borrowerID string) (domain.Suppressions, time.Time, error) {
+	readStart := time.Now()
+	sup, err := f.state.Suppressions(ctx, borrowerID)
+	if err != nil {
+		return domain.Suppressions{}, time.Time{}, fmt.Errorf("%w: %w", ErrFenceUnavailable, err)
+	}
+	return sup, readStart.Add(f.lease), nil
 }
 
 // Cached returns the watcher's current view of a borrower's suppressions

@@ -122,12 +122,20 @@ func (l *Ledger) read(ctx context.Context, borrowerID string) (compliance.Ledger
 	return led, e.Revision(), nil
 }
 
+// attemptKeep is the least time an attempt stays in the ledger, however
+// little history the rules need: an attempt is also the record that a
+// redelivered reminder looks at before resending (Worker.alreadySent), so
+// it must outlive any redelivery of its reminder. A reminder reserved again
+// renews its attempt.
+const attemptKeep = 24 * time.Hour
+
 // update applies change with compare-and-set (see store.UpdateJSON),
 // pruning old attempts first; change returns false to write nothing.
 func (l *Ledger) update(ctx context.Context, borrowerID string, change func(*compliance.Ledger, time.Time) bool) error {
+	keep := max(l.rules.Keep(), attemptKeep)
 	_, err := store.UpdateJSON(ctx, l.kv, store.Token(borrowerID), func(led *compliance.Ledger) (bool, error) {
 		now := l.clock.Now()
-		*led = led.Prune(now, l.rules.Keep())
+		*led = led.Prune(now, keep)
 		return change(led, now), nil
 	})
 	if err != nil {

@@ -115,6 +115,44 @@ func TestLedgerFailedAttemptsDoNotCount(t *testing.T) {
 	}
 }
 
+// TestLedgerKeepsAttemptsWithoutRules: with no cap and no conversation
+// rule the rules need no history, but an attempt is also the record a
+// redelivered reminder looks at before resending: another reminder's
+// reservation a minute later must not prune it.
+func TestLedgerKeepsAttemptsWithoutRules(t *testing.T) {
+	t.Parallel()
+	n := testkit.StartNATS(t)
+	ctx := testkit.Context(t, time.Minute)
+	none := config.Duration(0)
+	rules, err := compliance.Compile(config.Compliance{SendWindow: config.Window{Start: "00:00", End: "24:00"},
+		Caps: map[string]config.Cap{}, AfterConversation: &none}, time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if keep := rules.Keep(); keep != 0 {
+		t.Fatalf("rules keep %v of history, want none for this test", keep)
+	}
+	clk := clock.NewFake(time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC))
+	l, err := dispatcher.NewLedger(ctx, n.JS, rules, clk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := domain.Borrower{ID: "b1", Timezone: "UTC"}
+	call := domain.Reminder{ID: "call-1", BorrowerID: "b1", LoanID: "l1", Channel: domain.Voice, Category: domain.Collection}
+	if d, err := l.Reserve(ctx, call, b); err != nil || !d.Allowed {
+		t.Fatalf("reserve call-1: %+v %v", d, err)
+	}
+	at := clk.Now()
+	clk.Advance(time.Minute)
+	if d, err := l.Reserve(ctx, sms("sms-1", "b1"), b); err != nil || !d.Allowed {
+		t.Fatalf("reserve sms-1: %+v %v", d, err)
+	}
+	a, found, err := l.Attempt(ctx, "b1", "call-1")
+	if err != nil || !found || a.Outcome != dispatcher.OutcomePending || !a.At.Equal(at) {
+		t.Fatalf("attempt call-1 = %+v found=%v err=%v, want the pending attempt of %v", a, found, err, at)
+	}
+}
+
 // BenchmarkLedgerReserve is the rule check on the send path: read the
 // borrower's ledger from a bucket of FORBEAR_BENCH_LEDGER borrowers
 // (default 10000; the closing note uses 1000000), decide, and write the

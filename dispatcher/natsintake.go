@@ -2,7 +2,6 @@ package dispatcher
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -47,14 +46,9 @@ func (in *Intake) ConsumeEvents(ctx context.Context, js jetstream.JetStream) (st
 }
 
 func (in *Intake) handleNATS(ctx context.Context, js jetstream.JetStream, m jetstream.Msg) {
-	var ev Event
-	var verr error
-	if err := json.Unmarshal(m.Data(), &ev); err != nil {
-		verr = &FieldError{Code: "invalid_json", Message: "event is not JSON: " + err.Error()}
-	} else if err := ev.Validate(); err != nil {
-		verr = err
-	} else if want := strings.TrimPrefix(m.Subject(), store.EventsPrefix); want != ev.Type {
-		verr = invalid("type", "event type %q published on subject for %q", ev.Type, want)
+	ev, typeField, verr := decodeNATSEvent(m.Headers(), m.Data())
+	if want := strings.TrimPrefix(m.Subject(), store.EventsPrefix); verr == nil && want != ev.Type {
+		verr = invalid(typeField, "event type %q published on subject for %q", ev.Type, want)
 	}
 	if verr == nil {
 		_, err := in.apply(ctx, ev)
@@ -77,6 +71,14 @@ func (in *Intake) handleNATS(ctx context.Context, js jetstream.JetStream, m jets
 func (in *Intake) deadLetter(ctx context.Context, js jetstream.JetStream, m jetstream.Msg, reason error) {
 	out := nats.NewMsg(store.DLQEventsSubject)
 	out.Data = m.Data()
+	// Keep the event's own headers (a binary-mode event's attributes are
+	// its ce- headers), not JetStream's control headers, which could make
+	// the dead-letter publish fail or be taken as a duplicate.
+	for k, v := range m.Headers() {
+		if !strings.HasPrefix(strings.ToLower(k), "nats-") {
+			out.Header[k] = v
+		}
+	}
 	out.Header.Set(HeaderDLQReason, reason.Error())
 	out.Header.Set(HeaderDLQSubject, m.Subject())
 	var fe *FieldError

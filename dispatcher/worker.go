@@ -278,7 +278,7 @@ func (w *Worker) deliver(ctx context.Context, log *logrus.Entry, r domain.Remind
 		msg.StatusCallback = w.o.StatusCallback(r)
 	}
 	if delivered > 1 {
-		if done, out := w.alreadySent(ctx, log, r, msg); done {
+		if done, out := w.alreadySent(ctx, log, r, msg, delivered); done {
 			return out
 		}
 	}
@@ -374,9 +374,11 @@ func (w *Worker) outcome(ctx context.Context, log *logrus.Entry, r domain.Remind
 
 // alreadySent looks, before resending a redelivered reminder, whether an
 // earlier attempt got through: first the audit trail (the sent record,
-// written before the ack, is the durable attempt record), then the provider
-// itself (a worker may have died after the call, before the record).
-func (w *Worker) alreadySent(ctx context.Context, log *logrus.Entry, r domain.Reminder, msg channels.Message) (bool, outcome) {
+// written before the ack, is the record of a finished send), then, when the
+// ledger holds an attempt of the reminder (reserved just before the
+// provider call), the provider itself, given the attempt's time (a worker
+// may have died after the call, before the record).
+func (w *Worker) alreadySent(ctx context.Context, log *logrus.Entry, r domain.Reminder, msg channels.Message, delivered uint64) (bool, outcome) {
 	// From the stream leader: the sent record may have been written a
 	// moment ago by another instance, and for email it is the only guard
 	// against a second send.
@@ -391,12 +393,23 @@ func (w *Worker) alreadySent(ctx context.Context, log *logrus.Entry, r domain.Re
 		return false, ack
 	}
 	if w.o.Ledger != nil {
-		// No reserved attempt: the earlier delivery never reached the
-		// provider call (it was deferred, say), so there is nothing to find.
+		// The attempt is reserved in the ledger just before the provider
+		// call. No attempt: the earlier delivery never reached the call (it
+		// was deferred, say), so there is nothing to find. Canceled: the
+		// worker itself stopped it before the call (the fence). Any other
+		// outcome may follow a call the provider accepted: "failed" after a
+		// network error whose request got through, or a status callback
+		// ("busy", "no-answer") that arrived before this redelivery.
 		a, found, err := w.o.Ledger.Attempt(ctx, r.BorrowerID, r.ID)
-		if err == nil && (!found || a.Outcome != OutcomePending) {
+		if err != nil {
+			// Without the attempt record a provider matching by time
+			// (voice) cannot look; retry rather than risk a second call.
+			return true, w.retry(log, err, delivered, 0)
+		}
+		if !found || a.Outcome == OutcomeCanceled {
 			return false, ack
 		}
+		msg.AttemptedAt = a.At
 	}
 	res, found, err := l.Lookup(ctx, msg)
 	if err != nil {

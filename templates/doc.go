@@ -11,7 +11,9 @@
 // render against a complete Sample context with missingkey=error (a
 // misspelt field fails on save, not on the send path), email texts need a
 // subject and a body, and collection SMS and email must tell the borrower
-// how to opt out. Problems are *ValidationError values naming the channel,
+// how to opt out. A template is collection when its own category says so or
+// when a collection policy sends it (WithUses): the policy decides what a
+// message is, whatever the file declares. Problems are *ValidationError values naming the channel,
 // the locale and the problem.
 //
 // SMS texts must also fit a segment limit (default DefaultMaxSMSSegments)

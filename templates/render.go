@@ -230,7 +230,7 @@ func RenderDefinition(id string, def Definition, ch domain.Channel, locale strin
 }
 
 func renderDraft(id string, def Definition, r rules, ch domain.Channel, locale string, data Context) (Rendered, error) {
-	c, err := compileChecked(def, r)
+	c, err := compileChecked(id, def, r)
 	if err != nil {
 		return Rendered{}, err
 	}

@@ -12,7 +12,7 @@ import (
 // mustCompile parses a definition as the store's cache would.
 func mustCompile(t testing.TB, id string, def Definition) *compiled {
 	t.Helper()
-	c, err := compileChecked(def, defaultRules())
+	c, err := compileChecked("", def, defaultRules())
 	if err != nil {
 		t.Fatalf("compile %s: %v", id, err)
 	}

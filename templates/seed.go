@@ -36,7 +36,7 @@ func (s *Store) Seed(ctx context.Context, dir, author string) (int, error) {
 	for _, id := range sortedKeys(defs) {
 		if err := ValidateID(id); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %s.yaml: %w", source, id, err))
-		} else if _, err := compileChecked(defs[id], s.rules); err != nil {
+		} else if _, err := compileChecked(id, defs[id], s.rules); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %s.yaml: %w", source, id, err))
 		}
 	}

@@ -157,7 +157,7 @@ func TestSMSSegmentLimit(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := compileChecked(tt.def, rules{optOut: DefaultOptOutPhrases(), maxSegments: tt.max})
+			_, err := compileChecked("", tt.def, rules{optOut: DefaultOptOutPhrases(), maxSegments: tt.max})
 			if tt.wantErr == "" {
 				if err != nil {
 					t.Fatalf("refused: %v", err)

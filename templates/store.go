@@ -99,6 +99,27 @@ func WithMaxSMSSegments(n int) Option {
 	}
 }
 
+// Use is a policy whose steps send a template. A template's category is
+// also what the policies that send it make it: a template a collection
+// policy sends is validated as collection whatever its own category says.
+type Use struct {
+	Policy   string // policy id, named in validation errors
+	Category string // CategoryCollection or CategoryAgreement
+}
+
+// WithUses tells the store which policies send which templates (template
+// id to its uses). Validation at Put, at Seed and of drafts in RenderDraft
+// applies the rules of every category a template has: its own and those of
+// the policies that send it.
+func WithUses(uses map[string][]Use) Option {
+	return func(o *options) {
+		o.rules.uses = make(map[string][]Use, len(uses))
+		for id, u := range uses {
+			o.rules.uses[id] = append([]Use(nil), u...)
+		}
+	}
+}
+
 // WithClock sets the clock that stamps versions (tests).
 func WithClock(c clock.Clock) Option { return func(o *options) { o.clock = c } }
 
@@ -189,14 +210,15 @@ func (s *Store) Close() {
 	})
 }
 
-// Validate checks a definition as Put would: every text parses and renders
-// against Sample with missingkey=error, there is at least one channel, email
-// texts have a subject and a body, collection SMS and email texts carry
-// one of the store's opt-out phrases, and SMS texts rendered with
-// LongSample fit the store's segment limit. Problems are *ValidationError values
-// (several are joined).
-func (s *Store) Validate(def Definition) error {
-	_, err := compileChecked(def, s.rules)
+// Validate checks definition def of template id as Put would: every text
+// parses and renders against Sample with missingkey=error, there is at
+// least one channel, email texts have a subject and a body, SMS and email
+// texts of a collection template (its own category, or a collection policy
+// sends it: see WithUses) carry one of the store's opt-out phrases, and SMS
+// texts rendered with LongSample fit the store's segment limit. Problems are
+// *ValidationError values (several are joined).
+func (s *Store) Validate(id string, def Definition) error {
+	_, err := compileChecked(id, def, s.rules)
 	return err
 }
 
@@ -210,7 +232,7 @@ func (s *Store) Put(ctx context.Context, id string, def Definition, author, note
 	if err := ValidateID(id); err != nil {
 		return 0, fmt.Errorf("templates: put: %w", err)
 	}
-	if _, err := compileChecked(def, s.rules); err != nil {
+	if _, err := compileChecked(id, def, s.rules); err != nil {
 		return 0, fmt.Errorf("templates: put %s: %w", id, err)
 	}
 	last, err := s.lastVersion(ctx, id)

@@ -63,8 +63,9 @@ const DefaultMaxSMSSegments = 3
 
 // rules are the store-wide settings validation applies.
 type rules struct {
-	optOut      []string // a collection SMS or email must contain one
-	maxSegments int      // an SMS may take at most this many segments
+	optOut      []string         // a collection SMS or email must contain one
+	maxSegments int              // an SMS may take at most this many segments
+	uses        map[string][]Use // template id -> the policies that send it
 }
 
 func defaultRules() rules {
@@ -74,16 +75,34 @@ func defaultRules() rules {
 // Validate checks a definition with the default opt-out phrases and SMS
 // segment limit; see [Store.Validate] for the rules.
 func (d Definition) Validate() error {
-	_, err := compileChecked(d, defaultRules())
+	_, err := compileChecked("", d, defaultRules())
 	return err
 }
 
-// compileChecked parses every text and proves it renders: against a full
-// sample context with missingkey=error, so a misspelt field fails on save
-// and not on the send path at 3 a.m. SMS texts must also fit r.maxSegments
-// when rendered with LongSample. It returns every problem found (joined),
-// each a *ValidationError, in a stable order.
-func compileChecked(d Definition, r rules) (*compiled, error) {
+// collectionBecause reports whether template id is a collection template
+// for validation: its own category says so, or a collection policy sends
+// it (the policy decides which suppressions and rules apply to what it
+// sends, so the wording rules follow the policy too). why names the policy
+// when it alone makes the template collection.
+func (r rules) collectionBecause(id, own string) (collection bool, why string) {
+	if own == CategoryCollection {
+		return true, ""
+	}
+	for _, u := range r.uses[id] {
+		if u.Category == CategoryCollection {
+			return true, fmt.Sprintf(" (policy %q sends this template as collection)", u.Policy)
+		}
+	}
+	return false, ""
+}
+
+// compileChecked parses every text of template id and proves it renders:
+// against a full sample context with missingkey=error, so a misspelt field
+// fails on save and not on the send path at 3 a.m. SMS texts must also fit
+// r.maxSegments when rendered with LongSample, and collection SMS and email
+// (see rules.collectionBecause) must carry an opt-out phrase. It returns
+// every problem found (joined), each a *ValidationError, in a stable order.
+func compileChecked(id string, d Definition, r rules) (*compiled, error) {
 	var errs []error
 	add := func(ch, loc, format string, args ...any) {
 		errs = append(errs, &ValidationError{Channel: ch, Locale: loc, Problem: fmt.Sprintf(format, args...)})
@@ -110,6 +129,7 @@ func compileChecked(d Definition, r rules) (*compiled, error) {
 		return nil, errors.Join(errs...)
 	}
 
+	collection, why := r.collectionBecause(id, d.Category)
 	c := &compiled{channels: make(map[domain.Channel]*compiledChannel, len(d.Channels))}
 	for _, ch := range domain.Channels {
 		texts, ok := d.Channels[ch]
@@ -152,8 +172,8 @@ func compileChecked(d Definition, r rules) (*compiled, error) {
 				add(string(ch), loc, "subject renders empty")
 				continue
 			}
-			if d.Category == CategoryCollection && (ch == domain.SMS || ch == domain.Email) && !containsAny(text, r.optOut) {
-				add(string(ch), loc, "collection %s must tell the borrower how to opt out (contain one of %s)", ch, strings.Join(quoteAll(r.optOut), ", "))
+			if collection && (ch == domain.SMS || ch == domain.Email) && !containsAny(text, r.optOut) {
+				add(string(ch), loc, "collection %s%s must tell the borrower how to opt out (contain one of %s)", ch, why, strings.Join(quoteAll(r.optOut), ", "))
 				continue
 			}
 			if ch == domain.SMS && r.maxSegments > 0 {

@@ -159,10 +159,10 @@ func TestCustomOptOutPhrases(t *testing.T) {
 	def := Definition{Category: "collection", Channels: map[domain.Channel]map[string]Text{
 		domain.SMS: {"en-US": {Body: "Pay now. Text END to unsubscribe."}},
 	}}
-	if _, err := compileChecked(def, defaultRules()); err == nil {
+	if _, err := compileChecked("", def, defaultRules()); err == nil {
 		t.Error("default phrases accepted END")
 	}
-	if _, err := compileChecked(def, rules{optOut: []string{"END"}, maxSegments: DefaultMaxSMSSegments}); err != nil {
+	if _, err := compileChecked("", def, rules{optOut: []string{"END"}, maxSegments: DefaultMaxSMSSegments}); err != nil {
 		t.Errorf("custom phrase END refused: %v", err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	openapi "github.com/twilio/twilio-go/rest/api/v2010"
 
@@ -43,7 +44,22 @@ type Provider struct {
 	callback string
 }
 
-var _ channels.Provider = (*Provider)(nil)
+var (
+	_ channels.Provider = (*Provider)(nil)
+	_ channels.Looker   = (*Provider)(nil)
+)
+
+// ClockSkew is how much earlier than the recorded attempt a call of that
+// attempt may appear at Twilio: forbear's and Twilio's clocks differ, and
+// Twilio's times have one-second resolution. It is small next to the usual
+// spacing of calls to one borrower (days, under the example policies and
+// the default call cap); a call to the number within it before the attempt
+// is taken for the attempt's (see Lookup).
+const ClockSkew = 30 * time.Second
+
+// lookupLimit bounds how many calls to one number a look-up reads per
+// query. A handful are ever placed in a look-up's window.
+const lookupLimit = 50
 
 // New validates cfg (providers.voice) and returns a provider.
 func New(cfg config.Provider, opts Options) (*Provider, error) {
@@ -86,6 +102,88 @@ func (p *Provider) Send(ctx context.Context, msg channels.Message) (channels.Res
 		return channels.Result{}, fmt.Errorf("voice send: %w", err)
 	}
 	return channels.Result{ProviderRef: sid, Status: domain.Sent}, nil
+}
+
+// Lookup reports whether Twilio has a call from the configured number to
+// msg.To placed since msg.AttemptedAt (less ClockSkew): the call of a
+// worker that died after Twilio accepted it and before it recorded the
+// result. Without an attempt time there is nothing to match, and the
+// answer is "not found".
+//
+// Two queries, both through the Calls list: calls with StartTime> the
+// attempt, and calls still queued (Twilio leaves a call's start time empty
+// until it dials, for instance while the account's calls per second are
+// spent), matched on their creation time.
+//
+// Any status counts, busy, failed and no-answer included: the worker that
+// placed the call would not have dialled again after such an outcome
+// either (the outcome arrives later, by status callback), and a busy
+// signal is often the borrower declining the call. The match is by number
+// and time, so another reminder's call to the same number in the same
+// moment (two loans due together) is taken for this one: the borrower
+// then gets one call where two were due, never two where one was.
+func (p *Provider) Lookup(ctx context.Context, msg channels.Message) (channels.Result, bool, error) {
+	if msg.AttemptedAt.IsZero() || msg.To == "" {
+		return channels.Result{}, false, nil
+	}
+	since := msg.AttemptedAt.Add(-ClockSkew).UTC()
+	started := (&openapi.ListCallParams{}).SetTo(msg.To).SetFrom(p.api.From()).SetStartTimeAfter(since).SetLimit(lookupLimit)
+	queued := (&openapi.ListCallParams{}).SetTo(msg.To).SetFrom(p.api.From()).SetStatus("queued").SetLimit(lookupLimit)
+	var found string
+	err := p.api.Query(ctx, func(api *openapi.ApiService) error {
+		for _, q := range []struct {
+			params *openapi.ListCallParams
+			when   func(openapi.ApiV2010Call) *string
+		}{
+			{started, func(c openapi.ApiV2010Call) *string { return c.StartTime }},
+			{queued, func(c openapi.ApiV2010Call) *string { return c.DateCreated }},
+		} {
+			calls, err := api.ListCall(q.params)
+			if err != nil {
+				return err
+			}
+			if found = earliestSince(calls, since, q.when); found != "" {
+				return nil
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return channels.Result{}, false, fmt.Errorf("voice lookup: %w", err)
+	}
+	if found == "" {
+		return channels.Result{}, false, nil
+	}
+	return channels.Result{ProviderRef: found, Status: domain.Sent}, true, nil
+}
+
+// earliestSince returns the SID of the earliest call whose time (when) is
+// at or after since: the one closest to the attempt. Twilio filters by
+// time already; the check here also holds if it filtered by day only. A
+// time Twilio wrote in a form we cannot read counts as a match: a call the
+// query selected is more likely ours than not, and a missed match means a
+// second call.
+func earliestSince(calls []openapi.ApiV2010Call, since time.Time, when func(openapi.ApiV2010Call) *string) string {
+	var sid string
+	var first time.Time
+	for _, c := range calls {
+		if c.Sid == nil || *c.Sid == "" {
+			continue
+		}
+		at := since
+		if w := when(c); w != nil {
+			if t, err := time.Parse(time.RFC1123Z, *w); err == nil {
+				at = t
+			}
+		}
+		if at.Before(since) {
+			continue
+		}
+		if sid == "" || at.Before(first) {
+			sid, first = *c.Sid, at
+		}
+	}
+	return sid
 }
 
 // TwiML returns the call script: text read aloud by <Say> in the language

@@ -3,7 +3,9 @@ package voice_test
 import (
 	"context"
 	"encoding/xml"
+	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -179,5 +181,103 @@ func TestScriptTooLongMakesNoCall(t *testing.T) {
 	}
 	if n := b.fake.Count(); n != 0 {
 		t.Errorf("fake saw %d calls, want 0", n)
+	}
+}
+
+func looker(t *testing.T, p *voice.Provider) channels.Looker {
+	t.Helper()
+	l, ok := channels.Provider(p).(channels.Looker)
+	if !ok {
+		t.Fatal("the voice provider cannot look up calls: a redelivered reminder would dial again")
+	}
+	return l
+}
+
+// TestLookupFindsCallWhoseAnswerWasLost: the worker dies while Twilio
+// creates the call; a look-up from the attempt time finds it while it is
+// still queued (no start time yet) and after it was dialled, whatever its
+// outcome.
+func TestLookupFindsCallWhoseAnswerWasLost(t *testing.T) {
+	t.Parallel()
+	b := setup(t, voice.Options{})
+	l := looker(t, b.p)
+	msg := message()
+	msg.AttemptedAt = time.Now() // the ledger's attempt, written before the call
+	gate := b.fake.Hold()
+	c, cancel := context.WithCancel(ctx(t))
+	done := make(chan error, 1)
+	go func() {
+		_, err := b.p.Send(c, msg)
+		done <- err
+	}()
+	select {
+	case <-gate.Arrived():
+	case <-time.After(10 * time.Second):
+		t.Fatal("send never reached the fake")
+	}
+	cancel() // the worker dies mid-call
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Send: err = %v, want context.Canceled", err)
+	}
+	gate.Release()
+	sid := b.fake.Calls()[0].SID
+
+	for _, status := range []string{"queued", "ringing", "busy", "no-answer", "completed"} {
+		b.fake.SetCallStatus(sid, status)
+		res, found, err := l.Lookup(ctx(t), msg)
+		if err != nil || !found || res.ProviderRef != sid || res.Status != domain.Sent {
+			t.Errorf("Lookup of a %s call = %+v, found=%v, err=%v; want found %s", status, res, found, err, sid)
+		}
+	}
+	var lists int
+	for _, r := range b.fake.Requests() {
+		if r.Method == http.MethodGet && r.Kind == faketwilio.Call {
+			lists++
+		}
+	}
+	if lists == 0 {
+		t.Error("Lookup did not list calls at Twilio")
+	}
+}
+
+// TestLookupMatchesNumberSenderAndTime: calls to another number, from
+// another sender, or placed before the attempt are not this reminder's;
+// without an attempt time there is nothing to match.
+func TestLookupMatchesNumberSenderAndTime(t *testing.T) {
+	t.Parallel()
+	b := setup(t, voice.Options{})
+	l := looker(t, b.p)
+	msg := message()
+	msg.AttemptedAt = time.Now()
+	res, err := b.p.Send(ctx(t), msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.fake.SetCallStatus(res.ProviderRef, "completed")
+
+	other := msg
+	other.To = "+15559999999"
+	if _, found, err := l.Lookup(ctx(t), other); err != nil || found {
+		t.Errorf("Lookup for another number: found=%v err=%v, want not found", found, err)
+	}
+	later := msg
+	later.AttemptedAt = time.Now().Add(time.Hour) // the call predates this attempt
+	if _, found, err := l.Lookup(ctx(t), later); err != nil || found {
+		t.Errorf("Lookup of an attempt after the call: found=%v err=%v, want not found", found, err)
+	}
+	unknown := msg
+	unknown.AttemptedAt = time.Time{}
+	if _, found, err := l.Lookup(ctx(t), unknown); err != nil || found {
+		t.Errorf("Lookup without an attempt time: found=%v err=%v, want not found", found, err)
+	}
+	p2, err := voice.New(config.Provider{From: "+15005550001", Twilio: b.fake.Twilio()}, voice.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, found, err := looker(t, p2).Lookup(ctx(t), msg); err != nil || found {
+		t.Errorf("Lookup from another sender: found=%v err=%v, want not found", found, err)
+	}
+	if _, found, err := l.Lookup(ctx(t), msg); err != nil || !found {
+		t.Errorf("Lookup of the call itself: found=%v err=%v, want found", found, err)
 	}
 }

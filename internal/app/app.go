@@ -152,7 +152,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 		Instance: a.instance, Lease: cfg.Dispatcher.FenceLease.D(), Observe: a.metrics.Fence, ObserveCheck: o.FenceCheck,
 		Log: a.log.WithField("part", "fence"),
 	})
-	if a.templates, err = templates.Open(ctx, a.js, a.log.WithField("part", "templates"), templates.WithClock(o.Clock), templates.WithOptOutPhrases(cfg.Templates.OptOutPhrases...), templates.WithMaxSMSSegments(cfg.Templates.MaxSMSSegments)); err != nil {
+	if a.templates, err = templates.Open(ctx, a.js, a.log.WithField("part", "templates"), templates.WithClock(o.Clock), templates.WithOptOutPhrases(cfg.Templates.OptOutPhrases...), templates.WithMaxSMSSegments(cfg.Templates.MaxSMSSegments), templates.WithUses(templateUses(cfg.Policies))); err != nil {
 		return nil, err
 	}
 	if n, err := a.templates.Seed(ctx, cfg.TemplatesDir, "forbear"); err != nil {

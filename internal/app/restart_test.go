@@ -3,11 +3,14 @@ package app_test
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/forbear/forbear/internal/config"
 	"github.com/forbear/forbear/internal/domain"
+	"github.com/forbear/forbear/internal/testkit"
+	"github.com/forbear/forbear/internal/testkit/faketwilio"
 )
 
 // TestRestartMidFlightLosesNothingAndSendsNothingTwice kills an instance
@@ -69,6 +72,83 @@ func TestRestartMidFlightLosesNothingAndSendsNothingTwice(t *testing.T) {
 	}
 	if found < 4 {
 		t.Errorf("%d reminders were recognised at the provider after the restart, want at least the 4 in flight", found)
+	}
+}
+
+// TestRestartMidCallDialsNoOneTwice kills an instance while Twilio has
+// accepted some of its calls but not answered, and Twilio reports one of
+// them busy before the reminder comes back (the borrower declined it).
+// A fresh instance takes over: every borrower is called exactly once, and
+// the calls in flight are recognised at Twilio.
+func TestRestartMidCallDialsNoOneTwice(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for an ack-wait redelivery")
+	}
+	const borrowers, inFlight = 12, 4
+	w := newWorld(t)
+	cfg := w.config(t, 0, "voice")
+	cfg.Providers.Voice.Concurrency = inFlight
+	cfg.Dispatcher.AckWait = config.Duration(8 * time.Second)
+	audit := watchAudit(t, w.nats.Conn)
+	defer func() {
+		if t.Failed() {
+			audit.dump(t)
+		}
+	}()
+
+	gate := w.twilio.Hold()
+	a := w.start(t, cfg, "A")
+	addrA := a.Addr()
+	loadBorrowers(t, "http://"+addrA, borrowers, 0)
+	var held []faketwilio.Record
+	for range inFlight {
+		select {
+		case r := <-gate.Arrived():
+			held = append(held, r)
+		case <-time.After(30 * time.Second):
+			t.Fatal("instance A never reached Twilio")
+		}
+	}
+	a.Kill() // mid-call: Twilio accepted the calls, A never heard back
+	gate.Release()
+
+	cfg.DataDir = t.TempDir()
+	b := w.start(t, cfg, "B")
+	// One call ends busy (the borrower declined it) before its reminder is
+	// redelivered: the status callback, taken by B, sets the attempt's
+	// outcome, which must not make the redelivery skip the look-up.
+	busy := held[0]
+	busy.StatusCallback = strings.Replace(busy.StatusCallback, addrA, b.Addr(), 1)
+	if err := w.twilio.CallEnded(testkit.Context(t, 10*time.Second), busy, "busy", 0); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 60*time.Second, "a sent record for every reminder", func() bool {
+		sent := map[string]bool{}
+		for _, d := range audit.all() {
+			if d.Status == domain.Sent {
+				sent[d.ID] = true
+			}
+		}
+		return len(sent) == borrowers
+	})
+
+	perPhone := map[string]int{}
+	for _, c := range w.twilio.Calls() {
+		perPhone[c.To]++
+	}
+	for i := range borrowers {
+		if n := perPhone[phone(i)]; n != 1 {
+			t.Errorf("b%d: %d calls reached Twilio, want exactly 1", i, n)
+		}
+	}
+	found := 0
+	for _, d := range audit.all() {
+		if d.Status == domain.Sent && d.Reason == "found at provider after redelivery" {
+			found++
+		}
+	}
+	if found < inFlight {
+		t.Errorf("%d reminders were recognised at Twilio after the restart, want at least the %d in flight", found, inFlight)
 	}
 }
 

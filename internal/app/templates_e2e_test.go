@@ -45,3 +45,36 @@ func TestPublishedTemplateIsUsedByTheNextSMS(t *testing.T) {
 		t.Fatalf("sent record template_version = %d, want 2", v)
 	}
 }
+
+// TestCollectionPolicyTemplateNeedsOptOutWithoutCategory: the template
+// "tick" is sent by the collection policy "tick"; a version whose file
+// declares no category is still refused without opt-out wording, on save
+// and in a draft preview, and accepted with it.
+func TestCollectionPolicyTemplateNeedsOptOutWithoutCategory(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	a := w.start(t, w.config(t, 0, "sms"), "A")
+	base := "http://" + a.Addr()
+	sms := func(text string) map[string]any {
+		return map[string]any{"sms": map[string]string{"en-US": text}}
+	}
+	var e struct {
+		Error struct{ Code, Field, Message string } `json:"error"`
+	}
+
+	status, body := do(t, http.MethodPut, base+"/v1/templates/tick", "", map[string]any{"channels": sms("Hi {{.Borrower.Name}}, please repay.")})
+	_ = json.Unmarshal(body, &e)
+	if status != http.StatusBadRequest || e.Error.Field != "channels.sms.en-US" || !strings.Contains(e.Error.Message, "opt out") {
+		t.Fatalf("uncategorised version without opt-out wording: %d %s, want 400 naming channels.sms.en-US", status, body)
+	}
+	status, body = do(t, http.MethodPost, base+"/v1/templates/tick/preview", "", map[string]any{
+		"channel": "sms", "channels": sms("Hi {{.Borrower.Name}}, please repay."), "category": "",
+	})
+	if status != http.StatusBadRequest || !strings.Contains(string(body), "opt out") {
+		t.Fatalf("draft preview without opt-out wording: %d %s, want 400", status, body)
+	}
+	status, body = do(t, http.MethodPut, base+"/v1/templates/tick", "", map[string]any{"channels": sms("Hi {{.Borrower.Name}}, please repay. Reply STOP to opt out.")})
+	if status != http.StatusOK || !strings.Contains(string(body), `"version":2`) {
+		t.Fatalf("uncategorised version with opt-out wording: %d %s, want version 2", status, body)
+	}
+}

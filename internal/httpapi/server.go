@@ -162,7 +162,7 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	events, err := dispatcher.ParseEvents(body)
+	events, err := dispatcher.ParseHTTPEvents(r.Header, body)
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -51,13 +51,14 @@ func (s *Server) Post(ctx context.Context, fullURL string, form url.Values) (int
 	return resp.StatusCode, string(body), nil
 }
 
-// CallEnded reports a call's final status to the StatusCallback the call
-// was created with (duration in seconds; > 0 with "completed" is a
-// conversation).
+// CallEnded ends a call with a final status (SetCallStatus, so that lists
+// show it) and reports it to the StatusCallback the call was created with
+// (duration in seconds; > 0 with "completed" is a conversation).
 func (s *Server) CallEnded(ctx context.Context, call Record, status string, duration int) error {
 	if call.StatusCallback == "" {
 		return fmt.Errorf("faketwilio: call %s has no status callback", call.SID)
 	}
+	s.SetCallStatus(call.SID, status)
 	form := url.Values{"CallSid": {call.SID}, "CallStatus": {status}, "CallDuration": {fmt.Sprint(duration)},
 		"To": {call.To}, "From": {call.From}, "AccountSid": {s.AccountSID}}
 	code, body, err := s.Post(ctx, call.StatusCallback, form)

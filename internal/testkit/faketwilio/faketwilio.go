@@ -83,6 +83,12 @@ type Server struct {
 type resource struct {
 	rec     Record
 	created time.Time
+	// status is Twilio's status of the message or call ("queued" until a
+	// test moves a call on with SetCallStatus).
+	status string
+	// started is when a call was dialled; zero while it is queued, as
+	// Twilio leaves start_time empty until then.
+	started time.Time
 }
 
 // New starts a fake on a loopback port; it is closed when the test ends
@@ -180,6 +186,28 @@ func (s *Server) creates(k Kind) []Record {
 		}
 	}
 	return out
+}
+
+// SetCallStatus moves an accepted call to a Twilio call status
+// ("ringing", "in-progress", "completed", "busy", "no-answer", "failed",
+// "canceled"). Any status but "queued" and "canceled" also dials the call:
+// its start_time is set (to now) if it had none. It reports whether the call
+// exists.
+func (s *Server) SetCallStatus(sid, status string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range s.created {
+		res := &s.created[i]
+		if res.rec.Kind != Call || res.rec.SID != sid {
+			continue
+		}
+		res.status = status
+		if status != "queued" && status != "canceled" && res.started.IsZero() {
+			res.started = time.Now().UTC()
+		}
+		return true
+	}
+	return false
 }
 
 // Gate holds create requests in flight: each is recorded and, when it
@@ -302,7 +330,7 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request, rec Record) {
 	}
 	rec.SID = prefix + randomHex(16)
 	rec.Status = http.StatusCreated
-	res := resource{rec: rec, created: rec.At.UTC()}
+	res := resource{rec: rec, created: rec.At.UTC(), status: "queued"}
 	s.mu.Lock()
 	s.created = append(s.created, res)
 	s.mu.Unlock()
@@ -389,8 +417,10 @@ func failureMessage(code int, to string) string {
 }
 
 // list answers a Messages or Calls list with Twilio's paging fields, newest
-// first, filtered by To, From and the date filters twilio-go sends
-// (DateSent / StartTime with optional < or > suffix).
+// first, filtered by To, From, Status and the date filters twilio-go sends
+// (DateSent for messages, StartTime for calls, with optional < or >
+// suffix). A call not yet dialled has no start time and so matches no
+// StartTime filter, as at Twilio.
 func (s *Server) list(w http.ResponseWriter, r *http.Request, rec Record) {
 	q := r.URL.Query()
 	dateKey, listKey := "DateSent", "messages"
@@ -410,6 +440,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, rec Record) {
 		}
 		filters = append(filters, dateFilter(op, at, dayOnly))
 	}
+	status := q.Get("Status")
 	pageSize := 50
 	if v := q.Get("PageSize"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -433,12 +464,17 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, rec Record) {
 	var match []resource
 	for i := len(s.created) - 1; i >= 0; i-- {
 		res := s.created[i]
-		if res.rec.Kind != rec.Kind || (rec.To != "" && res.rec.To != rec.To) || (rec.From != "" && res.rec.From != rec.From) {
+		if res.rec.Kind != rec.Kind || (rec.To != "" && res.rec.To != rec.To) || (rec.From != "" && res.rec.From != rec.From) ||
+			(status != "" && res.status != status) {
 			continue
+		}
+		at := res.created
+		if rec.Kind == Call {
+			at = res.started
 		}
 		ok := true
 		for _, f := range filters {
-			ok = ok && f(res.created)
+			ok = ok && !at.IsZero() && f(at)
 		}
 		if ok {
 			match = append(match, res)
@@ -525,7 +561,7 @@ func (s *Server) render(res resource) map[string]any {
 		"account_sid":  s.AccountSID,
 		"to":           res.rec.To,
 		"from":         res.rec.From,
-		"status":       "queued",
+		"status":       res.status,
 		"direction":    "outbound-api",
 		"api_version":  "2010-04-01",
 		"date_created": date,
@@ -538,7 +574,10 @@ func (s *Server) render(res resource) map[string]any {
 		out["num_media"] = "0"
 		out["uri"] = "/2010-04-01/Accounts/" + s.AccountSID + "/Messages/" + res.rec.SID + ".json"
 	} else {
-		out["start_time"] = date
+		out["start_time"] = nil
+		if !res.started.IsZero() {
+			out["start_time"] = res.started.Format(time.RFC1123Z)
+		}
 		out["uri"] = "/2010-04-01/Accounts/" + s.AccountSID + "/Calls/" + res.rec.SID + ".json"
 	}
 	return out

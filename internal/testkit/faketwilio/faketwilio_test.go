@@ -185,6 +185,50 @@ func TestListFiltersAndPages(t *testing.T) {
 	}
 }
 
+// TestCallListByStartTimeAndStatus: a call has no start time until it is
+// dialled, so only Status finds a queued call; once dialled, StartTime>
+// finds it.
+func TestCallListByStartTimeAndStatus(t *testing.T) {
+	t.Parallel()
+	s := faketwilio.New(t)
+	to := "+15551230006"
+	_, body := post(t, s, "Calls", s.AccountSID, s.AuthToken, url.Values{"To": {to}, "From": {"+15005550006"}, "Twiml": {"<Response/>"}})
+	sid, _ := body["sid"].(string)
+	path := "/2010-04-01/Accounts/" + s.AccountSID + "/Calls.json"
+	past := time.Now().Add(-time.Minute).UTC().Format(time.RFC3339)
+	count := func(q url.Values) int {
+		t.Helper()
+		status, body := get(t, s, path, q)
+		if status != 200 {
+			t.Fatalf("list %v: %d %v", q, status, body)
+		}
+		return len(body["calls"].([]any))
+	}
+	if n := count(url.Values{"To": {to}, "StartTime>": {past}}); n != 0 {
+		t.Errorf("queued call listed by StartTime>: %d, want 0 (not dialled)", n)
+	}
+	if n := count(url.Values{"To": {to}, "Status": {"queued"}}); n != 1 {
+		t.Errorf("queued call listed by Status=queued: %d, want 1", n)
+	}
+	if !s.SetCallStatus(sid, "busy") {
+		t.Fatal("SetCallStatus: unknown call")
+	}
+	for _, tt := range []struct {
+		q    url.Values
+		want int
+	}{
+		{url.Values{"To": {to}, "StartTime>": {past}}, 1},
+		{url.Values{"To": {to}, "StartTime>": {time.Now().Add(time.Minute).UTC().Format(time.RFC3339)}}, 0},
+		{url.Values{"To": {"+15551230007"}, "StartTime>": {past}}, 0},
+		{url.Values{"To": {to}, "Status": {"queued"}}, 0},
+		{url.Values{"To": {to}, "Status": {"busy"}}, 1},
+	} {
+		if n := count(tt.q); n != tt.want {
+			t.Errorf("list %v: %d calls, want %d", tt.q, n, tt.want)
+		}
+	}
+}
+
 func TestHoldAndRelease(t *testing.T) {
 	t.Parallel()
 	s := faketwilio.New(t)
