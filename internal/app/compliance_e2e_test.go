@@ -50,7 +50,11 @@ func postBorrower(t *testing.T, base, id, phone, email, tz, due string) {
 func (w *world) startWithClock(t *testing.T, cfg config.Config, name string, clk clock.Clock) *app.App {
 	t.Helper()
 	ctx := testkit.Context(t, 5*time.Minute)
-	a, err := app.New(ctx, cfg, app.Options{NATSURL: w.nats.Server.ClientURL(), Instance: name, Log: quiet(), Clock: clk})
+	url := w.url
+	if url == "" {
+		url = w.nats.Server.ClientURL()
+	}
+	a, err := app.New(ctx, cfg, app.Options{NATSURL: url, Instance: name, Log: debugLog(t), Clock: clk})
 	if err != nil {
 		t.Fatal(err)
 	}

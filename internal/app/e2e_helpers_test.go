@@ -27,7 +27,10 @@ import (
 // world is one NATS server, a fake Twilio and an SMTP server: what any
 // number of forbear instances in a test share.
 type world struct {
-	nats   *testkit.NATS
+	nats *testkit.NATS
+	// url, when set, is the NATS the instances use instead of nats (a
+	// cluster).
+	url    string
 	twilio *faketwilio.Server
 	smtp   *smtpserver.Server
 	tmpl   string
@@ -35,7 +38,14 @@ type world struct {
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	w := &world{nats: testkit.StartNATS(t), twilio: faketwilio.New(t), smtp: smtpserver.Start(t, smtpserver.Options{TLS: "none"})}
+	return newWorldOn(t, testkit.StartNATS(t), "")
+}
+
+// newWorldOn is a world whose instances use n, or the NATS at url when n is
+// nil.
+func newWorldOn(t *testing.T, n *testkit.NATS, url string) *world {
+	t.Helper()
+	w := &world{nats: n, url: url, twilio: faketwilio.New(t), smtp: smtpserver.Start(t, smtpserver.Options{TLS: "none"})}
 	w.tmpl = t.TempDir()
 	const tmpl = `category: collection
 channels:
