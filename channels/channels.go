@@ -55,6 +55,15 @@ type Provider interface {
 	Send(ctx context.Context, msg Message) (Result, error)
 }
 
+// ClockSkew is how much earlier than a recorded attempt the provider's
+// record of that attempt may be dated: forbear's and the provider's clocks
+// differ, and Twilio's times have one-second resolution. It is small next
+// to the usual spacing of messages and calls to one borrower (hours or
+// days under the example policies and caps); a message or call to the
+// address within it before the attempt is taken for the attempt's (see the
+// Lookup of each provider).
+const ClockSkew = 30 * time.Second
+
 // Looker is an optional capability: a provider that can tell whether a
 // message was already accepted (by a worker that died before recording it),
 // so that a redelivered reminder is not sent twice. msg is the reminder as

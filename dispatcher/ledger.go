@@ -61,7 +61,7 @@ func (l *Ledger) Reserve(ctx context.Context, rem domain.Reminder, b domain.Borr
 		if !d.Allowed {
 			return false
 		}
-		led.Attempts = append(led.Attempts, compliance.Attempt{ID: rem.ID, Channel: rem.Channel, LoanID: rem.LoanID, At: now, Outcome: OutcomePending})
+		led.Attempts = append(led.Attempts, compliance.Attempt{ID: rem.ID, Channel: rem.Channel, LoanID: rem.LoanID, At: now, Outcome: OutcomePending, Started: time.Now()})
 		return true
 	})
 	return d, err

@@ -409,7 +409,12 @@ func (w *Worker) alreadySent(ctx context.Context, log *logrus.Entry, r domain.Re
 		if !found || a.Outcome == OutcomeCanceled {
 			return false, ack
 		}
-		msg.AttemptedAt = a.At
+		// The provider's clock is the wall clock: compare with when the
+		// attempt really started (older records only have At).
+		msg.AttemptedAt = a.Started
+		if msg.AttemptedAt.IsZero() {
+			msg.AttemptedAt = a.At
+		}
 	}
 	res, found, err := l.Lookup(ctx, msg)
 	if err != nil {

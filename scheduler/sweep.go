@@ -552,10 +552,6 @@ func (w *worker) send(ctx context.Context, items []*item) {
 				}
 				if err != nil {
 					it.err = errors.Join(it.err, fmt.Errorf("publish %s: %w", rem.ID, err))
-					continue
-				}
-				if s.audit != nil {
-					auditAcks.add(w.recordQueued(rem, now))
 				}
 			}
 		}
@@ -568,6 +564,13 @@ func (w *worker) send(ctx context.Context, items []*item) {
 				continue
 			}
 			w.sw.published.Add(1)
+			// Only now is the reminder queued: a publish that failed (a
+			// stream without a leader, say) leaves no "queued" line for
+			// a reminder that a later sweep may replace by a newer
+			// occurrence.
+			if s.audit != nil {
+				auditAcks.add(w.recordQueued(x.rem, now))
+			}
 			if w.sw.debug {
 				s.log.WithFields(reminderFields(x.rem)).Debug("scheduler: queued")
 			}

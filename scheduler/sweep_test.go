@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/forbear/forbear/internal/domain"
+	"github.com/forbear/forbear/internal/store"
 )
 
 func TestSweepPreDueOnce(t *testing.T) {
@@ -449,5 +450,33 @@ func TestSweepCachedSuppressions(t *testing.T) {
 				t.Errorf("cached view asked for %v, want [b1]", asked)
 			}
 		})
+	}
+}
+
+// A reminder whose publish fails is not queued: no "queued" line may
+// claim it (a later sweep can replace it by a newer occurrence, and a
+// "queued" line would then stand for a reminder that never was).
+func TestSweepRecordsQueuedOnlyWhenPublished(t *testing.T) {
+	t.Parallel()
+	sh := mustZone(t, "Asia/Shanghai")
+	b := setup(t, local(sh, 2025, 3, 10, 9, 0))
+	b.putBorrower(t, "b1", "Asia/Shanghai")
+	b.putCase(t, domain.Case{LoanID: "L1", BorrowerID: "b1", DueDate: "2025-03-13", AmountDue: "1200.00", Currency: "CNY"})
+	if err := b.nats.JS.DeleteStream(b.ctx, store.RemindersStream); err != nil {
+		t.Fatal(err)
+	}
+	st, err := b.sched.Sweep(b.ctx)
+	if err != nil {
+		t.Fatalf("sweep: %v", err)
+	}
+	if st.Published != 0 || st.Failed != 1 {
+		t.Errorf("sweep without a reminders stream: %+v, want 0 published, 1 failed", st)
+	}
+	ds, err := b.audit.List(b.ctx, "b1", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ds) != 0 {
+		t.Errorf("deliveries = %+v, want none: nothing was queued", ds)
 	}
 }

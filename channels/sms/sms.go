@@ -81,14 +81,24 @@ func (p *Provider) Send(ctx context.Context, msg channels.Message) (channels.Res
 	return channels.Result{ProviderRef: sid, Status: domain.Sent}, nil
 }
 
-// Lookup reports whether a message with msg.Text went from the configured
-// sender to msg.To within LookbackWindow, and its SID if so.
+// Lookup reports whether Twilio has a message with msg.Text from the
+// configured sender to msg.To, and its SID if so: the message of a worker
+// that died after Twilio accepted it and before it recorded the result.
+//
+// With msg.AttemptedAt (the attempt reserved just before the call, on the
+// wall clock) only messages created since the attempt, less
+// channels.ClockSkew, count: the same text sent for an earlier occurrence
+// of a repeating step is not this reminder's. The newest messages are read
+// without a date filter and matched on their creation time, because Twilio
+// dates a message "sent" only once it leaves its queue. Without an attempt
+// time, a message within LookbackWindow counts.
 func (p *Provider) Lookup(ctx context.Context, msg channels.Message) (channels.Result, bool, error) {
-	params := (&openapi.ListMessageParams{}).
-		SetTo(msg.To).
-		SetFrom(p.api.From()).
-		SetDateSentAfter(time.Now().Add(-LookbackWindow).UTC()).
-		SetLimit(lookupLimit)
+	params := (&openapi.ListMessageParams{}).SetTo(msg.To).SetFrom(p.api.From()).SetLimit(lookupLimit)
+	since := msg.AttemptedAt.Add(-channels.ClockSkew)
+	if msg.AttemptedAt.IsZero() {
+		since = time.Now().Add(-LookbackWindow)
+		params.SetDateSentAfter(since.UTC())
+	}
 	var found string
 	err := p.api.Query(ctx, func(api *openapi.ApiService) error {
 		list, err := api.ListMessage(params)
@@ -96,10 +106,11 @@ func (p *Provider) Lookup(ctx context.Context, msg channels.Message) (channels.R
 			return err
 		}
 		for _, m := range list {
-			if m.Body != nil && *m.Body == msg.Text && m.Sid != nil {
-				found = *m.Sid
-				return nil
+			if m.Body == nil || *m.Body != msg.Text || m.Sid == nil || !createdSince(m.DateCreated, since) {
+				continue
 			}
+			found = *m.Sid
+			return nil
 		}
 		return nil
 	})
@@ -110,4 +121,15 @@ func (p *Provider) Lookup(ctx context.Context, msg channels.Message) (channels.R
 		return channels.Result{}, false, nil
 	}
 	return channels.Result{ProviderRef: found, Status: domain.Sent}, true, nil
+}
+
+// createdSince reports whether a Twilio date (RFC 1123 with zone) is at or
+// after since; a date that is missing or does not parse counts, so that a
+// message Twilio has is never taken for one it lacks.
+func createdSince(date *string, since time.Time) bool {
+	if date == nil {
+		return true
+	}
+	t, err := time.Parse(time.RFC1123Z, *date)
+	return err != nil || !t.Before(since)
 }

@@ -193,6 +193,27 @@ func TestLookupMatchesTextAndSender(t *testing.T) {
 	}
 }
 
+// A repeating step sends the same text again: the copy sent for an
+// earlier occurrence, before this reminder's attempt, is not this one.
+func TestLookupCountsOnlyMessagesSinceTheAttempt(t *testing.T) {
+	t.Parallel()
+	b := setup(t, sms.Options{})
+	msg := message()
+	if _, err := b.p.Send(ctx(t), msg); err != nil { // the earlier occurrence
+		t.Fatal(err)
+	}
+	later := msg
+	later.AttemptedAt = time.Now().Add(channels.ClockSkew + time.Minute)
+	if _, found, err := b.p.Lookup(ctx(t), later); err != nil || found {
+		t.Errorf("Lookup for an attempt after the only copy: found=%v err=%v, want not found", found, err)
+	}
+	now := msg
+	now.AttemptedAt = time.Now().Add(-time.Second)
+	if _, found, err := b.p.Lookup(ctx(t), now); err != nil || !found {
+		t.Errorf("Lookup for an attempt just before the copy: found=%v err=%v, want found", found, err)
+	}
+}
+
 func TestLookupErrorsAreClassified(t *testing.T) {
 	t.Parallel()
 	fake := faketwilio.New(t)

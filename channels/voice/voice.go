@@ -49,14 +49,6 @@ var (
 	_ channels.Looker   = (*Provider)(nil)
 )
 
-// ClockSkew is how much earlier than the recorded attempt a call of that
-// attempt may appear at Twilio: forbear's and Twilio's clocks differ, and
-// Twilio's times have one-second resolution. It is small next to the usual
-// spacing of calls to one borrower (days, under the example policies and
-// the default call cap); a call to the number within it before the attempt
-// is taken for the attempt's (see Lookup).
-const ClockSkew = 30 * time.Second
-
 // lookupLimit bounds how many calls to one number a look-up reads per
 // query. A handful are ever placed in a look-up's window.
 const lookupLimit = 50
@@ -105,7 +97,7 @@ func (p *Provider) Send(ctx context.Context, msg channels.Message) (channels.Res
 }
 
 // Lookup reports whether Twilio has a call from the configured number to
-// msg.To placed since msg.AttemptedAt (less ClockSkew): the call of a
+// msg.To placed since msg.AttemptedAt (less channels.ClockSkew): the call of a
 // worker that died after Twilio accepted it and before it recorded the
 // result. Without an attempt time there is nothing to match, and the
 // answer is "not found".
@@ -126,7 +118,7 @@ func (p *Provider) Lookup(ctx context.Context, msg channels.Message) (channels.R
 	if msg.AttemptedAt.IsZero() || msg.To == "" {
 		return channels.Result{}, false, nil
 	}
-	since := msg.AttemptedAt.Add(-ClockSkew).UTC()
+	since := msg.AttemptedAt.Add(-channels.ClockSkew).UTC()
 	started := (&openapi.ListCallParams{}).SetTo(msg.To).SetFrom(p.api.From()).SetStartTimeAfter(since).SetLimit(lookupLimit)
 	queued := (&openapi.ListCallParams{}).SetTo(msg.To).SetFrom(p.api.From()).SetStatus("queued").SetLimit(lookupLimit)
 	var found string

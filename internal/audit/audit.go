@@ -141,6 +141,10 @@ func (r *Recorder) List(ctx context.Context, borrowerID string, limit int) ([]do
 			out = append(out, d)
 		}
 	}
+	// Newest decision first. Stream order is nearly that, but a reminder's
+	// "queued" line is written once its publish is acknowledged, and a
+	// worker may have decided about the reminder by then.
+	slices.SortStableFunc(out, func(a, b domain.Delivery) int { return b.At.Compare(a.At) })
 	return out, nil
 }
 

@@ -31,6 +31,12 @@ type Attempt struct {
 	LoanID  string
 	At      time.Time
 	Outcome string // one of the Outcome* constants
+	// Started is the wall-clock time of the reservation, just before the
+	// provider call. At is on the scheduling clock, which the rules count
+	// in; Started is what a provider's own records are compared with when
+	// a redelivered reminder looks for its attempt there (the two differ
+	// only where the scheduling clock is not the wall clock, as in tests).
+	Started time.Time `json:",omitzero"`
 }
 
 // Counts reports whether the attempt counts toward caps: everything but
