@@ -79,7 +79,7 @@ func ParseEvents(body []byte) ([]Event, error) {
 	}
 	for i, ev := range events {
 		if err := ev.Validate(); err != nil {
-			return nil, atIndex(i, len(events), err)
+			return nil, atIndex(i, len(events), 0, err)
 		}
 	}
 	return events, nil

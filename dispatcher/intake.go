@@ -90,7 +90,7 @@ func (in *Intake) Apply(ctx context.Context, events []Event) error {
 					return herr
 				}
 			}
-			return atIndex(i, len(events), err)
+			return atIndex(i, len(events), i, err)
 		}
 		suppressed = suppressed || s
 	}

@@ -63,27 +63,30 @@ const (
 	CodeLimitReached = "limit_reached"
 )
 
-// BatchError is the failure of one event of a batch. The events before
-// Index were applied, and held for where they suppress, before the error
-// was returned.
+// BatchError is the failure of event Index of a request (one event or a
+// batch). Events are applied in order, so Applied events, those before
+// Index, were applied (and held for where they suppress) before the error
+// was returned; a validation failure applies none.
 type BatchError struct {
-	Index int
-	Err   error
+	Index   int
+	Applied int
+	Err     error
 }
 
 func (e *BatchError) Error() string { return fmt.Sprintf("event %d: %v", e.Index, e.Err) }
 
 func (e *BatchError) Unwrap() error { return e.Err }
 
-// atIndex wraps err as the failure of event i of n; in a batch (n > 1) a
-// field error's field gets the prefix "[i].".
-func atIndex(i, n int, err error) error {
+// atIndex wraps err as the failure of event i of n after applied events
+// were applied; in a batch (n > 1) a field error's field gets the prefix
+// "[i].".
+func atIndex(i, n, applied int, err error) error {
 	if fe, ok := err.(*FieldError); ok && n > 1 {
 		prefixed := *fe
 		prefixed.Field = fmt.Sprintf("[%d].%s", i, fe.Field)
 		err = &prefixed
 	}
-	return &BatchError{Index: i, Err: err}
+	return &BatchError{Index: i, Applied: applied, Err: err}
 }
 
 // short quotes s for an error message, cut to a few dozen characters: a
