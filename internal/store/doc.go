@@ -2,4 +2,10 @@
 // buckets, encodes ids into subject and key tokens, and gives typed access
 // to the state that several packages read: borrowers, cases, agreements and
 // suppressions.
+//
+// Every change of stored state that depends on what is stored goes through
+// UpdateJSON (or a typed wrapper such as State.UpdateBorrower): a
+// compare-and-set on the revision read, re-read from the stream leader when
+// it loses, and refused before the write when the value would outgrow what
+// NATS accepts (MaxValueBytes).
 package store
