@@ -78,14 +78,16 @@ var ErrNotFound = errors.New("not found")
 // When event i fails, the events after it are not applied; the error, a
 // *BatchError with Index i, is returned only after holding for the
 // suppressions among the events before it, since those were applied and
-// the answer acknowledges them.
+// the answer acknowledges them (and for event i itself when it suppresses).
 func (in *Intake) Apply(ctx context.Context, events []Event) error {
 	suppressed := false
 	for i, ev := range events {
 		s, err := in.apply(ctx, ev)
 		if err != nil {
 			in.observe(ev.Type, "error")
-			if suppressed {
+			// A suppressing event that failed may have written its
+			// suppression before the failure: it is held for too.
+			if suppressed || suppresses(ev.Type) {
 				if herr := in.fence.Hold(ctx); herr != nil {
 					return herr
 				}

@@ -164,7 +164,8 @@ func (s *State) updateIDs(ctx context.Context, kv jetstream.KeyValue, key string
 // bucket has no direct get). A borrower with none gets an empty value.
 func (s *State) Suppressions(ctx context.Context, borrowerID string) (domain.Suppressions, error) {
 	sup := domain.Suppressions{BorrowerID: borrowerID}
-	if _, err := getJSON(ctx, s.SuppressionKV, Token(borrowerID), &sup); err != nil && !errors.Is(err, ErrNotFound) {
+	// One leader read: a miss needs no second opinion.
+	if _, err := getJSONFrom(ctx, s.SuppressionKV, Token(borrowerID), &sup, true); err != nil && !errors.Is(err, ErrNotFound) {
 		return sup, err
 	}
 	return sup, nil
