@@ -271,6 +271,9 @@ func decodeMute(body []byte) (dispatcher.MuteRequest, *apiError) {
 	}
 	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
 		name, _ = strconv.Unquote(name)
+		if len(name) > 64 {
+			name = name[:64] // names the key without echoing a huge one
+		}
 		return req, &apiError{Status: http.StatusBadRequest, Code: "unknown_field", Field: name,
 			Message: "unknown key; a mute has channels, until and reason"}
 	}
