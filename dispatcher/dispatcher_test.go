@@ -43,13 +43,21 @@ type bundle struct {
 
 func setup(t *testing.T) *bundle {
 	t.Helper()
+	return setupLease(t, 50*time.Millisecond)
+}
+
+// setupLease is setup with a given fence lease: a long one makes the order
+// of a hold and an answer unambiguous, a short one keeps tests that add
+// many suppressions quick.
+func setupLease(t *testing.T, lease time.Duration) *bundle {
+	t.Helper()
 	n := testkit.StartNATS(t)
 	ctx := testkit.Context(t, time.Minute)
 	st, err := store.OpenState(ctx, n.JS)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := dispatcher.NewFence(st, dispatcher.FenceOptions{Instance: "a", Lease: 50 * time.Millisecond, Log: logging.Discard()})
+	f := dispatcher.NewFence(st, dispatcher.FenceOptions{Instance: "a", Lease: lease, Log: logging.Discard()})
 	if err := f.Start(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -21,4 +21,14 @@
 //     lease of the write. The hold is two leases: the second gives such a
 //     call time to reach the provider, so that even the provider's own clock
 //     sees no call in the suppressed scope after the acknowledgement.
+//
+// Every answer that acknowledges a suppression is held: the original
+// request, a repeat of its event id (it may arrive while the original is
+// still in its hold), a batch that fails after applying it, and the
+// JetStream ack of an event consumed from the stream.
+//
+// Intake changes stored state only by compare-and-set on what it read
+// (store.UpdateJSON and its typed wrappers), so concurrent events never
+// lose each other's changes, and it bounds every field and list it keeps
+// (limits.go), so no record outgrows one NATS message.
 package dispatcher

@@ -55,7 +55,8 @@ func invalid(field, format string, args ...any) *FieldError {
 
 // ParseEvents decodes a request body holding one event, or a JSON array of
 // events (application/cloudevents-batch+json). Every event is validated
-// before any is applied, so a batch is all or nothing at the edge.
+// before any is applied, so a batch with a bad event applies none; the
+// error is a *BatchError naming the event.
 func ParseEvents(body []byte) ([]Event, error) {
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) == 0 {
@@ -78,10 +79,7 @@ func ParseEvents(body []byte) ([]Event, error) {
 	}
 	for i, ev := range events {
 		if err := ev.Validate(); err != nil {
-			if fe, ok := err.(*FieldError); ok && len(events) > 1 {
-				fe.Field = fmt.Sprintf("[%d].%s", i, fe.Field)
-			}
-			return nil, err
+			return nil, atIndex(i, len(events), 0, err)
 		}
 	}
 	return events, nil
@@ -94,16 +92,16 @@ func strictDecode(b []byte, v any) error {
 // Validate checks the envelope and the data of its type.
 func (ev Event) Validate() error {
 	if ev.SpecVersion != "1.0" {
-		return invalid("specversion", "must be \"1.0\", got %q", ev.SpecVersion)
+		return invalid("specversion", "must be \"1.0\", got %s", short(ev.SpecVersion))
 	}
 	if strings.TrimSpace(ev.ID) == "" {
 		return invalid("id", "is required (it is the idempotency key)")
 	}
-	if len(ev.ID) > 256 {
-		return invalid("id", "is longer than 256 bytes")
+	if err := checkID("id", ev.ID, MaxEventIDBytes); err != nil {
+		return err
 	}
-	if ev.Source == "" {
-		return invalid("source", "is required")
+	if err := checkID("source", ev.Source, MaxSourceBytes); err != nil {
+		return err
 	}
 	if len(ev.Data) == 0 || string(ev.Data) == "null" {
 		return invalid("data", "is required")
@@ -167,11 +165,9 @@ type (
 )
 
 var (
-	e164      = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
-	decimalRe = regexp.MustCompile(`^-?[0-9]+(\.[0-9]{1,4})?$`)
-	currency  = regexp.MustCompile(`^[A-Z]{3}$`)
-	localeRe  = regexp.MustCompile(`^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$`)
-	clockRe   = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$`)
+	e164     = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
+	localeRe = regexp.MustCompile(`^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$`)
+	clockRe  = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$`)
 )
 
 // decoders parse and validate the data of each event type.
@@ -193,7 +189,7 @@ func (ev Event) decode() (any, error) {
 	}
 	dec, ok := decoders[ev.Type]
 	if !ok {
-		return nil, &FieldError{Code: "unknown_type", Field: "type", Message: fmt.Sprintf("unknown event type %q", ev.Type)}
+		return nil, &FieldError{Code: "unknown_type", Field: "type", Message: "unknown event type " + short(ev.Type)}
 	}
 	return dec(ev.Data)
 }
@@ -213,75 +209,113 @@ func decodeAs[T validator](raw json.RawMessage) (any, error) {
 }
 
 func (d BorrowerData) validate() error {
-	if err := requireIDs("data.borrower_id", d.BorrowerID); err != nil {
+	if err := checkID("data.borrower_id", d.BorrowerID, MaxIDBytes); err != nil {
 		return err
 	}
+	if err := checkText("data.name", d.Name, MaxNameBytes, false); err != nil {
+		return err
+	}
+	if len(d.Locale) > MaxLocaleBytes {
+		return invalid("data.locale", "is %d bytes, more than the %d allowed", len(d.Locale), MaxLocaleBytes)
+	}
 	if d.Locale != "" && !localeRe.MatchString(d.Locale) {
-		return invalid("data.locale", "%q is not a locale like zh-CN or en-US", d.Locale)
+		return invalid("data.locale", "%s is not a locale like zh-CN or en-US", short(d.Locale))
 	}
 	if d.Timezone != "" {
-		if _, err := time.LoadLocation(d.Timezone); err != nil || d.Timezone == "Local" {
-			return invalid("data.timezone", "%q is not an IANA time zone", d.Timezone)
+		if err := checkZone("data.timezone", d.Timezone); err != nil {
+			return err
 		}
 	}
 	if d.Phone != "" && !e164.MatchString(d.Phone) {
 		return invalid("data.phone", "must be E.164 like +8613800000000")
 	}
 	if d.Email != "" {
+		if len(d.Email) > MaxEmailBytes {
+			return invalid("data.email", "is %d bytes, more than the %d allowed", len(d.Email), MaxEmailBytes)
+		}
 		if a, err := mail.ParseAddress(d.Email); err != nil || a.Address != d.Email {
 			return invalid("data.email", "is not a plain email address")
 		}
 	}
+	if len(d.Blackouts) > MaxBlackouts {
+		return invalid("data.blackouts", "has %d entries, more than the %d allowed", len(d.Blackouts), MaxBlackouts)
+	}
 	for i, bo := range d.Blackouts {
-		field := fmt.Sprintf("data.blackouts[%d]", i)
-		if !clockRe.MatchString(bo.Start) {
-			return invalid(field+".start", "must be HH:MM, got %q", bo.Start)
-		}
-		if !clockRe.MatchString(bo.End) {
-			return invalid(field+".end", "must be HH:MM, got %q", bo.End)
-		}
-		for j, ch := range bo.Channels {
-			if !ch.Valid() {
-				return invalid(fmt.Sprintf("%s.channels[%d]", field, j), "must be sms, voice, email or inapp, got %q", ch)
-			}
+		if err := checkBlackout(fmt.Sprintf("data.blackouts[%d]", i), bo); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-func (d CeasedData) validate() error { return requireIDs("data.borrower_id", d.BorrowerID) }
+// checkBlackout checks a daily blackout: HH:MM times, start before 24:00,
+// start and end apart (equal times would be an empty blackout), valid
+// channels.
+func checkBlackout(field string, bo domain.Blackout) error {
+	if !clockRe.MatchString(bo.Start) || bo.Start == "24:00" {
+		return invalid(field+".start", "must be HH:MM from 00:00 to 23:59, got %s", short(bo.Start))
+	}
+	if !clockRe.MatchString(bo.End) {
+		return invalid(field+".end", "must be HH:MM from 00:00 to 24:00, got %s", short(bo.End))
+	}
+	if bo.End == bo.Start {
+		return invalid(field+".end", "equals start: the blackout would be empty")
+	}
+	return checkChannels(field+".channels", bo.Channels)
+}
+
+// checkChannels checks a list of channels: each valid, no more than there
+// are channels.
+func checkChannels(field string, chans []domain.Channel) error {
+	if len(chans) > len(domain.Channels) {
+		return invalid(field, "has %d entries; there are only %d channels", len(chans), len(domain.Channels))
+	}
+	for j, ch := range chans {
+		if !ch.Valid() {
+			return invalid(fmt.Sprintf("%s[%d]", field, j), "must be sms, voice, email or inapp, got %s", short(string(ch)))
+		}
+	}
+	return nil
+}
+
+func (d CeasedData) validate() error {
+	if err := checkID("data.borrower_id", d.BorrowerID, MaxIDBytes); err != nil {
+		return err
+	}
+	return checkText("data.reason", d.Reason, MaxReasonBytes, true)
+}
 
 func (d LoanData) validate() error {
 	if err := requireIDs("data.borrower_id", d.BorrowerID, "data.loan_id", d.LoanID); err != nil {
 		return err
 	}
-	if _, err := time.Parse(time.DateOnly, d.DueDate); err != nil {
-		return invalid("data.due_date", "must be a date YYYY-MM-DD, got %q", d.DueDate)
+	if err := checkDate("data.due_date", d.DueDate); err != nil {
+		return err
 	}
-	if !decimalRe.MatchString(d.AmountDue) {
-		return invalid("data.amount_due", "must be a decimal string like \"1200.00\", got %q", d.AmountDue)
+	if err := checkAmount("data.amount_due", d.AmountDue, false); err != nil {
+		return err
 	}
-	if !currency.MatchString(d.Currency) {
-		return invalid("data.currency", "must be an ISO 4217 code like CNY, got %q", d.Currency)
+	if err := checkCurrency("data.currency", d.Currency); err != nil {
+		return err
+	}
+	if err := checkText("data.policy", d.Policy, MaxIDBytes, false); err != nil {
+		return err
 	}
 	switch d.Status {
 	case domain.LoanCurrent, domain.LoanOverdue, domain.LoanPaid, domain.LoanWrittenOff:
 		return nil
 	}
-	return invalid("data.status", "must be current, overdue, paid or written_off, got %q", d.Status)
+	return invalid("data.status", "must be current, overdue, paid or written_off, got %s", short(d.Status))
 }
 
 func (d PaymentData) validate() error {
 	if err := requireIDs("data.borrower_id", d.BorrowerID, "data.loan_id", d.LoanID); err != nil {
 		return err
 	}
-	if !decimalRe.MatchString(d.Amount) {
-		return invalid("data.amount", "must be a decimal string, got %q", d.Amount)
+	if err := checkAmount("data.amount", d.Amount, true); err != nil {
+		return err
 	}
-	if !decimalRe.MatchString(d.Remaining) || strings.HasPrefix(d.Remaining, "-") {
-		return invalid("data.remaining", "must be a non-negative decimal string, got %q", d.Remaining)
-	}
-	return nil
+	return checkAmount("data.remaining", d.Remaining, false)
 }
 
 func (d AgreementData) validate() error {
@@ -291,22 +325,28 @@ func (d AgreementData) validate() error {
 	switch d.Kind {
 	case "installment", "deferral", "settlement":
 	default:
-		return invalid("data.kind", "must be installment, deferral or settlement, got %q", d.Kind)
+		return invalid("data.kind", "must be installment, deferral or settlement, got %s", short(d.Kind))
 	}
 	if len(d.LoanIDs) == 0 {
 		return invalid("data.loan_ids", "must name at least one loan")
 	}
+	if len(d.LoanIDs) > MaxAgreementLoans {
+		return invalid("data.loan_ids", "names %d loans, more than the %d allowed", len(d.LoanIDs), MaxAgreementLoans)
+	}
 	for i, id := range d.LoanIDs {
-		if err := requireIDs(fmt.Sprintf("data.loan_ids[%d]", i), id); err != nil {
+		if err := checkID(fmt.Sprintf("data.loan_ids[%d]", i), id, MaxIDBytes); err != nil {
 			return err
 		}
 	}
+	if len(d.Installments) > MaxInstallments {
+		return invalid("data.installments", "has %d entries, more than the %d allowed", len(d.Installments), MaxInstallments)
+	}
 	for i, in := range d.Installments {
-		if _, err := time.Parse(time.DateOnly, in.DueDate); err != nil {
-			return invalid(fmt.Sprintf("data.installments[%d].due_date", i), "must be a date YYYY-MM-DD, got %q", in.DueDate)
+		if err := checkDate(fmt.Sprintf("data.installments[%d].due_date", i), in.DueDate); err != nil {
+			return err
 		}
-		if !decimalRe.MatchString(in.Amount) {
-			return invalid(fmt.Sprintf("data.installments[%d].amount", i), "must be a decimal string, got %q", in.Amount)
+		if err := checkAmount(fmt.Sprintf("data.installments[%d].amount", i), in.Amount, false); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -317,11 +357,11 @@ func (d AgreementEndData) validate() error {
 }
 
 func (d OptOutData) validate() error {
-	if err := requireIDs("data.borrower_id", d.BorrowerID); err != nil {
+	if err := checkID("data.borrower_id", d.BorrowerID, MaxIDBytes); err != nil {
 		return err
 	}
 	if d.Channel != "all" && !domain.Channel(d.Channel).Valid() {
-		return invalid("data.channel", "must be sms, voice, email, inapp or all, got %q", d.Channel)
+		return invalid("data.channel", "must be sms, voice, email, inapp or all, got %s", short(d.Channel))
 	}
 	return nil
 }
@@ -341,17 +381,8 @@ func decodeData(raw json.RawMessage, v any) error {
 // requireIDs checks field/value pairs of required ids.
 func requireIDs(fieldsAndIDs ...string) error {
 	for i := 0; i+1 < len(fieldsAndIDs); i += 2 {
-		field, id := fieldsAndIDs[i], fieldsAndIDs[i+1]
-		if strings.TrimSpace(id) == "" {
-			return invalid(field, "is required")
-		}
-		if len(id) > 128 {
-			return invalid(field, "is longer than 128 bytes")
-		}
-		for _, r := range id {
-			if r < 0x20 || r == 0x7f {
-				return invalid(field, "contains control characters")
-			}
+		if err := checkID(fieldsAndIDs[i], fieldsAndIDs[i+1], MaxIDBytes); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -30,6 +30,9 @@ const (
 
 // Intake validates and applies events. Applying an event is idempotent and
 // keyed by the event id, so a repeated id is acknowledged and applied once.
+// Every change of stored state is a compare-and-set on what was read, so
+// concurrent events (on one instance or several) never lose each other's
+// changes.
 type Intake struct {
 	state     *store.State
 	eventIDs  jetstream.KeyValue
@@ -69,15 +72,27 @@ func NewIntake(o IntakeOptions) *Intake {
 var ErrNotFound = errors.New("not found")
 
 // Apply applies events in order. It returns once they are applied and, when
-// any of them created a suppression, once that suppression is fenced (see
+// any of them created a suppression, once that suppression is held (see
 // the package documentation): the caller's acknowledgement is then safe.
+//
+// When event i fails, the events after it are not applied; the error, a
+// *BatchError with Index i, is returned only after holding for the
+// suppressions among the events before it, since those were applied and
+// the answer acknowledges them (and for event i itself when it suppresses).
 func (in *Intake) Apply(ctx context.Context, events []Event) error {
 	suppressed := false
-	for _, ev := range events {
+	for i, ev := range events {
 		s, err := in.apply(ctx, ev)
 		if err != nil {
 			in.observe(ev.Type, "error")
-			return err
+			// A suppressing event that failed may have written its
+			// suppression before the failure: it is held for too.
+			if suppressed || suppresses(ev.Type) {
+				if herr := in.fence.Hold(ctx); herr != nil {
+					return herr
+				}
+			}
+			return atIndex(i, len(events), i, err)
 		}
 		suppressed = suppressed || s
 	}
@@ -87,13 +102,26 @@ func (in *Intake) Apply(ctx context.Context, events []Event) error {
 	return nil
 }
 
+// suppresses reports whether applying an event of type typ adds a
+// suppression, so that its acknowledgement must be held.
+func suppresses(typ string) bool {
+	switch typ {
+	case TypeAgreementActivated, TypeBorrowerOptedOut, TypeBorrowerCeased:
+		return true
+	}
+	return false
+}
+
 // apply applies one event unless its id was applied before. It reports
-// whether the event added a suppression.
+// whether the caller must hold its acknowledgement: the event added a
+// suppression, or it repeats one that did. A repeat (a retry after a
+// timeout, say) may arrive while the original is still in its hold; held
+// itself, its answer cannot come before the original's.
 func (in *Intake) apply(ctx context.Context, ev Event) (bool, error) {
 	key := store.Token(ev.ID)
-	if _, err := in.eventIDs.Get(ctx, key); err == nil {
+	if e, err := in.eventIDs.Get(ctx, key); err == nil {
 		in.observe(ev.Type, "duplicate")
-		return false, nil
+		return suppresses(string(e.Value())) || suppresses(ev.Type), nil
 	} else if !store.IsNotFound(err) {
 		return false, fmt.Errorf("intake: check event id: %w", err)
 	}
@@ -101,7 +129,6 @@ func (in *Intake) apply(ctx context.Context, ev Event) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	suppressed := false
 	switch d := data.(type) {
 	case BorrowerData:
 		err = in.upsertBorrower(ctx, d)
@@ -110,106 +137,134 @@ func (in *Intake) apply(ctx context.Context, ev Event) (bool, error) {
 	case PaymentData:
 		err = in.payment(ctx, d)
 	case AgreementData:
-		suppressed = true
 		err = in.activate(ctx, d)
 	case AgreementEndData:
 		err = in.endAgreement(ctx, ev.Type, d)
 	case OptOutData:
-		suppressed = true
 		err = in.optOut(ctx, d)
 	case CeasedData:
-		suppressed = true
 		err = in.cease(ctx, d)
 	}
 	if err != nil {
 		return false, err
 	}
 	// Marked after applying: a crash in between re-applies, and every
-	// handler above is idempotent.
-	if _, err := in.eventIDs.Put(ctx, key, []byte(ev.Type)); err != nil {
+	// handler above is idempotent. A concurrent repeat may have marked it
+	// already; the first marker stands.
+	if _, err := in.eventIDs.Create(ctx, key, []byte(ev.Type)); err != nil && !store.IsWrongSequence(err) {
 		return false, fmt.Errorf("intake: mark event applied: %w", err)
 	}
 	in.observe(ev.Type, "applied")
 	in.log.WithFields(logrus.Fields{"event_id": ev.ID, "type": ev.Type}).Debug("event applied")
-	return suppressed, nil
+	return suppresses(ev.Type), nil
 }
 
-func (in *Intake) borrowerOrStub(ctx context.Context, id string) (domain.Borrower, error) {
-	b, err := in.state.Borrower(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return domain.Borrower{ID: id}, nil
-	}
-	return b, err
+func notFound(field, format string, args ...any) *FieldError {
+	return &FieldError{Code: CodeNotFound, Field: field, Message: fmt.Sprintf(format, args...)}
 }
 
+func limitReached(field, format string, args ...any) *FieldError {
+	return &FieldError{Code: CodeLimitReached, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// upsertBorrower creates or updates a borrower's profile; the loan list
+// (kept by loan.updated) is left as stored.
 func (in *Intake) upsertBorrower(ctx context.Context, d BorrowerData) error {
-	b, err := in.borrowerOrStub(ctx, d.BorrowerID)
+	var oldPhone string
+	var loans []string
+	now := in.clock.Now()
+	err := in.state.UpdateBorrower(ctx, d.BorrowerID, func(b *domain.Borrower) (bool, error) {
+		oldPhone, loans = b.Phone, b.LoanIDs
+		b.Name, b.Locale, b.Timezone, b.Phone, b.Email = d.Name, d.Locale, d.Timezone, d.Phone, d.Email
+		b.Blackouts = d.Blackouts
+		b.Updated = now
+		return true, nil
+	})
 	if err != nil {
 		return err
 	}
-	oldPhone := b.Phone
-	b.Name, b.Locale, b.Timezone, b.Phone, b.Email = d.Name, d.Locale, d.Timezone, d.Phone, d.Email
-	b.Blackouts = d.Blackouts
-	b.Updated = in.clock.Now()
-	if err := in.state.PutBorrower(ctx, b); err != nil {
-		return err
-	}
-	if oldPhone != b.Phone {
-		if err := in.state.IndexPhone(ctx, b.ID, oldPhone, b.Phone); err != nil {
+	if oldPhone != d.Phone {
+		if err := in.state.IndexPhone(ctx, d.BorrowerID, oldPhone, d.Phone); err != nil {
 			return err
 		}
 	}
 	// A new time zone moves every reminder of the borrower.
-	return in.reindexLoans(ctx, b.LoanIDs)
+	return in.reindexLoans(ctx, loans)
+}
+
+// checkCaseOwner refuses a loan that is known under another borrower. It
+// runs before anything is written; the compare-and-set of the case checks
+// again.
+func (in *Intake) checkCaseOwner(ctx context.Context, field, loanID, borrowerID string) error {
+	c, err := in.state.Case(ctx, loanID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if c.BorrowerID != borrowerID {
+		return invalid(field, "loan %s belongs to another borrower", short(loanID))
+	}
+	return nil
 }
 
 func (in *Intake) updateLoan(ctx context.Context, d LoanData) error {
-	b, err := in.borrowerOrStub(ctx, d.BorrowerID)
+	if err := in.checkCaseOwner(ctx, "data.borrower_id", d.LoanID, d.BorrowerID); err != nil {
+		return err
+	}
+	now := in.clock.Now()
+	// The borrower is linked first (a stub when the borrower is not known
+	// yet): a borrower-wide change then reschedules the loan.
+	err := in.state.UpdateBorrower(ctx, d.BorrowerID, func(b *domain.Borrower) (bool, error) {
+		if slices.Contains(b.LoanIDs, d.LoanID) {
+			return false, nil
+		}
+		if len(b.LoanIDs) >= MaxLoansPerBorrower {
+			return false, limitReached("data.loan_id", "borrower %s already has %d loans, the most forbear keeps for one borrower",
+				short(d.BorrowerID), len(b.LoanIDs))
+		}
+		b.LoanIDs = append(b.LoanIDs, d.LoanID)
+		b.Updated = now
+		return true, nil
+	})
 	if err != nil {
 		return err
 	}
-	if !slices.Contains(b.LoanIDs, d.LoanID) {
-		b.LoanIDs = append(b.LoanIDs, d.LoanID)
-		b.Updated = in.clock.Now()
-		if err := in.state.PutBorrower(ctx, b); err != nil {
-			return err
+	err = in.state.UpdateCase(ctx, d.LoanID, func(c *domain.Case) (bool, error) {
+		if c.LoanID != "" && c.BorrowerID != d.BorrowerID {
+			return false, invalid("data.borrower_id", "loan %s belongs to another borrower", short(d.LoanID))
 		}
-	}
-	c, err := in.state.Case(ctx, d.LoanID)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		c.BorrowerID, c.DueDate, c.AmountDue = d.BorrowerID, d.DueDate, d.AmountDue
+		c.Currency, c.Status, c.Policy, c.Updated = d.Currency, d.Status, d.Policy, now
+		return true, nil
+	})
+	if err != nil {
 		return err
 	}
-	if err == nil && c.BorrowerID != d.BorrowerID {
-		return invalid("data.borrower_id", "loan %q belongs to another borrower", d.LoanID)
-	}
-	c.LoanID, c.BorrowerID, c.DueDate, c.AmountDue = d.LoanID, d.BorrowerID, d.DueDate, d.AmountDue
-	c.Currency, c.Status, c.Policy, c.Updated = d.Currency, d.Status, d.Policy, in.clock.Now()
-	if err := in.state.PutCase(ctx, c); err != nil {
-		return err
-	}
-	return in.reindex.Reindex(ctx, KindLoan, c.LoanID)
+	return in.reindex.Reindex(ctx, KindLoan, d.LoanID)
 }
 
 func (in *Intake) payment(ctx context.Context, d PaymentData) error {
-	c, err := in.state.Case(ctx, d.LoanID)
-	if errors.Is(err, store.ErrNotFound) {
-		return &FieldError{Code: "not_found", Field: "data.loan_id", Message: fmt.Sprintf("unknown loan %q", d.LoanID)}
-	}
+	now := in.clock.Now()
+	err := in.state.UpdateCase(ctx, d.LoanID, func(c *domain.Case) (bool, error) {
+		if c.LoanID == "" {
+			return false, notFound("data.loan_id", "unknown loan %s", short(d.LoanID))
+		}
+		if c.BorrowerID != d.BorrowerID {
+			return false, invalid("data.borrower_id", "loan %s belongs to another borrower", short(d.LoanID))
+		}
+		c.AmountDue = d.Remaining
+		if isZero(d.Remaining) {
+			c.Status = domain.LoanPaid
+		}
+		c.Updated = now
+		return true, nil
+	})
 	if err != nil {
 		return err
 	}
-	if c.BorrowerID != d.BorrowerID {
-		return invalid("data.borrower_id", "loan %q belongs to another borrower", d.LoanID)
-	}
-	c.AmountDue = d.Remaining
-	if isZero(d.Remaining) {
-		c.Status = domain.LoanPaid
-	}
-	c.Updated = in.clock.Now()
-	if err := in.state.PutCase(ctx, c); err != nil {
-		return err
-	}
-	return in.reindex.Reindex(ctx, KindLoan, c.LoanID)
+	return in.reindex.Reindex(ctx, KindLoan, d.LoanID)
 }
 
 func isZero(decimal string) bool {
@@ -218,75 +273,102 @@ func isZero(decimal string) bool {
 
 func (in *Intake) activate(ctx context.Context, d AgreementData) error {
 	now := in.clock.Now()
+	// Refusals come before the hold is written.
+	if a, err := in.state.Agreement(ctx, d.AgreementID); err == nil && a.BorrowerID != d.BorrowerID {
+		return invalid("data.borrower_id", "agreement %s belongs to another borrower", short(d.AgreementID))
+	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	for i, loan := range d.LoanIDs {
+		if err := in.checkCaseOwner(ctx, fmt.Sprintf("data.loan_ids[%d]", i), loan, d.BorrowerID); err != nil {
+			return err
+		}
+	}
 	// The hold goes first: from its write on, no collection reminder for
 	// these loans passes a fence.
-	if _, err := in.state.UpdateSuppressions(ctx, d.BorrowerID, func(s *domain.Suppressions) error {
+	if err := in.updateSuppressions(ctx, d.BorrowerID, func(s *domain.Suppressions) error {
 		s.Holds = slices.DeleteFunc(s.Holds, func(h domain.Hold) bool { return h.AgreementID == d.AgreementID })
+		if len(s.Holds) >= MaxActiveAgreements {
+			return limitReached("data.agreement_id", "borrower %s already has %d active agreements, the most forbear keeps",
+				short(d.BorrowerID), len(s.Holds))
+		}
 		s.Holds = append(s.Holds, domain.Hold{AgreementID: d.AgreementID, Kind: d.Kind, LoanIDs: d.LoanIDs, Since: now})
 		return nil
 	}); err != nil {
 		return err
 	}
-	a := domain.Agreement{ID: d.AgreementID, BorrowerID: d.BorrowerID, Kind: d.Kind, LoanIDs: d.LoanIDs,
-		Installments: d.Installments, Status: domain.AgreementActive, Policy: in.agreement, Updated: now}
-	if err := in.state.PutAgreement(ctx, a); err != nil {
-		return err
-	}
-	for _, loan := range d.LoanIDs {
-		if err := in.setCaseAgreement(ctx, loan, d.AgreementID); err != nil {
-			return err
+	err := in.state.UpdateAgreement(ctx, d.AgreementID, func(a *domain.Agreement) (bool, error) {
+		if a.ID != "" && a.BorrowerID != d.BorrowerID {
+			return false, invalid("data.borrower_id", "agreement %s belongs to another borrower", short(d.AgreementID))
 		}
-	}
-	return in.reindex.Reindex(ctx, KindAgreement, a.ID)
-}
-
-func (in *Intake) setCaseAgreement(ctx context.Context, loanID, agreementID string) error {
-	c, err := in.state.Case(ctx, loanID)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil // the hold covers the loan when it arrives
-	}
+		*a = domain.Agreement{BorrowerID: d.BorrowerID, Kind: d.Kind, LoanIDs: d.LoanIDs,
+			Installments: d.Installments, Status: domain.AgreementActive, Policy: in.agreement, Updated: now}
+		return true, nil
+	})
 	if err != nil {
 		return err
 	}
-	c.AgreementID = agreementID
-	c.Updated = in.clock.Now()
-	if err := in.state.PutCase(ctx, c); err != nil {
+	for _, loan := range d.LoanIDs {
+		if err := in.setCaseAgreement(ctx, loan, d.BorrowerID, "", d.AgreementID); err != nil {
+			return err
+		}
+	}
+	return in.reindex.Reindex(ctx, KindAgreement, d.AgreementID)
+}
+
+// setCaseAgreement moves a case of the borrower from agreement from to
+// agreement to ("" none); from "" sets it whatever it was. A loan not known
+// yet is left alone (the hold covers it when it arrives), and so is a case
+// that another agreement took over.
+func (in *Intake) setCaseAgreement(ctx context.Context, loanID, borrowerID, from, to string) error {
+	changed := false
+	err := in.state.UpdateCase(ctx, loanID, func(c *domain.Case) (bool, error) {
+		if c.LoanID == "" || c.BorrowerID != borrowerID || from != "" && c.AgreementID != from || c.AgreementID == to {
+			return false, nil
+		}
+		c.AgreementID = to
+		c.Updated = in.clock.Now()
+		changed = true
+		return true, nil
+	})
+	if err != nil || !changed {
 		return err
 	}
 	return in.reindex.Reindex(ctx, KindLoan, loanID)
 }
 
 func (in *Intake) endAgreement(ctx context.Context, typ string, d AgreementEndData) error {
-	a, err := in.state.Agreement(ctx, d.AgreementID)
-	if errors.Is(err, store.ErrNotFound) {
-		return &FieldError{Code: "not_found", Field: "data.agreement_id", Message: fmt.Sprintf("unknown agreement %q", d.AgreementID)}
-	}
+	var loans []string
+	err := in.state.UpdateAgreement(ctx, d.AgreementID, func(a *domain.Agreement) (bool, error) {
+		if a.ID == "" {
+			return false, notFound("data.agreement_id", "unknown agreement %s", short(d.AgreementID))
+		}
+		if a.BorrowerID != d.BorrowerID {
+			return false, invalid("data.borrower_id", "agreement %s belongs to another borrower", short(d.AgreementID))
+		}
+		loans = a.LoanIDs
+		a.Status = domain.AgreementBroken
+		if typ == TypeAgreementCompleted {
+			a.Status = domain.AgreementDone
+		}
+		a.Updated = in.clock.Now()
+		return true, nil
+	})
 	if err != nil {
 		return err
 	}
-	if a.BorrowerID != d.BorrowerID {
-		return invalid("data.borrower_id", "agreement %q belongs to another borrower", d.AgreementID)
-	}
-	a.Status = domain.AgreementBroken
-	if typ == TypeAgreementCompleted {
-		a.Status = domain.AgreementDone
-	}
-	a.Updated = in.clock.Now()
-	if err := in.state.PutAgreement(ctx, a); err != nil {
-		return err
-	}
-	if _, err := in.state.UpdateSuppressions(ctx, d.BorrowerID, func(s *domain.Suppressions) error {
+	if err := in.updateSuppressions(ctx, d.BorrowerID, func(s *domain.Suppressions) error {
 		s.Holds = slices.DeleteFunc(s.Holds, func(h domain.Hold) bool { return h.AgreementID == d.AgreementID })
 		return nil
 	}); err != nil {
 		return err
 	}
-	for _, loan := range a.LoanIDs {
-		if err := in.setCaseAgreement(ctx, loan, ""); err != nil {
+	for _, loan := range loans {
+		if err := in.setCaseAgreement(ctx, loan, d.BorrowerID, d.AgreementID, ""); err != nil {
 			return err
 		}
 	}
-	return in.reindex.Reindex(ctx, KindAgreement, a.ID)
+	return in.reindex.Reindex(ctx, KindAgreement, d.AgreementID)
 }
 
 func (in *Intake) optOut(ctx context.Context, d OptOutData) error {
@@ -294,31 +376,57 @@ func (in *Intake) optOut(ctx context.Context, d OptOutData) error {
 	if d.Channel == "all" {
 		chans = domain.Channels
 	}
-	_, err := in.state.UpdateSuppressions(ctx, d.BorrowerID, func(s *domain.Suppressions) error {
+	now := in.clock.Now()
+	return in.updateSuppressions(ctx, d.BorrowerID, func(s *domain.Suppressions) error {
 		for _, ch := range chans {
-			s.OptOuts = addOptOut(s.OptOuts, domain.OptOut{Channel: ch, Source: "event", At: in.clock.Now()})
+			s.OptOuts = addOptOut(s.OptOuts, domain.OptOut{Channel: ch, Source: "event", At: now})
 		}
 		return nil
 	})
-	return err
 }
 
 func (in *Intake) cease(ctx context.Context, d CeasedData) error {
-	_, err := in.state.UpdateSuppressions(ctx, d.BorrowerID, func(s *domain.Suppressions) error {
+	now := in.clock.Now()
+	return in.updateSuppressions(ctx, d.BorrowerID, func(s *domain.Suppressions) error {
 		if s.Ceased == nil {
-			now := in.clock.Now()
 			s.Ceased = &now
 		}
 		return nil
 	})
+}
+
+// updateSuppressions is the one way intake changes a borrower's
+// suppressions: compare-and-set, with expired mutes pruned first so that
+// the record holds only what is in force.
+func (in *Intake) updateSuppressions(ctx context.Context, borrowerID string, change func(*domain.Suppressions) error) error {
+	_, err := in.state.UpdateSuppressions(ctx, borrowerID, func(s *domain.Suppressions) error {
+		*s = s.Active(in.clock.Now())
+		return change(s)
+	})
 	return err
 }
 
+// maxAddressOptOuts bounds a channel's opt-outs of single addresses; past
+// it they fold into one opt-out of the whole channel, which stops at least
+// as much, so an opt-out is never refused and the record stays bounded.
+const maxAddressOptOuts = 32
+
 func addOptOut(list []domain.OptOut, o domain.OptOut) []domain.OptOut {
+	addresses := 0
 	for _, have := range list {
-		if have.Channel == o.Channel && have.Address == o.Address {
+		if have.Channel != o.Channel {
+			continue
+		}
+		if have.Address == o.Address {
 			return list
 		}
+		if have.Address != "" {
+			addresses++
+		}
+	}
+	if o.Address != "" && addresses >= maxAddressOptOuts {
+		folded := domain.OptOut{Channel: o.Channel, Source: o.Source + " (folded: too many opted-out addresses)", At: o.At}
+		return addOptOut(list, folded)
 	}
 	return append(list, o)
 }

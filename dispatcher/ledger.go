@@ -31,7 +31,7 @@ type Ledger struct {
 
 // NewLedger binds the ledger bucket.
 func NewLedger(ctx context.Context, js jetstream.JetStream, rules compliance.Rules, clk clock.Clock) (*Ledger, error) {
-	kv, err := js.KeyValue(ctx, store.LedgerBucket)
+	kv, err := store.OpenBucket(ctx, js, store.LedgerBucket)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: %w", err)
 	}

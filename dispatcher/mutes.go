@@ -5,8 +5,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/forbear/forbear/internal/domain"
@@ -20,29 +20,45 @@ type MuteRequest struct {
 	Reason   string           `json:"reason"`
 }
 
+// validate checks a mute request at now.
+func (req MuteRequest) validate(now time.Time) error {
+	if err := checkChannels("channels", req.Channels); err != nil {
+		return err
+	}
+	if req.Until != nil {
+		if !req.Until.After(now) {
+			return invalid("until", "must be in the future")
+		}
+		if req.Until.After(now.Add(maxMuteSpan)) {
+			return invalid("until", "is more than ten years ahead; leave until out for a mute that lasts until deleted")
+		}
+	}
+	if strings.TrimSpace(req.Reason) == "" {
+		return invalid("reason", "is required (it is shown in the audit trail)")
+	}
+	return checkText("reason", req.Reason, MaxReasonBytes, true)
+}
+
 // AddMute suppresses some or all channels of a borrower. It returns once the
 // mute is fenced: from then on no reminder in its scope starts a provider
-// call on any instance.
+// call on any instance. A borrower has at most MaxActiveMutes mutes in
+// force; expired ones are dropped at every write.
 func (in *Intake) AddMute(ctx context.Context, borrowerID string, req MuteRequest, by string) (domain.Mute, error) {
 	if _, err := in.state.Borrower(ctx, borrowerID); errors.Is(err, store.ErrNotFound) {
 		return domain.Mute{}, ErrNotFound
 	} else if err != nil {
 		return domain.Mute{}, err
 	}
-	for i, ch := range req.Channels {
-		if !ch.Valid() {
-			return domain.Mute{}, invalid(fmt.Sprintf("channels[%d]", i), "must be sms, voice, email or inapp, got %q", ch)
-		}
-	}
 	now := in.clock.Now()
-	if req.Until != nil && !req.Until.After(now) {
-		return domain.Mute{}, invalid("until", "must be in the future")
-	}
-	if req.Reason == "" {
-		return domain.Mute{}, invalid("reason", "is required (it is shown in the audit trail)")
+	if err := req.validate(now); err != nil {
+		return domain.Mute{}, err
 	}
 	m := domain.Mute{ID: newID("mute"), Channels: req.Channels, Until: req.Until, Reason: req.Reason, By: by, Created: now}
-	if _, err := in.state.UpdateSuppressions(ctx, borrowerID, func(s *domain.Suppressions) error {
+	if err := in.updateSuppressions(ctx, borrowerID, func(s *domain.Suppressions) error {
+		if len(s.Mutes) >= MaxActiveMutes {
+			return limitReached("", "borrower %s already has %d mutes in force, the most forbear keeps; lift one first",
+				short(borrowerID), len(s.Mutes))
+		}
 		s.Mutes = append(s.Mutes, m)
 		return nil
 	}); err != nil {
@@ -63,7 +79,7 @@ func (in *Intake) DeleteMute(ctx context.Context, borrowerID, muteID string) err
 		return err
 	}
 	found := false
-	if _, err := in.state.UpdateSuppressions(ctx, borrowerID, func(s *domain.Suppressions) error {
+	if err := in.updateSuppressions(ctx, borrowerID, func(s *domain.Suppressions) error {
 		n := len(s.Mutes)
 		s.Mutes = slices.DeleteFunc(s.Mutes, func(m domain.Mute) bool { return m.ID == muteID })
 		found = len(s.Mutes) < n
@@ -80,11 +96,10 @@ func (in *Intake) DeleteMute(ctx context.Context, borrowerID, muteID string) err
 // AddOptOut records that a borrower's address opted out of a channel
 // (provider report such as Twilio 21610, inbound STOP, unsubscribe link).
 func (in *Intake) AddOptOut(ctx context.Context, borrowerID string, o domain.OptOut) error {
-	_, err := in.state.UpdateSuppressions(ctx, borrowerID, func(s *domain.Suppressions) error {
+	return in.updateSuppressions(ctx, borrowerID, func(s *domain.Suppressions) error {
 		s.OptOuts = addOptOut(s.OptOuts, o)
 		return nil
 	})
-	return err
 }
 
 // OptOutNow is AddOptOut for a request the borrower is waiting on (an

@@ -51,10 +51,19 @@ func (in *Intake) handleNATS(ctx context.Context, js jetstream.JetStream, m jets
 		verr = invalid(typeField, "event type %q published on subject for %q", ev.Type, want)
 	}
 	if verr == nil {
-		_, err := in.apply(ctx, ev)
+		hold, err := in.apply(ctx, ev)
 		var fe *FieldError
 		switch {
 		case err == nil:
+			// A suppression is acknowledged like one over HTTP: after its
+			// hold. Cut short (shutdown), the event is redelivered, and the
+			// repeat is held again.
+			if hold {
+				if err := in.fence.Hold(ctx); err != nil {
+					_ = m.Nak()
+					return
+				}
+			}
 			_ = m.Ack()
 			return
 		case errors.As(err, &fe):

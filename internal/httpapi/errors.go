@@ -3,9 +3,11 @@ package httpapi
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/forbear/forbear/dispatcher"
+	"github.com/forbear/forbear/internal/store"
 )
 
 // apiError is the body of every error response:
@@ -15,6 +17,8 @@ type apiError struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
 	Field   string `json:"field,omitempty"`
+	// Index is the failing event of POST /v1/events (see batchError).
+	Index *int `json:"index,omitempty"`
 }
 
 // Stable error codes.
@@ -25,6 +29,8 @@ var (
 	errTooLarge     = apiError{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: "request body is too large"}
 	errInternal     = apiError{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error; see the server log"}
 	errUnavailable  = apiError{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "not ready"}
+	errRecordFull   = apiError{Status: http.StatusConflict, Code: "record_too_large", Message: "the record would grow past what forbear stores for one borrower, loan or agreement"}
+	errContention   = apiError{Status: http.StatusServiceUnavailable, Code: "contention", Message: "too many concurrent changes to one record; retry"}
 )
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -38,20 +44,57 @@ func writeError(w http.ResponseWriter, e apiError) {
 }
 
 // fail maps an error from below to a response; unexpected errors are logged
-// by the caller and hidden behind "internal".
+// and hidden behind "internal".
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	writeError(w, s.apiErrorOf(r, err))
+}
+
+// failEvents is fail for POST /v1/events: an error at one event of the
+// request also says which ("index" in the error) and how many events
+// before it were applied ("accepted" beside the error).
+func (s *Server) failEvents(w http.ResponseWriter, r *http.Request, err error) {
+	e := s.apiErrorOf(r, err)
+	var be *dispatcher.BatchError
+	if !errors.As(err, &be) {
+		writeError(w, e)
+		return
+	}
+	e.Index = &be.Index
+	writeJSON(w, e.Status, map[string]any{"error": e, "accepted": be.Applied})
+}
+
+func (s *Server) apiErrorOf(r *http.Request, err error) apiError {
 	var fe *dispatcher.FieldError
 	switch {
 	case errors.As(err, &fe):
 		status := http.StatusBadRequest
-		if fe.Code == "not_found" {
+		switch fe.Code {
+		case dispatcher.CodeNotFound:
 			status = http.StatusNotFound
+		case dispatcher.CodeLimitReached:
+			status = http.StatusConflict
 		}
-		writeError(w, apiError{Status: status, Code: fe.Code, Message: fe.Message, Field: fe.Field})
+		return apiError{Status: status, Code: fe.Code, Message: fe.Message, Field: fe.Field}
 	case errors.Is(err, dispatcher.ErrNotFound):
-		writeError(w, errNotFound)
+		return errNotFound
+	case errors.Is(err, store.ErrTooLarge):
+		s.log.WithError(err).WithField("path", r.URL.Path).Warn("record full")
+		return errRecordFull
+	case errors.Is(err, store.ErrContention):
+		s.log.WithError(err).WithField("path", r.URL.Path).Warn("write contention")
+		return errContention
 	default:
 		s.log.WithError(err).WithField("path", r.URL.Path).Error("request failed")
-		writeError(w, errInternal)
+		return errInternal
 	}
+}
+
+// checkNote bounds a template version's note, which every later read of
+// the template's history carries.
+func checkNote(note string) (apiError, bool) {
+	if len(note) <= dispatcher.MaxReasonBytes {
+		return apiError{}, false
+	}
+	return apiError{Status: http.StatusBadRequest, Code: "invalid_field", Field: "note",
+		Message: fmt.Sprintf("is %d bytes, more than the %d allowed", len(note), dispatcher.MaxReasonBytes)}, true
 }

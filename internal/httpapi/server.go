@@ -1,12 +1,14 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -164,11 +166,11 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	events, err := dispatcher.ParseHTTPEvents(r.Header, body)
 	if err != nil {
-		s.fail(w, r, err)
+		s.failEvents(w, r, err)
 		return
 	}
 	if err := s.o.Intake.Apply(r.Context(), events); err != nil {
-		s.fail(w, r, err)
+		s.failEvents(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]int{"accepted": len(events)})
@@ -244,9 +246,9 @@ func (s *Server) postMute(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var req dispatcher.MuteRequest
-	if err := json.Unmarshal(body, &req); err != nil {
-		writeError(w, apiError{Status: http.StatusBadRequest, Code: "invalid_json", Message: "body is not a mute: " + err.Error()})
+	req, bad := decodeMute(body)
+	if bad != nil {
+		writeError(w, *bad)
 		return
 	}
 	m, err := s.o.Intake.AddMute(r.Context(), r.PathValue("id"), req, PrincipalFrom(r.Context()).Name)
@@ -259,6 +261,36 @@ func (s *Server) postMute(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusCreated, m)
+}
+
+// decodeMute decodes a mute body strictly: a key forbear does not know (a
+// misspelt "until", say) would otherwise be dropped in silence, and the
+// mute would last forever.
+func decodeMute(body []byte) (dispatcher.MuteRequest, *apiError) {
+	var req dispatcher.MuteRequest
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(&req)
+	if err == nil && dec.More() {
+		err = errors.New("more than one JSON value")
+	}
+	if err == nil {
+		return req, nil
+	}
+	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		name, _ = strconv.Unquote(name)
+		if len(name) > 64 {
+			name = name[:64] // names the key without echoing a huge one
+		}
+		return req, &apiError{Status: http.StatusBadRequest, Code: "unknown_field", Field: name,
+			Message: "unknown key; a mute has channels, until and reason"}
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) && te.Field != "" {
+		return req, &apiError{Status: http.StatusBadRequest, Code: "invalid_field", Field: te.Field,
+			Message: "has the wrong type (" + te.Value + ")"}
+	}
+	return req, &apiError{Status: http.StatusBadRequest, Code: "invalid_json", Message: "body is not a mute: " + err.Error()}
 }
 
 func (s *Server) deleteMute(w http.ResponseWriter, r *http.Request) {

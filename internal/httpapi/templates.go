@@ -56,6 +56,10 @@ func (s *Server) templateRoutes(t *templates.Store) {
 		}
 		// The version's note: ?note= for this publish, else the body's note.
 		note := cmp.Or(r.URL.Query().Get("note"), def.Note)
+		if e, bad := checkNote(note); bad {
+			writeError(w, e)
+			return
+		}
 		n, err := t.Put(r.Context(), r.PathValue("id"), def, PrincipalFrom(r.Context()).Name, note)
 		if err != nil {
 			s.templateError(w, r, err)

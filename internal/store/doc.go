@@ -3,4 +3,10 @@
 // the state that several packages read (borrowers, cases, agreements and
 // suppressions), and reads stored messages by subject without creating
 // consumers (Reader).
+//
+// Every change of stored state that depends on what is stored goes through
+// UpdateJSON (or a typed wrapper such as State.UpdateBorrower): a
+// compare-and-set on the revision read, re-read from the stream leader when
+// it loses, and refused before the write when the value would outgrow what
+// NATS accepts (MaxValueBytes).
 package store

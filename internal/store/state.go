@@ -2,9 +2,7 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"slices"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -28,16 +26,18 @@ type State struct {
 	SuppressionKV jetstream.KeyValue
 }
 
-// OpenState binds the state buckets (Setup must have run).
+// OpenState binds the state buckets (Setup must have run). Every bucket is
+// leader-backed (see LeaderBacked): what intake reads to decide a write is
+// never a stale replica's answer.
 func OpenState(ctx context.Context, js jetstream.JetStream) (*State, error) {
 	var s State
 	for name, dst := range map[string]*jetstream.KeyValue{
 		BorrowersBucket: &s.Borrowers, CasesBucket: &s.Cases,
 		AgreementsBucket: &s.Agreements, SuppressionsBucket: &s.SuppressionKV, PhonesBucket: &s.Phones,
 	} {
-		kv, err := js.KeyValue(ctx, name)
+		kv, err := OpenBucket(ctx, js, name)
 		if err != nil {
-			return nil, fmt.Errorf("store: bucket %s: %w", name, err)
+			return nil, err
 		}
 		*dst = kv
 	}
@@ -51,7 +51,21 @@ func (s *State) Borrower(ctx context.Context, id string) (domain.Borrower, error
 	return b, err
 }
 
-// PutBorrower writes a borrower.
+// UpdateBorrower changes a borrower with compare-and-set (see UpdateJSON).
+// change gets the stored borrower, or one with an empty ID when there is
+// none, and returns whether to write; the ID is set before the write.
+func (s *State) UpdateBorrower(ctx context.Context, id string, change func(*domain.Borrower) (bool, error)) error {
+	_, err := UpdateJSON(ctx, s.Borrowers, Token(id), func(b *domain.Borrower) (bool, error) {
+		write, err := change(b)
+		b.ID = id
+		return write, err
+	})
+	return err
+}
+
+// PutBorrower writes a whole borrower over whatever is stored. It is for
+// seeding (tests, imports): a change that depends on what is stored goes
+// through UpdateBorrower.
 func (s *State) PutBorrower(ctx context.Context, b domain.Borrower) error {
 	return putJSON(ctx, s.Borrowers, Token(b.ID), b)
 }
@@ -63,7 +77,20 @@ func (s *State) Case(ctx context.Context, loanID string) (domain.Case, error) {
 	return c, err
 }
 
-// PutCase writes a case.
+// UpdateCase changes a case with compare-and-set (see UpdateJSON). change
+// gets the stored case, or one with an empty LoanID when there is none,
+// and returns whether to write; the LoanID is set before the write.
+func (s *State) UpdateCase(ctx context.Context, loanID string, change func(*domain.Case) (bool, error)) error {
+	_, err := UpdateJSON(ctx, s.Cases, Token(loanID), func(c *domain.Case) (bool, error) {
+		write, err := change(c)
+		c.LoanID = loanID
+		return write, err
+	})
+	return err
+}
+
+// PutCase writes a whole case over whatever is stored: for seeding only
+// (see PutBorrower).
 func (s *State) PutCase(ctx context.Context, c domain.Case) error {
 	return putJSON(ctx, s.Cases, Token(c.LoanID), c)
 }
@@ -75,7 +102,21 @@ func (s *State) Agreement(ctx context.Context, id string) (domain.Agreement, err
 	return a, err
 }
 
-// PutAgreement writes an agreement.
+// UpdateAgreement changes an agreement with compare-and-set (see
+// UpdateJSON). change gets the stored agreement, or one with an empty ID
+// when there is none, and returns whether to write; the ID is set before
+// the write.
+func (s *State) UpdateAgreement(ctx context.Context, id string, change func(*domain.Agreement) (bool, error)) error {
+	_, err := UpdateJSON(ctx, s.Agreements, Token(id), func(a *domain.Agreement) (bool, error) {
+		write, err := change(a)
+		a.ID = id
+		return write, err
+	})
+	return err
+}
+
+// PutAgreement writes a whole agreement over whatever is stored: for
+// seeding only (see PutBorrower).
 func (s *State) PutAgreement(ctx context.Context, a domain.Agreement) error {
 	return putJSON(ctx, s.Agreements, Token(a.ID), a)
 }
@@ -119,47 +160,12 @@ func (s *State) updateIDs(ctx context.Context, kv jetstream.KeyValue, key string
 	return err
 }
 
-// UpdateJSON is read-modify-write of one JSON value with compare-and-set:
-// change gets the current value (the zero value when the key is missing)
-// and returns whether to write; when another writer got there first, it
-// runs again on the new value. It returns the revision written (0 when
-// change chose not to write).
-func UpdateJSON[T any](ctx context.Context, kv jetstream.KeyValue, key string, change func(*T) (bool, error)) (uint64, error) {
-	for attempt := 0; attempt < 100; attempt++ {
-		var v T
-		rev, err := getJSON(ctx, kv, key, &v)
-		if err != nil && !errors.Is(err, ErrNotFound) {
-			return 0, err
-		}
-		write, err := change(&v)
-		if err != nil || !write {
-			return 0, err
-		}
-		data, err := json.Marshal(v)
-		if err != nil {
-			return 0, err
-		}
-		var seq uint64
-		if rev == 0 {
-			seq, err = kv.Create(ctx, key, data)
-		} else {
-			seq, err = kv.Update(ctx, key, data, rev)
-		}
-		if err == nil {
-			return seq, nil
-		}
-		if !IsWrongSequence(err) {
-			return 0, fmt.Errorf("store: write %s/%s: %w", kv.Bucket(), key, err)
-		}
-	}
-	return 0, fmt.Errorf("store: %s/%s: too much write contention", kv.Bucket(), key)
-}
-
 // Suppressions reads a borrower's suppressions from the stream leader (the
 // bucket has no direct get). A borrower with none gets an empty value.
 func (s *State) Suppressions(ctx context.Context, borrowerID string) (domain.Suppressions, error) {
 	sup := domain.Suppressions{BorrowerID: borrowerID}
-	if _, err := getJSON(ctx, s.SuppressionKV, Token(borrowerID), &sup); err != nil && !errors.Is(err, ErrNotFound) {
+	// One leader read: a miss needs no second opinion.
+	if _, err := getJSONFrom(ctx, s.SuppressionKV, Token(borrowerID), &sup, true); err != nil && !errors.Is(err, ErrNotFound) {
 		return sup, err
 	}
 	return sup, nil
@@ -174,40 +180,4 @@ func (s *State) UpdateSuppressions(ctx context.Context, borrowerID string, chang
 		sup.BorrowerID = borrowerID
 		return true, change(sup)
 	})
-}
-
-// IsWrongSequence reports a failed compare-and-set: another writer changed
-// the key first.
-func IsWrongSequence(err error) bool {
-	var apiErr *jetstream.APIError
-	if errors.As(err, &apiErr) {
-		return apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
-			apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant
-	}
-	return errors.Is(err, jetstream.ErrKeyExists)
-}
-
-func getJSON(ctx context.Context, kv jetstream.KeyValue, key string, v any) (uint64, error) {
-	e, err := kv.Get(ctx, key)
-	if IsNotFound(err) {
-		return 0, ErrNotFound
-	}
-	if err != nil {
-		return 0, fmt.Errorf("store: get %s/%s: %w", kv.Bucket(), key, err)
-	}
-	if err := json.Unmarshal(e.Value(), v); err != nil {
-		return 0, fmt.Errorf("store: decode %s/%s: %w", kv.Bucket(), key, err)
-	}
-	return e.Revision(), nil
-}
-
-func putJSON(ctx context.Context, kv jetstream.KeyValue, key string, v any) error {
-	data, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	if _, err := kv.Put(ctx, key, data); err != nil {
-		return fmt.Errorf("store: put %s/%s: %w", kv.Bucket(), key, err)
-	}
-	return nil
 }
