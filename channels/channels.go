@@ -62,7 +62,7 @@ type Provider interface {
 // days under the example policies and caps); a message or call to the
 // address within it before the attempt is taken for the attempt's (see the
 // Lookup of each provider).
-const ClockSkew = 30 * time.Second
+const ClockSkew = 10 * time.Second
 
 // Looker is an optional capability: a provider that can tell whether a
 // message was already accepted (by a worker that died before recording it),

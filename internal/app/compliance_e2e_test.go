@@ -54,7 +54,7 @@ func (w *world) startWithClock(t *testing.T, cfg config.Config, name string, clk
 	if url == "" {
 		url = w.nats.Server.ClientURL()
 	}
-	a, err := app.New(ctx, cfg, app.Options{NATSURL: url, Instance: name, Log: debugLog(t), Clock: clk})
+	a, err := app.New(ctx, cfg, app.Options{NATSURL: url, Instance: name, Log: quiet(), Clock: clk})
 	if err != nil {
 		t.Fatal(err)
 	}
