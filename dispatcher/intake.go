@@ -82,7 +82,14 @@ var ErrNotFound = errors.New("not found")
 func (in *Intake) Apply(ctx context.Context, events []Event) error {
 	suppressed := false
 	for i, ev := range events {
-		s, err := in.apply(ctx, ev)
+		var s bool
+		// Applying is idempotent, so a store request lost while a stream
+		// elects a leader is simply tried again (see store.Retry): the
+		// caller is answered soon after the cluster is whole again.
+		err := store.Retry(ctx, func(ctx context.Context) (err error) {
+			s, err = in.apply(ctx, ev)
+			return err
+		})
 		if err != nil {
 			in.observe(ev.Type, "error")
 			// A suppressing event that failed may have written its

@@ -44,23 +44,31 @@ func (req MuteRequest) validate(now time.Time) error {
 // call on any instance. A borrower has at most MaxActiveMutes mutes in
 // force; expired ones are dropped at every write.
 func (in *Intake) AddMute(ctx context.Context, borrowerID string, req MuteRequest, by string) (domain.Mute, error) {
-	if _, err := in.state.Borrower(ctx, borrowerID); errors.Is(err, store.ErrNotFound) {
-		return domain.Mute{}, ErrNotFound
-	} else if err != nil {
-		return domain.Mute{}, err
-	}
 	now := in.clock.Now()
 	if err := req.validate(now); err != nil {
 		return domain.Mute{}, err
 	}
 	m := domain.Mute{ID: newID("mute"), Channels: req.Channels, Until: req.Until, Reason: req.Reason, By: by, Created: now}
-	if err := in.updateSuppressions(ctx, borrowerID, func(s *domain.Suppressions) error {
-		if len(s.Mutes) >= MaxActiveMutes {
-			return limitReached("", "borrower %s already has %d mutes in force, the most forbear keeps; lift one first",
-				short(borrowerID), len(s.Mutes))
+	// Tried again while a stream elects a leader (see store.Retry); an
+	// attempt whose write landed unseen leaves the mute there once, since
+	// it is added only if its id is not.
+	if err := store.Retry(ctx, func(ctx context.Context) error {
+		if _, err := in.state.Borrower(ctx, borrowerID); errors.Is(err, store.ErrNotFound) {
+			return ErrNotFound
+		} else if err != nil {
+			return err
 		}
-		s.Mutes = append(s.Mutes, m)
-		return nil
+		return in.updateSuppressions(ctx, borrowerID, func(s *domain.Suppressions) error {
+			if slices.ContainsFunc(s.Mutes, func(have domain.Mute) bool { return have.ID == m.ID }) {
+				return nil
+			}
+			if len(s.Mutes) >= MaxActiveMutes {
+				return limitReached("", "borrower %s already has %d mutes in force, the most forbear keeps; lift one first",
+					short(borrowerID), len(s.Mutes))
+			}
+			s.Mutes = append(s.Mutes, m)
+			return nil
+		})
 	}); err != nil {
 		return domain.Mute{}, err
 	}

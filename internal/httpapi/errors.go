@@ -23,14 +23,16 @@ type apiError struct {
 
 // Stable error codes.
 var (
-	errUnauthorized = apiError{Status: http.StatusUnauthorized, Code: "unauthorized", Message: "missing or unknown bearer token"}
-	errForbidden    = apiError{Status: http.StatusForbidden, Code: "forbidden", Message: "this token's roles do not allow that"}
-	errNotFound     = apiError{Status: http.StatusNotFound, Code: "not_found", Message: "not found"}
-	errTooLarge     = apiError{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: "request body is too large"}
-	errInternal     = apiError{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error; see the server log"}
-	errUnavailable  = apiError{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "not ready"}
-	errRecordFull   = apiError{Status: http.StatusConflict, Code: "record_too_large", Message: "the record would grow past what forbear stores for one borrower, loan or agreement"}
-	errContention   = apiError{Status: http.StatusServiceUnavailable, Code: "contention", Message: "too many concurrent changes to one record; retry"}
+	errUnauthorized    = apiError{Status: http.StatusUnauthorized, Code: "unauthorized", Message: "missing or unknown bearer token"}
+	errForbidden       = apiError{Status: http.StatusForbidden, Code: "forbidden", Message: "this token's roles do not allow that"}
+	errNotFound        = apiError{Status: http.StatusNotFound, Code: "not_found", Message: "not found"}
+	errTooLarge        = apiError{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: "request body is too large"}
+	errInternal        = apiError{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error; see the server log"}
+	errUnavailable     = apiError{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "not ready"}
+	errRecordFull      = apiError{Status: http.StatusConflict, Code: "record_too_large", Message: "the record would grow past what forbear stores for one borrower, loan or agreement"}
+	errNATSUnavailable = apiError{Status: http.StatusServiceUnavailable, Code: "unavailable",
+		Message: "NATS did not answer in time (a stream without a leader, say); nothing is lost: retry"}
+	errContention = apiError{Status: http.StatusServiceUnavailable, Code: "contention", Message: "too many concurrent changes to one record; retry"}
 )
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -83,6 +85,9 @@ func (s *Server) apiErrorOf(r *http.Request, err error) apiError {
 	case errors.Is(err, store.ErrContention):
 		s.log.WithError(err).WithField("path", r.URL.Path).Warn("write contention")
 		return errContention
+	case store.IsTransient(err):
+		s.log.WithError(err).WithField("path", r.URL.Path).Warn("NATS unavailable")
+		return errNATSUnavailable
 	default:
 		s.log.WithError(err).WithField("path", r.URL.Path).Error("request failed")
 		return errInternal
