@@ -36,6 +36,13 @@ type Message struct {
 	// Looker matches what the provider accepted since then (calls carry no
 	// text to match). Zero when no attempt is known.
 	AttemptedAt time.Time
+	// Claimed, on a redelivered reminder, are the provider references that
+	// the audit trail already gives to other reminders of the borrower on
+	// this channel: a Looker never takes one of them for this reminder.
+	// (The same text, or a call, to the same number in the same minutes is
+	// otherwise indistinguishable: a late redelivery of the step's previous
+	// occurrence, say.)
+	Claimed []string
 }
 
 // Result is what a provider reports for an accepted message.

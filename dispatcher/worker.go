@@ -416,6 +416,15 @@ func (w *Worker) alreadySent(ctx context.Context, log *logrus.Entry, r domain.Re
 			msg.AttemptedAt = a.At
 		}
 	}
+	// What the provider has for other reminders is not this one's: without
+	// knowing that, a look-up could take the step's previous occurrence
+	// (same text, same number, moments earlier) for this one, and this
+	// one would never be sent.
+	claimed, err := w.o.Audit.Claimed(ctx, r.BorrowerID, r.Channel, r.ID)
+	if err != nil {
+		return true, w.retry(log, err, delivered, 0)
+	}
+	msg.Claimed = claimed
 	res, found, err := l.Lookup(ctx, msg)
 	if err != nil {
 		log.WithError(err).Warn("provider lookup failed; resending")

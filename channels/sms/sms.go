@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	openapi "github.com/twilio/twilio-go/rest/api/v2010"
@@ -106,7 +107,8 @@ func (p *Provider) Lookup(ctx context.Context, msg channels.Message) (channels.R
 			return err
 		}
 		for _, m := range list {
-			if m.Body == nil || *m.Body != msg.Text || m.Sid == nil || !createdSince(m.DateCreated, since) {
+			if m.Body == nil || *m.Body != msg.Text || m.Sid == nil || !createdSince(m.DateCreated, since) ||
+				slices.Contains(msg.Claimed, *m.Sid) {
 				continue
 			}
 			found = *m.Sid

@@ -212,6 +212,12 @@ func TestLookupCountsOnlyMessagesSinceTheAttempt(t *testing.T) {
 	if _, found, err := b.p.Lookup(ctx(t), now); err != nil || !found {
 		t.Errorf("Lookup for an attempt just before the copy: found=%v err=%v, want found", found, err)
 	}
+	// The copy is another reminder's by the audit trail: not this one's.
+	claimed := now
+	claimed.Claimed = []string{b.fake.Messages()[0].SID}
+	if _, found, err := b.p.Lookup(ctx(t), claimed); err != nil || found {
+		t.Errorf("Lookup with the only copy claimed by another reminder: found=%v err=%v, want not found", found, err)
+	}
 }
 
 func TestLookupErrorsAreClassified(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -134,7 +135,7 @@ func (p *Provider) Lookup(ctx context.Context, msg channels.Message) (channels.R
 			if err != nil {
 				return err
 			}
-			if found = earliestSince(calls, since, q.when); found != "" {
+			if found = earliestSince(calls, since, msg.Claimed, q.when); found != "" {
 				return nil
 			}
 		}
@@ -150,16 +151,17 @@ func (p *Provider) Lookup(ctx context.Context, msg channels.Message) (channels.R
 }
 
 // earliestSince returns the SID of the earliest call whose time (when) is
-// at or after since: the one closest to the attempt. Twilio filters by
+// at or after since and that no other reminder has claimed: the one
+// closest to the attempt. Twilio filters by
 // time already; the check here also holds if it filtered by day only. A
 // time Twilio wrote in a form we cannot read counts as a match: a call the
 // query selected is more likely ours than not, and a missed match means a
 // second call.
-func earliestSince(calls []openapi.ApiV2010Call, since time.Time, when func(openapi.ApiV2010Call) *string) string {
+func earliestSince(calls []openapi.ApiV2010Call, since time.Time, claimed []string, when func(openapi.ApiV2010Call) *string) string {
 	var sid string
 	var first time.Time
 	for _, c := range calls {
-		if c.Sid == nil || *c.Sid == "" {
+		if c.Sid == nil || *c.Sid == "" || slices.Contains(claimed, *c.Sid) {
 			continue
 		}
 		at := since

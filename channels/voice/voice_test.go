@@ -277,6 +277,11 @@ func TestLookupMatchesNumberSenderAndTime(t *testing.T) {
 	if _, found, err := looker(t, p2).Lookup(ctx(t), msg); err != nil || found {
 		t.Errorf("Lookup from another sender: found=%v err=%v, want not found", found, err)
 	}
+	claimed := msg
+	claimed.Claimed = []string{res.ProviderRef} // another reminder's call
+	if _, found, err := l.Lookup(ctx(t), claimed); err != nil || found {
+		t.Errorf("Lookup of a call another reminder claims: found=%v err=%v, want not found", found, err)
+	}
 	if _, found, err := l.Lookup(ctx(t), msg); err != nil || !found {
 		t.Errorf("Lookup of the call itself: found=%v err=%v, want found", found, err)
 	}

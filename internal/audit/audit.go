@@ -173,6 +173,28 @@ func (r *Recorder) FindOnLeader(ctx context.Context, borrowerID, id string, stat
 	return r.find(ctx, borrowerID, id, statuses, msgs)
 }
 
+// claimWindow is how many of a borrower's newest records Claimed reads: a
+// redelivered reminder looks for its attempt among the provider's last
+// minutes, and the records of those minutes are among the newest.
+const claimWindow = 200
+
+// Claimed returns the provider references that the borrower's newest
+// records on channel give to reminders other than exceptID: messages and
+// calls the provider has that are known not to be exceptID's.
+func (r *Recorder) Claimed(ctx context.Context, borrowerID string, channel domain.Channel, exceptID string) ([]string, error) {
+	list, err := r.List(ctx, borrowerID, claimWindow)
+	if err != nil {
+		return nil, err
+	}
+	var refs []string
+	for _, d := range list {
+		if d.Channel == channel && d.ID != exceptID && d.ProviderRef != "" && !slices.Contains(refs, d.ProviderRef) {
+			refs = append(refs, d.ProviderRef)
+		}
+	}
+	return refs, nil
+}
+
 // find looks through the reminder's records msgs (oldest first), then the
 // legacy ones. Legacy records were all written before this version ran, so
 // every replica has them: a direct get is read-your-writes enough.

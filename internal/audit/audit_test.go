@@ -213,3 +213,30 @@ func TestRecordOnce(t *testing.T) {
 		t.Fatalf("%d records, want 1 (%v)", len(list), err)
 	}
 }
+
+// TestClaimedNamesOtherRemindersRefs: the provider references a borrower's
+// records give to other reminders on the channel, for a redelivered
+// reminder's look-up to skip.
+func TestClaimedNamesOtherRemindersRefs(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	c := ctx(t)
+	for _, d := range []domain.Delivery{
+		{ID: "L1/overdue/0/sms", BorrowerID: "b1", Channel: domain.SMS, Status: domain.Sent, ProviderRef: "SM0"},
+		{ID: "L1/overdue/0/sms", BorrowerID: "b1", Channel: domain.SMS, Status: domain.Delivered, ProviderRef: "SM0"},
+		{ID: "L1/overdue/1/sms", BorrowerID: "b1", Channel: domain.SMS, Status: domain.Sent, ProviderRef: "SM1"},
+		{ID: "L1/call/0/voice", BorrowerID: "b1", Channel: domain.Voice, Status: domain.Sent, ProviderRef: "CA0"},
+		{ID: "L9/overdue/0/sms", BorrowerID: "b2", Channel: domain.SMS, Status: domain.Sent, ProviderRef: "SM9"},
+	} {
+		if err := b.rec.Record(c, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := b.rec.Claimed(c, "b1", domain.SMS, "L1/overdue/1/sms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0] != "SM0" {
+		t.Errorf("Claimed = %v, want [SM0]: another reminder's SMS, once, not this one's, not a call, not another borrower's", got)
+	}
+}
