@@ -16,8 +16,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/forbear/forbear/channels/email"
-	"github.com/forbear/forbear/internal/app"
-	"github.com/forbear/forbear/internal/clock"
 	"github.com/forbear/forbear/internal/config"
 	"github.com/forbear/forbear/internal/domain"
 	"github.com/forbear/forbear/internal/store"
@@ -44,7 +42,7 @@ func TestClusterSettlementRace(t *testing.T) {
 	}
 	c := natscluster.Start(t, 3)
 	t.Run("stream leader killed", func(t *testing.T) {
-		r := newClusterRun(t, c)
+		r := newClusterRun(t, c, 0)
 		r.race(func() time.Time {
 			leader, err := c.StreamLeader(r.ctx, r.js, store.RemindersStream)
 			if err != nil {
@@ -58,7 +56,7 @@ func TestClusterSettlementRace(t *testing.T) {
 		})
 	})
 	t.Run("instance killed", func(t *testing.T) {
-		r := newClusterRun(t, c)
+		r := newClusterRun(t, c, withChildA)
 		r.race(func() time.Time {
 			// Kill A while Twilio holds requests in flight, so that some of
 			// A's SMS and calls are accepted by Twilio with no record
@@ -76,9 +74,9 @@ func TestClusterSettlementRace(t *testing.T) {
 					t.Fatalf("only %d requests (%d calls) reached Twilio", held, calls)
 				}
 			}
-			r.apps[0].Kill()
+			r.killA()
 			gate.Release()
-			t.Logf("killed instance A with %d Twilio requests (%d calls) in flight", held, calls)
+			t.Logf("killed instance A (SIGKILL) with %d Twilio requests (%d calls) in flight", held, calls)
 			return time.Now() // the cluster itself never lost its quorum
 		})
 	})
@@ -91,16 +89,20 @@ type clusterRun struct {
 	w     *world
 	ctx   context.Context
 	js    jetstream.JetStream
-	clk   *clock.Fake
-	apps  []*app.App
-	bases []string
-	// stopClock stops the fast clock: the schedule stands still.
-	stopClock func()
+	clk   *stepClock
+	bases []string // instance A's API, then B's
+	// killA ends instance A with SIGKILL (only a run withChildA has one).
+	killA func()
 }
+
+// withChildA runs instance A as a separate process (this test binary
+// again, see TestClusterInstanceProcess), so that a test can kill it with
+// SIGKILL; B runs in the test's process.
+const withChildA = 1
 
 const clusterBorrowers = 60
 
-func newClusterRun(t *testing.T, c *natscluster.Cluster) *clusterRun {
+func newClusterRun(t *testing.T, c *natscluster.Cluster, opts int) *clusterRun {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	t.Cleanup(cancel)
 	_, js := c.Connect(t)
@@ -119,22 +121,7 @@ func newClusterRun(t *testing.T, c *natscluster.Cluster) *clusterRun {
 	r := &clusterRun{t: t, c: c, w: newWorldOn(t, nil, c.URLs()), ctx: ctx, js: js}
 	// The schedule runs on a fast clock, one policy minute every 3 s, as in
 	// the single-server race; the guarantee is measured in real time.
-	r.clk = clock.NewFake(time.Now().UTC().Truncate(24 * time.Hour).Add(12 * time.Hour))
-	stop := make(chan struct{})
-	r.stopClock = sync.OnceFunc(func() { close(stop) })
-	t.Cleanup(r.stopClock)
-	go func() {
-		tick := time.NewTicker(3 * time.Second)
-		defer tick.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-				r.clk.Advance(time.Minute)
-			}
-		}
-	}()
+	r.clk = newStepClock(time.Now().UTC().Truncate(24*time.Hour).Add(12*time.Hour), time.Now())
 	// A step every 4 policy minutes: 12 s apart in real time, more than
 	// the clock skew a provider look-up allows (channels.ClockSkew), as
 	// sends to one borrower are in life.
@@ -143,11 +130,14 @@ func newClusterRun(t *testing.T, c *natscluster.Cluster) *clusterRun {
 	// A reminder held by a dead instance comes back after the ack wait:
 	// short here so that the run ends in reasonable time.
 	cfg.Dispatcher.AckWait = config.Duration(5 * time.Second)
-	for _, name := range []string{"A", "B"} {
-		a := r.w.startWithClock(t, cfg, name, r.clk)
-		r.apps = append(r.apps, a)
-		r.bases = append(r.bases, "http://"+a.Addr())
+	if opts&withChildA != 0 {
+		var addr string
+		addr, r.killA = startChildInstance(t, cfg, c.URLs(), r.clk)
+		r.bases = append(r.bases, "http://"+addr)
+	} else {
+		r.bases = append(r.bases, "http://"+r.w.startWithClock(t, cfg, "A", r.clk).Addr())
 	}
+	r.bases = append(r.bases, "http://"+r.w.startWithClock(t, cfg, "B", r.clk).Addr())
 	return r
 }
 
@@ -197,7 +187,7 @@ func (r *clusterRun) race(fault func() (restored time.Time)) {
 	})
 	// Let the schedule stand still and the queues drain, so that every
 	// published reminder has reached its end before counting.
-	r.stopClock()
+	r.clk.stop()
 	waitFor(t, 3*time.Minute, "the reminders stream to drain", func() bool {
 		s, err := r.js.Stream(r.ctx, store.RemindersStream)
 		return err == nil && s.CachedInfo().State.Msgs == 0
