@@ -104,9 +104,13 @@ func (in *Intake) DeleteMute(ctx context.Context, borrowerID, muteID string) err
 // AddOptOut records that a borrower's address opted out of a channel
 // (provider report such as Twilio 21610, inbound STOP, unsubscribe link).
 func (in *Intake) AddOptOut(ctx context.Context, borrowerID string, o domain.OptOut) error {
-	return in.updateSuppressions(ctx, borrowerID, func(s *domain.Suppressions) error {
-		s.OptOuts = addOptOut(s.OptOuts, o)
-		return nil
+	// Adding an opt-out twice keeps one, so a write lost while a stream
+	// elects a leader is simply tried again (see store.Retry).
+	return store.Retry(ctx, func(ctx context.Context) error {
+		return in.updateSuppressions(ctx, borrowerID, func(s *domain.Suppressions) error {
+			s.OptOuts = addOptOut(s.OptOuts, o)
+			return nil
+		})
 	})
 }
 
