@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/sirupsen/logrus"
 
+	"github.com/forbear/forbear/internal/clock"
 	"github.com/forbear/forbear/internal/domain"
 	"github.com/forbear/forbear/internal/store"
 )
@@ -321,12 +322,5 @@ func (f *Fence) Cached(borrowerID string) domain.Suppressions {
 // documentation); the second lease covers the cleared call's transit, so
 // that the provider itself also receives it before the acknowledgement.
 func (f *Fence) Hold(ctx context.Context) error {
-	t := time.NewTimer(2 * f.lease)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return clock.Sleep(ctx, 2*f.lease)
 }

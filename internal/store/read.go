@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -60,19 +59,11 @@ type Reader struct {
 
 // NewReader returns a Reader on js's connection and API prefix.
 func NewReader(js jetstream.JetStream) *Reader {
-	o := js.Options()
-	api := jetstream.DefaultAPIPrefix
-	switch {
-	case o.Domain != "":
-		api = "$JS." + o.Domain + ".API."
-	case o.APIPrefix != "":
-		api = strings.TrimSuffix(o.APIPrefix, ".") + "."
-	}
-	timeout := o.DefaultTimeout
+	timeout := js.Options().DefaultTimeout
 	if timeout <= 0 {
 		timeout = 5 * time.Second
 	}
-	return &Reader{nc: js.Conn(), api: api, timeout: timeout}
+	return &Reader{nc: js.Conn(), api: apiPrefix(js), timeout: timeout}
 }
 
 // Last returns the newest n messages of stream whose subject matches filter

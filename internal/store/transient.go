@@ -8,6 +8,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/forbear/forbear/internal/clock"
 )
 
 // Attempt bounds of Retry: each attempt of an operation gets AttemptTimeout,
@@ -54,11 +56,7 @@ func Retry(ctx context.Context, op func(ctx context.Context) error) error {
 		if err == nil || !IsTransient(err) || ctx.Err() != nil {
 			return err
 		}
-		t := time.NewTimer(pause)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
+		if clock.Sleep(ctx, pause) != nil {
 			return err
 		}
 		pause = min(2*pause, 500*time.Millisecond)

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/forbear/forbear/internal/clock"
 )
 
 // MaxValueBytes bounds one stored JSON value. NATS refuses a message over
@@ -89,14 +91,7 @@ func UpdateJSON[T any](ctx context.Context, kv jetstream.KeyValue, key string, c
 // writers racing on one key stop colliding in lockstep.
 func backoff(ctx context.Context, attempt int) error {
 	ceiling := time.Duration(1<<min(attempt, 6)) * time.Millisecond
-	t := time.NewTimer(rand.N(ceiling))
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return clock.Sleep(ctx, rand.N(ceiling))
 }
 
 // IsWrongSequence reports a failed compare-and-set: another writer changed
