@@ -190,10 +190,14 @@ func (in *Intake) upsertBorrower(ctx context.Context, d BorrowerData) error {
 	if err != nil {
 		return err
 	}
-	if oldPhone != d.Phone {
-		if err := in.state.IndexPhone(ctx, d.BorrowerID, oldPhone, d.Phone); err != nil {
-			return err
-		}
+	// The new number is indexed even when it is not new: an earlier
+	// attempt of this event may have stored the borrower and failed before
+	// the index (IndexPhone writes nothing when the entry is there).
+	if oldPhone == d.Phone {
+		oldPhone = ""
+	}
+	if err := in.state.IndexPhone(ctx, d.BorrowerID, oldPhone, d.Phone); err != nil {
+		return err
 	}
 	// A new time zone moves every reminder of the borrower.
 	return in.reindexLoans(ctx, loans)

@@ -154,8 +154,9 @@ func (s *State) IndexPhone(ctx context.Context, borrowerID, oldPhone, newPhone s
 
 func (s *State) updateIDs(ctx context.Context, kv jetstream.KeyValue, key string, change func([]string) []string) error {
 	_, err := UpdateJSON(ctx, kv, key, func(ids *[]string) (bool, error) {
+		before := slices.Clone(*ids)
 		*ids = change(*ids)
-		return true, nil
+		return !slices.Equal(before, *ids), nil
 	})
 	return err
 }
