@@ -43,13 +43,20 @@ func TestClusterSettlementRace(t *testing.T) {
 	c := natscluster.Start(t, 3)
 	t.Run("stream leader killed", func(t *testing.T) {
 		r := newClusterRun(t, c, 0)
-		r.race(func() time.Time {
-			leader, err := c.StreamLeader(r.ctx, r.js, store.RemindersStream)
-			if err != nil {
+		var leader *natscluster.Node
+		r.race(func() {
+			var err error
+			if leader, err = c.StreamLeader(r.ctx, r.js, store.RemindersStream); err != nil {
 				t.Fatalf("leader of %s: %v", store.RemindersStream, err)
 			}
+			// Every other stream and bucket is led from the same node, so
+			// that every write an acknowledgement needs meets the election.
+			if err := c.Gather(r.ctx, r.js, leader); err != nil {
+				t.Fatal(err)
+			}
+		}, func() time.Time {
 			c.Kill(leader)
-			t.Logf("killed %s, the leader of %s", leader.Name, store.RemindersStream)
+			t.Logf("killed %s, the leader of %s and of every other stream", leader.Name, store.RemindersStream)
 			time.Sleep(4 * time.Second) // the node stays down a while: the fault, not a wait
 			c.Restart(t, leader)
 			return r.waitAllLed()
@@ -57,7 +64,7 @@ func TestClusterSettlementRace(t *testing.T) {
 	})
 	t.Run("instance killed", func(t *testing.T) {
 		r := newClusterRun(t, c, withChildA)
-		r.race(func() time.Time {
+		r.race(nil, func() time.Time {
 			// Kill A while Twilio holds requests in flight, so that some of
 			// A's SMS and calls are accepted by Twilio with no record
 			// written: B must find them there rather than send again.
@@ -141,10 +148,11 @@ func newClusterRun(t *testing.T, c *natscluster.Cluster, opts int) *clusterRun {
 	return r
 }
 
-// race loads the borrowers, waits for steady sending, then suppresses
-// every other borrower at random moments while fault runs; fault returns
-// when the cluster is whole again. Then it checks the outcome.
-func (r *clusterRun) race(fault func() (restored time.Time)) {
+// race loads the borrowers, waits for steady sending, runs prepare (if
+// any), then suppresses every other borrower at random moments while fault
+// runs; fault returns when the cluster is whole again. Then it checks the
+// outcome.
+func (r *clusterRun) race(prepare func(), fault func() (restored time.Time)) {
 	t := r.t
 	loadBorrowers(t, r.bases[1], clusterBorrowers, 0)
 	waitFor(t, 3*time.Minute, "first SMS to every borrower", func() bool {
@@ -155,6 +163,9 @@ func (r *clusterRun) race(fault func() (restored time.Time)) {
 		return len(seen) >= clusterBorrowers
 	})
 
+	if prepare != nil {
+		prepare()
+	}
 	type ack struct {
 		asked, at time.Time
 		attempts  int
@@ -366,14 +377,16 @@ func (r *clusterRun) records() []domain.Delivery {
 }
 
 // waitAllLed waits until every stream and bucket has a leader and a quorum
-// of current replicas, and returns when that was first seen.
+// of current replicas, and returns when the look that first saw it began:
+// the moment is no later than that, so acknowledgements measured from it
+// are, if anything, counted late.
 func (r *clusterRun) waitAllLed() time.Time {
 	var at time.Time
 	waitFor(r.t, 2*time.Minute, "every stream to have a leader again", func() bool {
 		ctx, cancel := context.WithTimeout(r.ctx, 2*time.Second)
 		defer cancel()
-		ok, _, _ := natscluster.AllLed(ctx, r.js)
 		at = time.Now()
+		ok, _, _ := natscluster.AllLed(ctx, r.js)
 		return ok
 	})
 	return at

@@ -263,6 +263,43 @@ func (c *Cluster) StreamLeader(ctx context.Context, js jetstream.JetStream, stre
 	return n, nil
 }
 
+// Gather moves the leadership of every stream of the account (KV buckets
+// included) to node n, so that killing n takes every leader down at once.
+// It asks each other leader to step down in n's favour and waits until n
+// leads them all.
+func (c *Cluster) Gather(ctx context.Context, js jetstream.JetStream, n *Node) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		names := js.StreamNames(ctx)
+		var elsewhere []string
+		for name := range names.Name() {
+			s, err := js.Stream(ctx, name)
+			if err != nil {
+				return err
+			}
+			if cl := s.CachedInfo().Cluster; cl == nil || cl.Leader != n.Name {
+				elsewhere = append(elsewhere, name)
+			}
+		}
+		if err := names.Err(); err != nil {
+			return err
+		}
+		if len(elsewhere) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("natscluster: %s still led elsewhere than %s", strings.Join(elsewhere, ", "), n.Name)
+		}
+		req := []byte(fmt.Sprintf(`{"placement":{"preferred":%q}}`, n.Name))
+		for _, name := range elsewhere {
+			// The answer may be an error (a replica not current yet): the
+			// next pass asks again.
+			_, _ = js.Conn().RequestWithContext(ctx, jetstream.DefaultAPIPrefix+"STREAM.LEADER.STEPDOWN."+name, req)
+		}
+		time.Sleep(200 * time.Millisecond) // let the elections finish before looking again
+	}
+}
+
 // AllLed reports whether every stream of the account (KV buckets included)
 // has a leader and a current quorum of replicas, and returns the first
 // that does not.
