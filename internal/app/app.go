@@ -25,9 +25,11 @@ import (
 	"github.com/forbear/forbear/channels/voice"
 	"github.com/forbear/forbear/dispatcher"
 	"github.com/forbear/forbear/internal/audit"
+	"github.com/forbear/forbear/internal/auth"
 	"github.com/forbear/forbear/internal/clock"
 	"github.com/forbear/forbear/internal/compliance"
 	"github.com/forbear/forbear/internal/config"
+	"github.com/forbear/forbear/internal/console"
 	"github.com/forbear/forbear/internal/dirlock"
 	"github.com/forbear/forbear/internal/domain"
 	"github.com/forbear/forbear/internal/httpapi"
@@ -193,7 +195,16 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 	}
 	outcomes := &dispatcher.Outcomes{Intake: a.intake, Ledger: a.ledger, Audit: a.audit, State: a.state, Metrics: a.metrics,
 		Keywords: rules.OptOutKeywords, Confirmation: optOutConfirmation(cfg.Compliance.OptOutConfirmation)}
+	// One authenticator for the API and the console: a role means the same
+	// in both.
+	authn := auth.New(cfg.Auth.Tokens, a.signer.BorrowerFromToken)
+	con, err := console.New(console.Options{Auth: authn, Signer: a.signer, DefaultZone: a.zone,
+		Log: a.log.WithField("part", "console")})
+	if err != nil {
+		return nil, err
+	}
 	a.api = httpapi.New(httpapi.Options{
+		Auth: authn, Console: con,
 		Tokens: cfg.Auth.Tokens, Intake: a.intake, State: a.state, Audit: a.audit, Fence: a.fence,
 		Inbox: inboxAPI{a.inbox},
 		Outbox: func(ctx context.Context, ch, borrowerID string, limit int) (any, error) {

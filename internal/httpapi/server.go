@@ -15,6 +15,7 @@ import (
 
 	"github.com/forbear/forbear/dispatcher"
 	"github.com/forbear/forbear/internal/audit"
+	"github.com/forbear/forbear/internal/auth"
 	"github.com/forbear/forbear/internal/config"
 	"github.com/forbear/forbear/internal/domain"
 	"github.com/forbear/forbear/internal/signing"
@@ -45,7 +46,12 @@ type Upcoming struct {
 
 // Options are the server's dependencies. Optional ones may be nil.
 type Options struct {
+	// Auth checks callers; nil builds one from Tokens and Signer.
+	Auth   *auth.Authenticator
 	Tokens []config.Token
+	// Console, if set, serves the web console under /console/ (and / sends
+	// browsers there).
+	Console http.Handler
 	Intake *dispatcher.Intake
 	State  *store.State
 	Audit  *audit.Recorder
@@ -82,7 +88,7 @@ type Options struct {
 // Server is the HTTP API.
 type Server struct {
 	o       Options
-	auth    authenticator
+	auth    *auth.Authenticator
 	streams *streamSlots
 	log     *logrus.Entry
 	mux     *http.ServeMux
@@ -96,19 +102,23 @@ func New(o Options) *Server {
 		l.SetOutput(io.Discard)
 		o.Log = logrus.NewEntry(l)
 	}
-	s := &Server{o: o, auth: newAuthenticator(o.Tokens), streams: newStreamSlots(o.InboxStreams), log: o.Log, mux: http.NewServeMux()}
-	if o.Signer != nil {
-		s.auth.borrower = o.Signer.BorrowerFromToken
+	if o.Auth == nil {
+		var borrower func(string) (string, error)
+		if o.Signer != nil {
+			borrower = o.Signer.BorrowerFromToken
+		}
+		o.Auth = auth.New(o.Tokens, borrower)
 	}
-	req := s.auth.require
+	s := &Server{o: o, auth: o.Auth, streams: newStreamSlots(o.InboxStreams), log: o.Log, mux: http.NewServeMux()}
+	req := s.require
 	s.mux.HandleFunc("POST /v1/events", req(RolePublisher, s.postEvents))
 	s.mux.HandleFunc("GET /v1/borrowers/{id}", req(RoleSupport, s.getBorrower))
 	s.mux.HandleFunc("POST /v1/borrowers/{id}/mutes", req(RoleSupport, s.postMute))
 	s.mux.HandleFunc("DELETE /v1/borrowers/{id}/mutes/{mute_id}", req(RoleSupport, s.deleteMute))
 	s.mux.HandleFunc("GET /v1/borrowers/{id}/deliveries", req(RoleSupport, s.getDeliveries))
-	s.mux.HandleFunc("GET /v1/borrowers/{id}/inbox", s.auth.requireOwnInbox(s.getInbox))
-	s.mux.HandleFunc("GET /v1/borrowers/{id}/inbox/stream", streaming(o.WriteTimeout, s.auth.requireOwnInbox(s.getInboxStream)))
-	s.mux.HandleFunc("POST /v1/borrowers/{id}/inbox/{msg_id}/read", s.auth.requireOwnInbox(s.postRead))
+	s.mux.HandleFunc("GET /v1/borrowers/{id}/inbox", s.requireOwnInbox(s.getInbox))
+	s.mux.HandleFunc("GET /v1/borrowers/{id}/inbox/stream", streaming(o.WriteTimeout, s.requireOwnInbox(s.getInboxStream)))
+	s.mux.HandleFunc("POST /v1/borrowers/{id}/inbox/{msg_id}/read", s.requireOwnInbox(s.postRead))
 	s.mux.HandleFunc("POST /v1/borrowers/{id}/token", req(RoleSupport, s.postBorrowerToken))
 	s.mux.HandleFunc("GET /v1/unsubscribe", s.getUnsubscribe)
 	s.mux.HandleFunc("POST /v1/unsubscribe", s.postUnsubscribe)
@@ -125,6 +135,10 @@ func New(o Options) *Server {
 	}
 	if o.Twilio.Outcomes != nil {
 		s.twilioRoutes(o.Twilio)
+	}
+	if o.Console != nil {
+		s.mux.Handle("/console/", o.Console)
+		s.mux.Handle("GET /{$}", http.RedirectHandler("/console/", http.StatusSeeOther))
 	}
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { writeError(w, errNotFound) })
 	return s
@@ -251,7 +265,7 @@ func (s *Server) postMute(w http.ResponseWriter, r *http.Request) {
 		writeError(w, *bad)
 		return
 	}
-	m, err := s.o.Intake.AddMute(r.Context(), r.PathValue("id"), req, PrincipalFrom(r.Context()).Name)
+	m, err := s.o.Intake.AddMute(r.Context(), r.PathValue("id"), req, PrincipalFrom(r).Name)
 	if errors.Is(err, dispatcher.ErrNotFound) {
 		writeError(w, apiError{Status: http.StatusNotFound, Code: "not_found", Message: "unknown borrower", Field: "id"})
 		return
@@ -352,7 +366,7 @@ func (s *Server) getInboxStream(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errNotFound)
 		return
 	}
-	release, refused := s.streams.take(PrincipalFrom(r.Context()).TokenID, b.ID)
+	release, refused := s.streams.take(PrincipalFrom(r).TokenID, b.ID)
 	if refused != nil {
 		writeError(w, *refused)
 		return

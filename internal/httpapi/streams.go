@@ -1,21 +1,12 @@
 package httpapi
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"net/http"
 	"sync"
 
 	"github.com/forbear/forbear/internal/config"
 )
-
-// tokenID is a token's stable identity for Principal.TokenID: a hash, so
-// the token itself is never kept or logged.
-func tokenID(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return "sha256:" + hex.EncodeToString(sum[:16])
-}
 
 // streamSlots caps the inbox streams this instance serves at once, per
 // token and per borrower: one token (or one borrower) cannot take every

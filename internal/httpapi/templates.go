@@ -18,7 +18,7 @@ import (
 // Template routes (role ops, spec §6): list, read, publish, versions,
 // rollback, preview (with SMS encoding and segments) and diff.
 func (s *Server) templateRoutes(t *templates.Store) {
-	req := s.auth.require
+	req := s.require
 	get := func(w http.ResponseWriter, r *http.Request) {
 		info, err := t.Get(r.Context(), r.PathValue("id"))
 		if err != nil {
@@ -60,7 +60,7 @@ func (s *Server) templateRoutes(t *templates.Store) {
 			writeError(w, e)
 			return
 		}
-		n, err := t.Put(r.Context(), r.PathValue("id"), def, PrincipalFrom(r.Context()).Name, note)
+		n, err := t.Put(r.Context(), r.PathValue("id"), def, PrincipalFrom(r).Name, note)
 		if err != nil {
 			s.templateError(w, r, err)
 			return
@@ -92,7 +92,7 @@ func (s *Server) templateRoutes(t *templates.Store) {
 			writeError(w, apiError{Status: http.StatusBadRequest, Code: "invalid_field", Field: "version", Message: "body must be {\"version\": n} with n >= 1"})
 			return
 		}
-		if err := t.Rollback(r.Context(), r.PathValue("id"), in.Version, PrincipalFrom(r.Context()).Name); err != nil {
+		if err := t.Rollback(r.Context(), r.PathValue("id"), in.Version, PrincipalFrom(r).Name); err != nil {
 			s.templateError(w, r, err)
 			return
 		}

@@ -1,4 +1,4 @@
-package httpapi
+package auth
 
 import (
 	"net"
@@ -7,34 +7,41 @@ import (
 	"strings"
 )
 
+// Refusal is why open mode turns a request away: a stable code and a
+// message for the person who sees it. Both mean HTTP 403.
+type Refusal struct {
+	Code    string
+	Message string
+}
+
 // Open mode's refusals.
 var (
-	errForeignHost = apiError{Status: http.StatusForbidden, Code: "forbidden_host",
+	ForeignHost = Refusal{Code: "forbidden_host",
 		Message: "open mode (no auth tokens) answers only requests addressed to localhost or a loopback address; configure auth.tokens to serve other host names"}
-	errCrossOrigin = apiError{Status: http.StatusForbidden, Code: "cross_origin",
+	CrossOrigin = Refusal{Code: "cross_origin",
 		Message: "open mode (no auth tokens) refuses requests from other web pages; configure auth.tokens to serve them"}
 )
 
-// refuseInOpenMode keeps open mode to the machine's own users. The loopback
+// RefuseInOpenMode keeps open mode to the machine's own users. The loopback
 // listener alone does not: a web page in a local browser can reach it, by
 // a cross-origin request (a form or fetch acts even when its answer is
 // hidden) or through DNS rebinding (the page's own host name turned into
 // 127.0.0.1, so the browser thinks the API is same-origin). Such a request
 // carries a foreign Host header, or an Origin or Sec-Fetch-Site header
 // naming another origin. Scripts (curl, backends) send neither and pass.
-func refuseInOpenMode(r *http.Request) (apiError, bool) {
+func RefuseInOpenMode(r *http.Request) (Refusal, bool) {
 	if !loopbackHost(r.Host) {
-		return errForeignHost, true
+		return ForeignHost, true
 	}
-	if origin := r.Header.Get("Origin"); origin != "" && !sameOrigin(origin, r.Host) {
-		return errCrossOrigin, true
+	if origin := r.Header.Get("Origin"); origin != "" && !SameOrigin(origin, r.Host) {
+		return CrossOrigin, true
 	}
 	// Browsers say where a request comes from; "none" is the user typing
 	// the address or opening a bookmark.
 	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" {
-		return errCrossOrigin, true
+		return CrossOrigin, true
 	}
-	return apiError{}, false
+	return Refusal{}, false
 }
 
 // loopbackHost reports whether a Host header names this machine: localhost
@@ -57,9 +64,9 @@ func loopbackHost(hostport string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// sameOrigin reports whether origin (scheme://host[:port], or "null") is
+// SameOrigin reports whether origin (scheme://host[:port], or "null") is
 // the origin the request was addressed to.
-func sameOrigin(origin, host string) bool {
+func SameOrigin(origin, host string) bool {
 	u, err := url.Parse(origin)
 	if err != nil || u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
 		return false

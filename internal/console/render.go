@@ -1,0 +1,181 @@
+package console
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/forbear/forbear/internal/auth"
+)
+
+//go:embed web
+var web embed.FS
+
+// pageSet is every page template, each parsed together with the layout.
+type pageSet map[string]*template.Template
+
+// loadPages parses web/pages/layout.html with each other page file; a page
+// file defines "content" (and may define "head" for its own scripts).
+func loadPages() (pageSet, error) {
+	names, err := fs.Glob(web, "web/pages/*.html")
+	if err != nil {
+		return nil, err
+	}
+	set := pageSet{}
+	for _, name := range names {
+		base := strings.TrimSuffix(path.Base(name), ".html")
+		if base == "layout" {
+			continue
+		}
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(web, "web/pages/layout.html", name)
+		if err != nil {
+			return nil, fmt.Errorf("console: page %s: %w", base, err)
+		}
+		set[base] = t
+	}
+	return set, nil
+}
+
+// funcs are the helpers every page may use besides the view's methods.
+var funcs = template.FuncMap{
+	"join": strings.Join,
+}
+
+// view is what a page template sees: the request (language, zone, who),
+// the page's title and its own data.
+type view struct {
+	Req   *request
+	Title string
+	Data  any
+	Nav   []navItem
+}
+
+// navItem is one entry of the menu; it is shown only to the roles that
+// may open it.
+type navItem struct {
+	Href    string
+	Label   string
+	Current bool
+}
+
+// T translates key into the viewer's language.
+func (v view) T(key string, args ...any) string { return v.Req.Lang.T(key, args...) }
+
+// Time shows t in the viewer's zone.
+func (v view) Time(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.In(v.Req.Zone).Format("2006-01-02 15:04 MST")
+}
+
+// TimeIn shows t in a given zone (a borrower's).
+func (v view) TimeIn(t time.Time, loc *time.Location) string {
+	if t.IsZero() || loc == nil {
+		return ""
+	}
+	return t.In(loc).Format("2006-01-02 15:04 MST")
+}
+
+// Langs are the languages of the switch.
+func (v view) Langs() []Lang { return Langs }
+
+// menu is the console's navigation for a principal.
+func menu(p auth.Principal, lang Lang, current string) []navItem {
+	items := []struct {
+		href, key, role string
+	}{
+		{Prefix, "nav.dashboard", anyStaff},
+		{Prefix + "search", "nav.search", auth.RoleSupport},
+		{Prefix + "templates", "nav.templates", auth.RoleOps},
+		{Prefix + "policies", "nav.policies", auth.RoleOps},
+	}
+	var out []navItem
+	for _, it := range items {
+		if it.role != anyStaff && !p.Has(it.role) {
+			continue
+		}
+		cur := current == it.href || it.href != Prefix && strings.HasPrefix(current, it.href)
+		out = append(out, navItem{Href: it.href, Label: lang.T(it.key), Current: cur})
+	}
+	return out
+}
+
+// render writes page name with data. The page is rendered into a buffer
+// first, so a template error becomes a clean 500 rather than half a page.
+func (c *Console) render(w http.ResponseWriter, rq *request, status int, name, title string, data any) {
+	t, ok := c.pages[name]
+	if !ok {
+		c.o.Log.WithField("page", name).Error("console: no such page template")
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	var buf bytes.Buffer
+	v := view{Req: rq, Title: title, Data: data, Nav: menu(rq.Principal, rq.Lang, rq.Path)}
+	if err := t.ExecuteTemplate(&buf, "layout.html", v); err != nil {
+		c.o.Log.WithError(err).WithField("page", name).Error("console: render")
+		http.Error(w, "internal error; see the server log", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// errorView is the data of the error page.
+type errorView struct {
+	Heading string
+	Message string
+}
+
+// fail answers with the error page for status.
+func (c *Console) fail(w http.ResponseWriter, rq *request, status int) {
+	msg := rq.Lang.T("error.internal")
+	switch status {
+	case http.StatusNotFound:
+		msg = rq.Lang.T("error.page")
+	case http.StatusForbidden:
+		msg = rq.Lang.T("error.role", "")
+	}
+	c.failWith(w, rq, status, msg)
+}
+
+// failWith answers with the error page for status, saying message.
+func (c *Console) failWith(w http.ResponseWriter, rq *request, status int, message string) {
+	heading := rq.Lang.T("error.title")
+	switch status {
+	case http.StatusForbidden:
+		heading = rq.Lang.T("error.forbidden")
+	case http.StatusNotFound:
+		heading = rq.Lang.T("error.notfound")
+	}
+	c.render(w, rq, status, "error", heading, errorView{Heading: heading, Message: message})
+}
+
+// assetHandler serves web/assets under Prefix+"assets/". The files are
+// part of the binary; a cache may keep them an hour.
+func assetHandler() http.Handler {
+	sub, err := fs.Sub(web, "web/assets")
+	if err != nil {
+		panic(err) // the embedded tree is fixed at build time
+	}
+	files := http.StripPrefix(Prefix+"assets/", http.FileServerFS(sub))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		files.ServeHTTP(w, r)
+	})
+}
+
+// getDashboard is the console's home page. (Its figures are filled in by
+// the dashboard's own view.)
+func (c *Console) getDashboard(w http.ResponseWriter, r *http.Request, rq *request) {
+	c.render(w, rq, http.StatusOK, "dashboard", rq.Lang.T("dashboard.title"), nil)
+}
