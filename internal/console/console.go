@@ -32,6 +32,13 @@ type Options struct {
 	// clock in every real use: browsers expire cookies by it.
 	Now func() time.Time
 	Log *logrus.Entry
+
+	// What each part of the console reads and changes (see support.go,
+	// ops.go, dashboard.go). A part whose dependencies are missing answers
+	// 404.
+	Support   SupportDeps
+	Ops       OpsDeps
+	Dashboard DashboardDeps
 }
 
 // Console is the web console, an http.Handler for Prefix.
@@ -77,7 +84,9 @@ func (c *Console) routes() {
 	c.mux.HandleFunc("POST "+Prefix+"signin", c.postSignIn)
 	c.mux.HandleFunc("POST "+Prefix+"signout", c.page(anyStaff, c.postSignOut))
 	c.mux.HandleFunc("POST "+Prefix+"lang", c.page(anyStaff, c.postLang))
-	c.mux.HandleFunc("GET "+Prefix+"{$}", c.page(anyStaff, c.getDashboard))
+	c.dashboardRoutes()
+	c.supportRoutes()
+	c.opsRoutes()
 	c.mux.HandleFunc(Prefix, c.page(anyStaff, func(w http.ResponseWriter, r *http.Request, rq *request) {
 		c.fail(w, rq, http.StatusNotFound)
 	}))

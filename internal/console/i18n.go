@@ -52,8 +52,14 @@ func negotiate(r *http.Request) Lang {
 			return l
 		}
 	}
+	return negotiateHeader(r.Header.Get("Accept-Language"))
+}
+
+// negotiateHeader picks the best console language of an Accept-Language
+// header, English when none fits.
+func negotiateHeader(header string) Lang {
 	best, bestQ := English, 0.0
-	for _, part := range strings.Split(r.Header.Get("Accept-Language"), ",") {
+	for _, part := range strings.Split(header, ",") {
 		tag, params, _ := strings.Cut(strings.TrimSpace(part), ";")
 		q := 1.0
 		if v, ok := strings.CutPrefix(strings.TrimSpace(params), "q="); ok {
@@ -93,8 +99,25 @@ func (c *Console) postLang(w http.ResponseWriter, r *http.Request, rq *request) 
 }
 
 // catalog holds every text of the console: English, then Simplified
-// Chinese. Keys are grouped by page.
-var catalog = map[string][2]string{
+// Chinese, by key. Each part of the console keeps its own texts beside its
+// pages.
+var catalog = mergeTexts(coreTexts, dashboardTexts, supportTexts, opsTexts)
+
+func mergeTexts(parts ...map[string][2]string) map[string][2]string {
+	out := map[string][2]string{}
+	for _, p := range parts {
+		for k, v := range p {
+			if _, dup := out[k]; dup {
+				panic("console: text " + k + " defined twice") // caught by every test of the package
+			}
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// coreTexts are the layout's, sign-in's and the error pages' texts.
+var coreTexts = map[string][2]string{
 	"app.name":         {"forbear console", "forbear 控制台"},
 	"nav.dashboard":    {"Dashboard", "概览"},
 	"nav.search":       {"Borrowers", "借款人"},
@@ -112,8 +135,6 @@ var catalog = map[string][2]string{
 	"signin.help":    {"Use a token from auth.tokens in forbear's configuration.", "请使用 forbear 配置中 auth.tokens 里的令牌。"},
 	"signin.submit":  {"Sign in", "登录"},
 	"signin.unknown": {"That token is not known.", "该令牌无效。"},
-
-	"dashboard.title": {"Dashboard", "概览"},
 
 	"error.title":     {"Something went wrong", "出错了"},
 	"error.forbidden": {"Not allowed", "无权访问"},

@@ -173,9 +173,3 @@ func assetHandler() http.Handler {
 		files.ServeHTTP(w, r)
 	})
 }
-
-// getDashboard is the console's home page. (Its figures are filled in by
-// the dashboard's own view.)
-func (c *Console) getDashboard(w http.ResponseWriter, r *http.Request, rq *request) {
-	c.render(w, rq, http.StatusOK, "dashboard", rq.Lang.T("dashboard.title"), nil)
-}
