@@ -45,13 +45,12 @@ var mainRunning atomic.Bool
 
 // shared is the one browser of the test process, started by the first Tab.
 var shared struct {
-	mu      sync.Mutex
-	tried   bool
-	ctx     context.Context // chromedp context holding the browser
-	stop    func()          // closes the browser and removes its profile
-	skip    string          // why the tests skip (no browser, not required)
-	err     error           // why the tests fail (required browser broken)
-	started time.Duration   // how long the start took, for the log
+	mu    sync.Mutex
+	tried bool
+	ctx   context.Context // chromedp context holding the browser
+	stop  func()          // closes the browser and removes its profile
+	skip  string          // why the tests skip (no browser, not required)
+	err   error           // why the tests fail (required browser broken)
 }
 
 // Main runs the tests of a package and closes the shared browser after
@@ -83,9 +82,8 @@ func sharedBrowser(t testing.TB) context.Context {
 		shared.tried = true
 		start := time.Now()
 		shared.ctx, shared.stop, shared.skip, shared.err = startBrowser()
-		shared.started = time.Since(start)
 		if shared.err == nil && shared.skip == "" {
-			t.Logf("browser: Chromium started in %s", shared.started.Round(time.Millisecond))
+			t.Logf("browser: Chromium started in %s", time.Since(start).Round(time.Millisecond))
 		}
 	}
 	switch {

@@ -27,8 +27,9 @@
 // ends. The context it returns is a chromedp context, so any chromedp
 // action runs on it; the helpers here ([Open], [Text], [Fill], [Click],
 // [Submit], [URL], [SetLanguage], [SetAuthorization], [SetCookie],
-// [Cookies], [Screenshot]) cover what the console tests need and fail the
-// test on an error.
+// [Cookies], [Screenshot]) cover what the console tests need, wait at most
+// [ActionTimeout] each, and fail the test on an error. Tests with tabs may
+// run in parallel; a tab belongs to its test's goroutine.
 //
 // # Console errors fail the test
 //

@@ -109,6 +109,9 @@ func Submit(t testing.TB, ctx context.Context, sel string) int {
 	actx, cancel := context.WithTimeout(ctx, ActionTimeout)
 	defer cancel()
 	resp, err := chromedp.RunResponse(actx, chromedp.Click(chromedp.CSS(sel)))
+	if errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("browser: submitting with %s: no page loaded within %s (no such visible element, or the browser's form validation stopped the submit)", sel, ActionTimeout)
+	}
 	if err != nil {
 		t.Fatalf("browser: submitting with %s: %v", sel, err)
 	}

@@ -24,7 +24,7 @@ const (
 	expectTimeout = 5 * time.Second
 	// tabCallTimeout bounds each step of a tab's own life: its opening, the
 	// round trip at the end of the test and its close.
-	tabCallTimeout = 10 * time.Second
+	tabCallTimeout = 30 * time.Second
 	// maxRecorded caps the console errors kept per tab; a page in a loop of
 	// errors must not grow the test's memory without bound.
 	maxRecorded = 100
