@@ -15,7 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/forbear/forbear/internal/config"
 	"github.com/forbear/forbear/internal/httpapi"
+	"github.com/forbear/forbear/internal/testkit/faketwilio"
 )
 
 // describedAhead are routes the description has before their code is
@@ -284,7 +286,11 @@ func (b *bundle) statusOf(t *testing.T, method, path, token string) (int, string
 // types, enums), and errors name the field the description says they do.
 func TestOpenAPIAnswers(t *testing.T) {
 	t.Parallel()
-	b := setup(t, roleTokens)
+	const twilioToken, public = "tw-doc-token", "https://forbear.example"
+	b := setupWith(t, roleTokens, func(c *config.Config) {
+		c.HTTP.PublicURL = public
+		c.Providers.SMS.Twilio.AuthToken = twilioToken
+	}, nil)
 	doc := loadDoc(t)
 	const ctBatch, ctJSON, ctForm = "application/cloudevents-batch+json", "application/json", "application/x-www-form-urlencoded"
 	ask := func(want int, method, path, token, contentType, body string) response {
@@ -379,9 +385,36 @@ func TestOpenAPIAnswers(t *testing.T) {
 	wantField(ask(404, "POST", "/v1/templates/overdue/preview", tokOps, ctJSON, `{"borrower_id":"nobody","channel":"sms"}`), "borrower_id")
 	wantField(ask(400, "POST", "/v1/templates/overdue/preview", tokOps, ctJSON, `{"channel":"fax"}`), "channel")
 
-	// Signed routes refuse what is not signed; open routes need nothing.
+	// Signed routes refuse what is not signed, and answer what is; open
+	// routes need nothing.
 	ask(403, "POST", "/v1/providers/twilio/status", "", ctForm, "CallSid=CA1&CallStatus=completed")
 	ask(403, "POST", "/v1/providers/twilio/inbound", "", ctForm, "From=%2B8613800000000&Body=STOP")
+	signed := func(want int, path string, form url.Values) response {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodPost, b.url+path, strings.NewReader(form.Encode()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", ctForm)
+		req.Header.Set("X-Twilio-Signature", faketwilio.Sign(twilioToken, public+path, form))
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		body, _ := io.ReadAll(res.Body)
+		r := response{status: res.StatusCode, header: res.Header, body: body}
+		if r.status != want {
+			t.Errorf("signed POST %s: %d %s, want %d", path, r.status, bytes.TrimSpace(r.body), want)
+		}
+		for _, p := range doc.checkAnswer(t, http.MethodPost, path, r) {
+			t.Error(p)
+		}
+		return r
+	}
+	signed(204, "/v1/providers/twilio/status", url.Values{"MessageSid": {"SM1"}, "MessageStatus": {"delivered"}})
+	wantField(signed(400, "/v1/providers/twilio/status", url.Values{"CallSid": {"CA1"}, "CallStatus": {"completed"}, "CallDuration": {"abc"}}), "CallDuration")
+	signed(200, "/v1/providers/twilio/inbound", url.Values{"From": {"+8613800000009"}, "Body": {"hello"}})
 	ask(403, "GET", "/v1/unsubscribe?b=b-doc&a=doc%40example.com&sig=forged", "", "", "")
 	ask(403, "POST", "/v1/unsubscribe", "", ctForm, "b=b-doc&a=doc%40example.com&sig=forged")
 	ask(200, "GET", "/healthz", "", "", "")
