@@ -32,7 +32,7 @@ func (s *Server) templateRoutes(t *templates.Store) []Route {
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"id": info.ID, "live": info.Live, "versions": info.Versions, "definition": rec.Definition})
 	}
-	list := func(w http.ResponseWriter, r *http.Request) {
+	listAll := func(w http.ResponseWriter, r *http.Request) {
 		list, err := t.List(r.Context())
 		if err != nil {
 			s.fail(w, r, err)
@@ -100,7 +100,7 @@ func (s *Server) templateRoutes(t *templates.Store) []Route {
 	preview := func(w http.ResponseWriter, r *http.Request) { s.previewTemplate(w, r, t) }
 	diff := func(w http.ResponseWriter, r *http.Request) { s.diffTemplate(w, r, t) }
 	return []Route{
-		{"GET", "/v1/templates", AccessOps, list},
+		{"GET", "/v1/templates", AccessOps, listAll},
 		{"GET", "/v1/templates/{id}", AccessOps, get},
 		{"PUT", "/v1/templates/{id}", AccessOps, put},
 		{"GET", "/v1/templates/{id}/versions/{n}", AccessOps, version},
