@@ -1,9 +1,11 @@
 // Command forbear runs the repayment-reminder dispatcher.
 //
-//	forbear serve [--config FILE] [--http ADDR] [--data-dir DIR] [--nats-url URL]
+//	forbear serve [flags]
 //	forbear bench [flags]
 //	forbear templates push|pull DIR [flags]
 //	forbear version
+//
+// `forbear --help` lists every command with its flags (usage.go).
 package main
 
 import (
@@ -32,21 +34,11 @@ func main() {
 	os.Exit(run(ctx, os.Args[1:], os.Environ(), os.Stdout, os.Stderr))
 }
 
-const usage = `forbear: multichannel repayment-reminder dispatcher
-
-Usage:
-  forbear serve [--config FILE] [--http ADDR] [--data-dir DIR] [--nats-url URL]
-  forbear bench [--reminders N] [--cases N] [--out FILE]
-  forbear templates push DIR [--url URL] [--token T] [--note N]
-  forbear templates pull DIR [--url URL] [--token T]
-  forbear version
-`
-
 // run is main without the process: testable with injected args, env and
 // writers. It returns the exit code.
 func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
+		fmt.Fprint(stderr, usage())
 		return 2
 	}
 	switch args[0] {
@@ -54,47 +46,60 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		fmt.Fprintln(stdout, "forbear", version)
 		return 0
 	case "serve":
-		return serve(ctx, args[1:], environ, stderr)
+		return serve(ctx, args[1:], environ, stdout, stderr)
 	case "bench":
 		return runBench(ctx, args[1:], stdout, stderr)
 	case "templates":
 		return runTemplates(ctx, args[1:], environ, stdout, stderr)
 	case "help", "--help", "-h":
-		fmt.Fprint(stdout, usage)
+		fmt.Fprint(stdout, usage())
 		return 0
 	default:
-		fmt.Fprintf(stderr, "forbear: unknown command %q\n\n%s", args[0], usage)
+		fmt.Fprintf(stderr, "forbear: unknown command %q\n\n%s", args[0], usage())
 		return 2
 	}
 }
 
-func serve(ctx context.Context, args, environ []string, stderr io.Writer) int {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	cfgPath := fs.String("config", "", "YAML config file (optional)")
-	httpAddr := fs.String("http", "", "HTTP listen address (http.listen)")
-	dataDir := fs.String("data-dir", "", "data directory for the embedded NATS store (data_dir)")
-	natsURL := fs.String("nats-url", "", "external NATS URL; empty runs the embedded server (nats.url)")
-	logLevel := fs.String("log-level", "", "debug, info, warn or error (log.level)")
-	if err := fs.Parse(args); err != nil {
+// serveFlags are the flags of forbear serve.
+type serveFlags struct {
+	config, http, dataDir, natsURL, logLevel string
+}
+
+func (f *serveFlags) define(fs *flag.FlagSet) {
+	fs.StringVar(&f.config, "config", "", "read settings from the YAML `FILE` (optional)")
+	fs.StringVar(&f.http, "http", "", "listen for HTTP on `ADDR` (http.listen)")
+	fs.StringVar(&f.dataDir, "data-dir", "", "keep the embedded NATS store in `DIR` (data_dir)")
+	fs.StringVar(&f.natsURL, "nats-url", "", "connect to the NATS at `URL` instead of running the embedded server (nats.url)")
+	fs.StringVar(&f.logLevel, "log-level", "", "log at `LEVEL`: debug, info, warn or error (log.level)")
+}
+
+func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer) int {
+	c := commandNamed("serve")
+	fs := c.flagSet(stderr)
+	var f serveFlags
+	f.define(fs)
+	if rest, code, done := parseFlags(c, fs, args, stdout, stderr); done {
+		return code
+	} else if len(rest) > 0 {
+		fmt.Fprintf(stderr, "forbear serve: takes no arguments, got %q\n", rest)
 		return 2
 	}
-	cfg, err := config.Load(*cfgPath, environ)
+	cfg, err := config.Load(f.config, environ)
 	if err != nil {
 		fmt.Fprintln(stderr, "forbear:", err)
 		return 2
 	}
 	// Flags beat env beat file.
-	fs.Visit(func(f *flag.Flag) {
-		switch f.Name {
+	fs.Visit(func(set *flag.Flag) {
+		switch set.Name {
 		case "http":
-			cfg.HTTP.Listen = *httpAddr
+			cfg.HTTP.Listen = f.http
 		case "data-dir":
-			cfg.DataDir = *dataDir
+			cfg.DataDir = f.dataDir
 		case "nats-url":
-			cfg.NATS.URL = *natsURL
+			cfg.NATS.URL = f.natsURL
 		case "log-level":
-			cfg.Log.Level = *logLevel
+			cfg.Log.Level = f.logLevel
 		}
 	})
 	if err := cfg.Validate(); err != nil {
@@ -128,25 +133,39 @@ func serve(ctx context.Context, args, environ []string, stderr io.Writer) int {
 	return 0
 }
 
+// benchFlags are the flags of forbear bench.
+type benchFlags struct {
+	o          bench.Options
+	cpuProfile string
+}
+
+func (f *benchFlags) define(fs *flag.FlagSet) {
+	fs.IntVar(&f.o.Reminders, "reminders", 100_000, "`N` reminders for the raw ceiling and the end-to-end run")
+	fs.IntVar(&f.o.Cases, "cases", 1_000_000, "`N` open cases with nothing due, for the sweep measurement (0 skips it)")
+	fs.StringVar(&f.o.Dir, "dir", "", "scratch `DIR` (default a temporary one)")
+	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the end-to-end run to `FILE`")
+}
+
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	o := bench.Options{}
-	fs.IntVar(&o.Reminders, "reminders", 100_000, "reminders for the raw ceiling and the end-to-end run")
-	fs.IntVar(&o.Cases, "cases", 1_000_000, "open cases with nothing due, for the sweep measurement (0 skips it)")
-	fs.StringVar(&o.Dir, "dir", "", "scratch directory (default a temporary one)")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the end-to-end run to this file")
-	if err := fs.Parse(args); err != nil {
+	c := commandNamed("bench")
+	fs := c.flagSet(stderr)
+	var f benchFlags
+	f.define(fs)
+	if rest, code, done := parseFlags(c, fs, args, stdout, stderr); done {
+		return code
+	} else if len(rest) > 0 {
+		fmt.Fprintf(stderr, "forbear bench: takes no arguments, got %q\n", rest)
 		return 2
 	}
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
+	o := f.o
+	if f.cpuProfile != "" {
+		file, err := os.Create(f.cpuProfile)
 		if err != nil {
 			fmt.Fprintln(stderr, "forbear bench:", err)
 			return 1
 		}
-		defer f.Close()
-		o.Profile = f
+		defer file.Close()
+		o.Profile = file
 	}
 	if err := bench.Run(ctx, o, stdout); err != nil {
 		fmt.Fprintln(stderr, "forbear bench:", err)

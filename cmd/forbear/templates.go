@@ -22,60 +22,77 @@ import (
 	"github.com/forbear/forbear/templates"
 )
 
-const templatesUsage = `Usage:
-  forbear templates push DIR [--url URL] [--token T] [--note N]
-  forbear templates pull DIR [--url URL] [--token T]
+// templatesDetails is what `forbear templates push|pull -h` says besides
+// the synopsis and the flags.
+const templatesDetails = `push publishes with PUT /v1/templates/{id}, skipping files whose content is
+the live version's, and tries every file even when one is refused; pull
+writes files that push would leave unchanged. The token needs the ops role.`
 
-push publishes every DIR/<id>.yaml whose content differs from the live
-version (PUT /v1/templates/{id}); pull writes the live version of every
-template to DIR/<id>.yaml. The token may also come from FORBEAR_TOKEN, the
-URL from FORBEAR_URL (default http://127.0.0.1:8080).
-`
+// templatesFlags are the flags of forbear templates push and pull.
+type templatesFlags struct {
+	url, token, note string
+	timeout          time.Duration
+}
+
+// define defines the flags; note only for push. The URL and token fall
+// back to FORBEAR_URL and FORBEAR_TOKEN after parsing (see resolve), so -h
+// never prints a token taken from the environment.
+func (f *templatesFlags) define(fs *flag.FlagSet, push bool) {
+	fs.StringVar(&f.url, "url", "", "forbear API base `URL` (default $FORBEAR_URL, else "+defaultAPIURL+")")
+	fs.StringVar(&f.token, "token", "", "bearer `TOKEN` with the ops role (default $FORBEAR_TOKEN)")
+	fs.DurationVar(&f.timeout, "timeout", 30*time.Second, "time limit of each API request, a `DURATION` such as 30s")
+	if push {
+		fs.StringVar(&f.note, "note", "", "`NOTE` recorded with every version published")
+	}
+}
+
+// defaultAPIURL is where templates push and pull find forbear when neither
+// --url nor FORBEAR_URL says.
+const defaultAPIURL = "http://127.0.0.1:8080"
+
+// resolve fills the URL and token the flags left empty from the
+// environment.
+func (f *templatesFlags) resolve(environ []string) {
+	env := envMap(environ)
+	f.url = cmp.Or(f.url, env["FORBEAR_URL"], defaultAPIURL)
+	f.token = cmp.Or(f.token, env["FORBEAR_TOKEN"])
+}
 
 // runTemplates is `forbear templates push|pull`.
 func runTemplates(ctx context.Context, args, environ []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || (args[0] != "push" && args[0] != "pull") {
-		fmt.Fprint(stderr, templatesUsage)
+		fmt.Fprint(stderr, "Usage:\n")
+		for _, name := range []string{"templates push", "templates pull"} {
+			c := commandNamed(name)
+			fmt.Fprintf(stderr, "  %s\n      %s\n", synopsis(c, c.listedFlags()), c.summary)
+		}
 		return 2
 	}
 	cmd := args[0]
-	env := envMap(environ)
-	fs := flag.NewFlagSet("templates "+cmd, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, templatesUsage) }
-	base := fs.String("url", cmp.Or(env["FORBEAR_URL"], "http://127.0.0.1:8080"), "forbear API base URL (env FORBEAR_URL)")
-	token := fs.String("token", env["FORBEAR_TOKEN"], "bearer token with the ops role (env FORBEAR_TOKEN)")
-	timeout := fs.Duration("timeout", 30*time.Second, "time limit of each API request")
-	var note *string
-	if cmd == "push" {
-		note = fs.String("note", "", "note recorded with every version published")
-	}
-	// DIR may come before or after the flags.
-	if err := fs.Parse(args[1:]); err != nil {
-		return 2
-	}
-	rest := fs.Args()
-	if len(rest) > 0 {
-		dir := rest[0]
-		if err := fs.Parse(rest[1:]); err != nil {
-			return 2
-		}
-		rest = append([]string{dir}, fs.Args()...)
+	c := commandNamed("templates " + cmd)
+	fs := c.flagSet(stderr)
+	var f templatesFlags
+	f.define(fs, cmd == "push")
+	rest, code, done := parseFlags(c, fs, args[1:], stdout, stderr)
+	if done {
+		return code
 	}
 	if len(rest) != 1 {
-		fmt.Fprintf(stderr, "forbear templates %s: give exactly one directory\n\n%s", cmd, templatesUsage)
+		fmt.Fprintf(stderr, "forbear templates %s: give exactly one directory\n\n", cmd)
+		printCommandUsage(stderr, c, fs)
 		return 2
 	}
-	u, err := url.Parse(*base)
+	f.resolve(environ)
+	u, err := url.Parse(f.url)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		fmt.Fprintf(stderr, "forbear templates %s: --url %q is not an http(s) URL\n", cmd, *base)
+		fmt.Fprintf(stderr, "forbear templates %s: --url %q is not an http(s) URL\n", cmd, f.url)
 		return 2
 	}
-	c := &apiClient{base: strings.TrimRight(*base, "/"), token: *token, timeout: *timeout, hc: &http.Client{}}
+	client := &apiClient{base: strings.TrimRight(f.url, "/"), token: f.token, timeout: f.timeout, hc: &http.Client{}}
 	if cmd == "push" {
-		return pushTemplates(ctx, c, rest[0], *note, stdout, stderr)
+		return pushTemplates(ctx, client, rest[0], f.note, stdout, stderr)
 	}
-	return pullTemplates(ctx, c, rest[0], stdout, stderr)
+	return pullTemplates(ctx, client, rest[0], stdout, stderr)
 }
 
 // pushTemplates publishes each changed template file; a refused one is

@@ -52,13 +52,13 @@ type Options struct {
 	// Console, if set, serves the web console under /console/ (and / sends
 	// browsers there).
 	Console http.Handler
-	Intake *dispatcher.Intake
-	State  *store.State
-	Audit  *audit.Recorder
-	Fence  *dispatcher.Fence
-	Inbox  Inbox
-	Outbox func(ctx context.Context, channel, borrowerID string, limit int) (any, error)
-	Next   func(ctx context.Context, b domain.Borrower) ([]Upcoming, error)
+	Intake  *dispatcher.Intake
+	State   *store.State
+	Audit   *audit.Recorder
+	Fence   *dispatcher.Fence
+	Inbox   Inbox
+	Outbox  func(ctx context.Context, channel, borrowerID string, limit int) (any, error)
+	Next    func(ctx context.Context, b domain.Borrower) ([]Upcoming, error)
 	// Contacts, if set, lists the borrower's recent contact attempts (the
 	// compliance ledger: what counts toward caps and conversations).
 	Contacts func(ctx context.Context, borrowerID string) (any, error)
@@ -92,6 +92,8 @@ type Server struct {
 	streams *streamSlots
 	log     *logrus.Entry
 	mux     *http.ServeMux
+	// routes is the route table as registered (Routes).
+	routes []Route
 }
 
 // New builds the API handler.
@@ -110,32 +112,11 @@ func New(o Options) *Server {
 		o.Auth = auth.New(o.Tokens, borrower)
 	}
 	s := &Server{o: o, auth: o.Auth, streams: newStreamSlots(o.InboxStreams), log: o.Log, mux: http.NewServeMux()}
-	req := s.require
-	s.mux.HandleFunc("POST /v1/events", req(RolePublisher, s.postEvents))
-	s.mux.HandleFunc("GET /v1/borrowers/{id}", req(RoleSupport, s.getBorrower))
-	s.mux.HandleFunc("POST /v1/borrowers/{id}/mutes", req(RoleSupport, s.postMute))
-	s.mux.HandleFunc("DELETE /v1/borrowers/{id}/mutes/{mute_id}", req(RoleSupport, s.deleteMute))
-	s.mux.HandleFunc("GET /v1/borrowers/{id}/deliveries", req(RoleSupport, s.getDeliveries))
-	s.mux.HandleFunc("GET /v1/borrowers/{id}/inbox", s.requireOwnInbox(s.getInbox))
-	s.mux.HandleFunc("GET /v1/borrowers/{id}/inbox/stream", streaming(o.WriteTimeout, s.requireOwnInbox(s.getInboxStream)))
-	s.mux.HandleFunc("POST /v1/borrowers/{id}/inbox/{msg_id}/read", s.requireOwnInbox(s.postRead))
-	s.mux.HandleFunc("POST /v1/borrowers/{id}/token", req(RoleSupport, s.postBorrowerToken))
-	s.mux.HandleFunc("GET /v1/unsubscribe", s.getUnsubscribe)
-	s.mux.HandleFunc("POST /v1/unsubscribe", s.postUnsubscribe)
-	s.mux.HandleFunc("GET /v1/outbox", req(RoleSupport, s.getOutbox))
-	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
-	s.mux.HandleFunc("GET /readyz", s.getReady)
-	if o.Metrics != nil {
-		s.mux.Handle("GET /metrics", o.Metrics)
+	for _, rt := range s.apiRoutes() {
+		s.handle(rt)
 	}
-	if o.Templates != nil {
-		s.templateRoutes(o.Templates)
-	}
-	if o.Twilio.Outcomes != nil {
-		s.twilioRoutes(o.Twilio)
-	}
+	// Not API routes: the console's HTML pages under their own prefix, and
+	// the JSON 404 for everything else.
 	if o.Console != nil {
 		s.mux.Handle("/console/", o.Console)
 		s.mux.Handle("GET /{$}", http.RedirectHandler("/console/", http.StatusSeeOther))

@@ -15,10 +15,10 @@ import (
 	"github.com/forbear/forbear/templates"
 )
 
-// Template routes (role ops, spec §6): list, read, publish, versions,
-// rollback, preview (with SMS encoding and segments) and diff.
-func (s *Server) templateRoutes(t *templates.Store) {
-	req := s.require
+// templateRoutes are the template routes (role ops, spec §6): list, read,
+// publish, versions, rollback, preview (with SMS encoding and segments) and
+// diff.
+func (s *Server) templateRoutes(t *templates.Store) []Route {
 	get := func(w http.ResponseWriter, r *http.Request) {
 		info, err := t.Get(r.Context(), r.PathValue("id"))
 		if err != nil {
@@ -32,7 +32,7 @@ func (s *Server) templateRoutes(t *templates.Store) {
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"id": info.ID, "live": info.Live, "versions": info.Versions, "definition": rec.Definition})
 	}
-	s.mux.HandleFunc("GET /v1/templates", req(RoleOps, func(w http.ResponseWriter, r *http.Request) {
+	listAll := func(w http.ResponseWriter, r *http.Request) {
 		list, err := t.List(r.Context())
 		if err != nil {
 			s.fail(w, r, err)
@@ -42,9 +42,8 @@ func (s *Server) templateRoutes(t *templates.Store) {
 			list = []templates.Info{}
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"templates": list})
-	}))
-	s.mux.HandleFunc("GET /v1/templates/{id}", req(RoleOps, get))
-	s.mux.HandleFunc("PUT /v1/templates/{id}", req(RoleOps, func(w http.ResponseWriter, r *http.Request) {
+	}
+	put := func(w http.ResponseWriter, r *http.Request) {
 		body, ok := readBody(w, r)
 		if !ok {
 			return
@@ -66,8 +65,8 @@ func (s *Server) templateRoutes(t *templates.Store) {
 			return
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"id": r.PathValue("id"), "version": n})
-	}))
-	s.mux.HandleFunc("GET /v1/templates/{id}/versions/{n}", req(RoleOps, func(w http.ResponseWriter, r *http.Request) {
+	}
+	version := func(w http.ResponseWriter, r *http.Request) {
 		n, err := strconv.Atoi(r.PathValue("n"))
 		if err != nil || n < 1 {
 			writeError(w, apiError{Status: http.StatusBadRequest, Code: "invalid_field", Field: "n", Message: "version must be a positive number"})
@@ -79,8 +78,8 @@ func (s *Server) templateRoutes(t *templates.Store) {
 			return
 		}
 		writeJSON(w, http.StatusOK, rec)
-	}))
-	s.mux.HandleFunc("POST /v1/templates/{id}/rollback", req(RoleOps, func(w http.ResponseWriter, r *http.Request) {
+	}
+	rollback := func(w http.ResponseWriter, r *http.Request) {
 		body, ok := readBody(w, r)
 		if !ok {
 			return
@@ -97,13 +96,18 @@ func (s *Server) templateRoutes(t *templates.Store) {
 			return
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"id": r.PathValue("id"), "live": in.Version})
-	}))
-	s.mux.HandleFunc("POST /v1/templates/{id}/preview", req(RoleOps, func(w http.ResponseWriter, r *http.Request) {
-		s.previewTemplate(w, r, t)
-	}))
-	s.mux.HandleFunc("GET /v1/templates/{id}/diff", req(RoleOps, func(w http.ResponseWriter, r *http.Request) {
-		s.diffTemplate(w, r, t)
-	}))
+	}
+	preview := func(w http.ResponseWriter, r *http.Request) { s.previewTemplate(w, r, t) }
+	diff := func(w http.ResponseWriter, r *http.Request) { s.diffTemplate(w, r, t) }
+	return []Route{
+		{"GET", "/v1/templates", AccessOps, listAll},
+		{"GET", "/v1/templates/{id}", AccessOps, get},
+		{"PUT", "/v1/templates/{id}", AccessOps, put},
+		{"GET", "/v1/templates/{id}/versions/{n}", AccessOps, version},
+		{"POST", "/v1/templates/{id}/rollback", AccessOps, rollback},
+		{"POST", "/v1/templates/{id}/preview", AccessOps, preview},
+		{"GET", "/v1/templates/{id}/diff", AccessOps, diff},
+	}
 }
 
 // previewRequest is the body of POST /v1/templates/{id}/preview.

@@ -24,8 +24,10 @@ type TwilioCallbacks struct {
 	PublicURL string
 }
 
-func (s *Server) twilioRoutes(tc TwilioCallbacks) {
-	s.mux.HandleFunc("POST /v1/providers/twilio/status", s.twilioSigned(tc, func(w http.ResponseWriter, r *http.Request) {
+// twilioRoutes are the provider callback routes; handle puts each behind
+// twilioSigned.
+func (s *Server) twilioRoutes(tc TwilioCallbacks) []Route {
+	status := func(w http.ResponseWriter, r *http.Request) {
 		if err := tc.Outcomes.Status(r.Context(), r.URL.Query(), r.PostForm); err != nil {
 			var fe *dispatcher.FieldError
 			if errors.As(err, &fe) {
@@ -38,8 +40,8 @@ func (s *Server) twilioRoutes(tc TwilioCallbacks) {
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
-	}))
-	s.mux.HandleFunc("POST /v1/providers/twilio/inbound", s.twilioSigned(tc, func(w http.ResponseWriter, r *http.Request) {
+	}
+	inbound := func(w http.ResponseWriter, r *http.Request) {
 		reply, err := tc.Outcomes.Inbound(r.Context(), r.PostForm.Get("From"), r.PostForm.Get("Body"))
 		if err != nil {
 			s.fail(w, r, err)
@@ -55,7 +57,11 @@ func (s *Server) twilioRoutes(tc TwilioCallbacks) {
 		}
 		buf.WriteString("</Response>")
 		_, _ = w.Write(buf.Bytes())
-	}))
+	}
+	return []Route{
+		{"POST", "/v1/providers/twilio/status", AccessTwilio, status},
+		{"POST", "/v1/providers/twilio/inbound", AccessTwilio, inbound},
+	}
 }
 
 // twilioSigned lets through only requests whose X-Twilio-Signature matches
