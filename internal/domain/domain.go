@@ -231,6 +231,9 @@ const (
 	Capped     Status = "capped"
 )
 
+// Statuses lists every delivery status, in a stable order.
+var Statuses = []Status{Queued, Sent, Delivered, Failed, Suppressed, Deferred, Capped}
+
 // Delivery is one audit record: a decision about a reminder.
 type Delivery struct {
 	ID              string    `json:"id"` // the reminder id
