@@ -258,7 +258,7 @@ func (w *Worker) deliver(ctx context.Context, log *logrus.Entry, r domain.Remind
 	} else if c.LoanID == "" || !c.Open() {
 		return w.finish(ctx, log, r, domain.Suppressed, "case_closed:"+c.Status, "", "")
 	}
-	to := address(r.Channel, b)
+	to := Address(r.Channel, b)
 	if to == "" {
 		return w.finish(ctx, log, r, domain.Failed, "no_address: borrower has no "+addressKind(r.Channel), "", "")
 	}
@@ -512,7 +512,10 @@ func (w *Worker) record(ctx context.Context, log *logrus.Entry, r domain.Reminde
 	return ack
 }
 
-func address(ch domain.Channel, b domain.Borrower) string {
+// Address is where a reminder on channel ch goes for borrower b: the
+// borrower's own phone or email, or the borrower's inbox; "" when the
+// borrower has none.
+func Address(ch domain.Channel, b domain.Borrower) string {
 	switch ch {
 	case domain.SMS, domain.Voice:
 		return b.Phone
