@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/forbear/forbear/internal/domain"
+	"github.com/forbear/forbear/internal/logging"
 	"github.com/forbear/forbear/internal/phone"
 	"github.com/forbear/forbear/internal/store"
 )
@@ -63,38 +64,59 @@ func (s *Service) Search(ctx context.Context, query string) ([]Match, error) {
 	if b, err := st.Borrower(ctx, q); err == nil {
 		found.add(b, FieldID, "")
 	} else if !errors.Is(err, store.ErrNotFound) {
-		return nil, err
+		return nil, hide("borrower", err)
 	}
 	if c, err := st.Case(ctx, q); err == nil {
 		if err := found.lookup(ctx, st, []string{c.BorrowerID}, FieldLoan, c.LoanID, nil); err != nil {
-			return nil, err
+			return nil, hide("borrower", err)
 		}
 	} else if !errors.Is(err, store.ErrNotFound) {
-		return nil, err
+		return nil, hide("case", err)
 	}
 	if strings.Contains(q, "@") {
 		ids, err := st.BorrowersByEmail(ctx, q)
 		if err != nil {
-			return nil, err
+			return nil, hide("email index", err)
 		}
 		// The index is kept by intake; the borrower's record decides.
 		still := func(b domain.Borrower) bool { return strings.EqualFold(b.Email, q) }
 		if err := found.lookup(ctx, st, ids, FieldEmail, "", still); err != nil {
-			return nil, err
+			return nil, hide("borrower", err)
 		}
 	}
 	if number, err := phone.Normalize(q, s.o.PhoneRegion); err == nil {
 		ids, err := st.BorrowersByPhone(ctx, number)
 		if err != nil {
-			return nil, err
+			return nil, hide("phone index", err)
 		}
 		still := func(b domain.Borrower) bool { return b.Phone == number }
 		if err := found.lookup(ctx, st, ids, FieldPhone, "", still); err != nil {
-			return nil, err
+			return nil, hide("borrower", err)
 		}
 	}
 	return found.out, nil
 }
+
+// lookupError is a failed read of a search. Its message leaves out the key
+// read, which is the query (a phone number or an email, perhaps), as the
+// store's own errors name it; errors.Is and As still reach the cause.
+type lookupError struct {
+	what string
+	err  error
+}
+
+// hide wraps err as a lookupError.
+func hide(what string, err error) error { return &lookupError{what: what, err: err} }
+
+func (e *lookupError) Error() string {
+	root := e.err
+	for next := errors.Unwrap(root); next != nil; next = errors.Unwrap(root) {
+		root = next
+	}
+	return "support: search: reading the " + e.what + " failed: " + logging.Scrub(root.Error())
+}
+
+func (e *lookupError) Unwrap() error { return e.err }
 
 // matches collects a search's results, one per borrower, up to MaxMatches.
 type matches struct {

@@ -1,6 +1,9 @@
 package support_test
 
 import (
+	"context"
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -160,5 +163,31 @@ func TestBorrowerPageOfAnUnknownBorrower(t *testing.T) {
 	b := setup(t, time.Now(), config.ExamplePolicies())
 	if _, err := b.svc.Borrower(testkit.Context(t, time.Minute), "nobody"); err == nil || err != store.ErrNotFound {
 		t.Fatalf("Borrower(nobody) = %v, want store.ErrNotFound", err)
+	}
+}
+
+// TestSearchErrorsDoNotEchoTheQuery: a search that fails (here: its
+// context is over) says what it was reading and why, and keeps its cause
+// for errors.Is, but never the query, which may be a phone number or an
+// email and would go to the log.
+func TestSearchErrorsDoNotEchoTheQuery(t *testing.T) {
+	t.Parallel()
+	b := setup(t, time.Now(), config.ExamplePolicies())
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, q := range []string{"13800000001", "li.lei@example.com"} {
+		_, err := b.svc.Search(ctx, q)
+		if err == nil {
+			t.Fatalf("Search(%q) with a cancelled context succeeded", q)
+		}
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("Search(%q) = %v, want it to wrap context.Canceled", q, err)
+		}
+		if msg := err.Error(); strings.Contains(msg, q) || strings.Contains(msg, store.Token(q)) || strings.Contains(msg, store.Token("+86"+q)) {
+			t.Errorf("Search(%q) error %q names the query", q, msg)
+		}
+	}
+	if _, err := b.svc.Search(testkit.Context(t, time.Minute), " "); !errors.Is(err, support.ErrQuery) {
+		t.Errorf("Search(blank) = %v, want ErrQuery", err)
 	}
 }
