@@ -496,7 +496,7 @@ func (a *App) Stop(ctx context.Context) error {
 	var errs []error
 	// Off the instance list first: it is going away.
 	if a.heartbeat != nil {
-		errs = append(errs, a.heartbeat.Stop(ctx))
+		errs = append(errs, tidy(ctx, a.heartbeat.Stop))
 	}
 	if a.http != nil {
 		errs = append(errs, a.http.Shutdown(ctx))
@@ -512,7 +512,7 @@ func (a *App) Stop(ctx context.Context) error {
 	}
 	// The last records are written: fold their counts.
 	if a.counter != nil {
-		errs = append(errs, a.counter.Stop(ctx))
+		errs = append(errs, tidy(ctx, a.counter.Stop))
 	}
 	if a.cancel != nil {
 		a.cancel()
@@ -525,6 +525,17 @@ func (a *App) Stop(ctx context.Context) error {
 	}
 	a.closeNATS()
 	return errors.Join(errs...)
+}
+
+// tidyTimeout bounds a step of Stop that only tidies up (the heartbeat, the
+// last delivery counts): a NATS whose streams have no leader must not take
+// the whole shutdown budget from handing back reminders.
+const tidyTimeout = 2 * time.Second
+
+func tidy(ctx context.Context, step func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, tidyTimeout)
+	defer cancel()
+	return step(ctx)
 }
 
 // Kill stops the instance abruptly, as a crash would: no naks, no flush.

@@ -55,6 +55,11 @@ func statsKey(hour time.Time, instance string) string {
 // bucket.
 const DefaultFoldInterval = 5 * time.Second
 
+// foldTimeout bounds one periodic fold: a request that gets no answer (a
+// stream without a leader) must not hold the folding, or Stop, for ever.
+// What it did not write stays pending for the next fold.
+const foldTimeout = 5 * time.Second
+
 // CounterOptions configure a Counter.
 type CounterOptions struct {
 	// Instance names this instance; it must differ between instances.
@@ -80,7 +85,7 @@ type Counter struct {
 	fresh    map[time.Time]Counts // hour -> counts not yet in a fold
 	pending  map[time.Time]*fold  // hour -> a fold not yet known to be stored
 	lastFold uint64
-	stop     chan struct{}
+	cancel   context.CancelFunc // ends the folding loop
 	done     chan struct{}
 }
 
@@ -108,34 +113,37 @@ func (c *Counter) Add(d domain.Delivery) {
 	c.fresh[hour].add(string(d.Channel), string(d.Status), 1)
 }
 
-// Start folds every Interval until Stop.
+// Start folds every Interval until Stop (or until ctx ends).
 func (c *Counter) Start(ctx context.Context) {
-	c.stop, c.done = make(chan struct{}), make(chan struct{})
+	ctx, c.cancel = context.WithCancel(ctx)
+	c.done = make(chan struct{})
 	go func() {
 		defer close(c.done)
 		t := time.NewTicker(c.o.Interval)
 		defer t.Stop()
 		for {
 			select {
-			case <-c.stop:
-				return
 			case <-ctx.Done():
 				return
 			case <-t.C:
 			}
-			if err := c.Flush(ctx); err != nil {
+			foldCtx, cancel := context.WithTimeout(ctx, max(c.o.Interval, foldTimeout))
+			err := c.Flush(foldCtx)
+			cancel()
+			if err != nil && ctx.Err() == nil {
 				c.o.Log.WithError(err).Warn("delivery counts not folded; they are kept and tried again")
 			}
 		}
 	}()
 }
 
-// Stop ends the folding and folds what is left, within ctx.
+// Stop ends the folding (a fold under way is cut short; its counts stay
+// pending) and folds what is left, within ctx.
 func (c *Counter) Stop(ctx context.Context) error {
-	if c.stop != nil {
-		close(c.stop)
+	if c.cancel != nil {
+		c.cancel()
 		<-c.done
-		c.stop = nil
+		c.cancel = nil
 	}
 	return c.Flush(ctx)
 }

@@ -28,6 +28,10 @@ type Instance struct {
 // bucket drops a heartbeat store.InstanceTTL after its last renewal.
 const DefaultBeatInterval = 5 * time.Second
 
+// beatTimeout bounds one heartbeat write: one that gets no answer (a stream
+// without a leader) must not hold the next, or Stop.
+const beatTimeout = 5 * time.Second
+
 // Heartbeat keeps one instance's entry in store.InstancesBucket while it
 // runs. Its times are wall-clock times, as the bucket's TTL is.
 type Heartbeat struct {
@@ -35,7 +39,7 @@ type Heartbeat struct {
 	self     Instance
 	interval time.Duration
 	log      *logrus.Entry
-	stop     chan struct{}
+	cancel   context.CancelFunc // ends the renewals
 	done     chan struct{}
 }
 
@@ -50,26 +54,25 @@ func NewHeartbeat(ctx context.Context, js jetstream.JetStream, self Instance, lo
 }
 
 // Start writes the first heartbeat, so the instance is listed once Start
-// returns, then renews it every interval until Stop.
+// returns, then renews it every interval until Stop (or until ctx ends).
 func (h *Heartbeat) Start(ctx context.Context) error {
 	h.self.Started = time.Now().UTC()
 	if err := h.beat(ctx); err != nil {
 		return err
 	}
-	h.stop, h.done = make(chan struct{}), make(chan struct{})
+	ctx, h.cancel = context.WithCancel(ctx)
+	h.done = make(chan struct{})
 	go func() {
 		defer close(h.done)
 		t := time.NewTicker(h.interval)
 		defer t.Stop()
 		for {
 			select {
-			case <-h.stop:
-				return
 			case <-ctx.Done():
 				return
 			case <-t.C:
 			}
-			if err := h.beat(ctx); err != nil {
+			if err := h.beat(ctx); err != nil && ctx.Err() == nil {
 				h.log.WithError(err).Warn("heartbeat not written")
 			}
 		}
@@ -77,15 +80,15 @@ func (h *Heartbeat) Start(ctx context.Context) error {
 	return nil
 }
 
-// Stop ends the renewals and deletes the heartbeat: the instance leaves
-// the list at once rather than when its TTL runs out.
+// Stop ends the renewals and deletes the heartbeat, within ctx: the
+// instance leaves the list at once rather than when its TTL runs out.
 func (h *Heartbeat) Stop(ctx context.Context) error {
-	if h.stop == nil {
+	if h.cancel == nil {
 		return nil
 	}
-	close(h.stop)
+	h.cancel()
 	<-h.done
-	h.stop = nil
+	h.cancel = nil
 	if err := h.kv.Delete(ctx, store.Token(h.self.Name)); err != nil {
 		return fmt.Errorf("stats: delete heartbeat: %w", err)
 	}
@@ -93,6 +96,8 @@ func (h *Heartbeat) Stop(ctx context.Context) error {
 }
 
 func (h *Heartbeat) beat(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, beatTimeout)
+	defer cancel()
 	h.self.Beat = time.Now().UTC()
 	data, err := json.Marshal(h.self)
 	if err != nil {
