@@ -20,6 +20,9 @@ const (
 	// MaxMatches bounds the matches Search returns (an email or number
 	// that many borrowers share, say).
 	MaxMatches = 50
+	// maxReads bounds the borrowers one search reads, matching or not (an
+	// index entry may name borrowers that have moved on).
+	maxReads = 4 * MaxMatches
 )
 
 // What a Match matched.
@@ -120,11 +123,12 @@ func (e *lookupError) Unwrap() error { return e.err }
 
 // matches collects a search's results, one per borrower, up to MaxMatches.
 type matches struct {
-	out  []Match
-	seen map[string]bool
+	out   []Match
+	seen  map[string]bool
+	reads int
 }
 
-func (m *matches) full() bool { return len(m.out) >= MaxMatches }
+func (m *matches) full() bool { return len(m.out) >= MaxMatches || m.reads >= maxReads }
 
 func (m *matches) add(b domain.Borrower, field, loanID string) {
 	if m.seen[b.ID] || m.full() {
@@ -145,6 +149,7 @@ func (m *matches) lookup(ctx context.Context, st *store.State, ids []string, fie
 		if m.seen[id] {
 			continue
 		}
+		m.reads++
 		b, err := st.Borrower(ctx, id)
 		if errors.Is(err, store.ErrNotFound) {
 			continue
