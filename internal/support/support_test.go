@@ -3,6 +3,7 @@ package support_test
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -189,5 +190,30 @@ func TestSearchErrorsDoNotEchoTheQuery(t *testing.T) {
 	}
 	if _, err := b.svc.Search(testkit.Context(t, time.Minute), " "); !errors.Is(err, support.ErrQuery) {
 		t.Errorf("Search(blank) = %v, want ErrQuery", err)
+	}
+}
+
+// TestSearchIsBounded: a number that more borrowers share than a search
+// lists gives MaxMatches of them.
+func TestSearchIsBounded(t *testing.T) {
+	t.Parallel()
+	b := setup(t, time.Now(), config.ExamplePolicies())
+	ctx := testkit.Context(t, time.Minute)
+	const shared = "+8613800000002"
+	for i := range support.MaxMatches + 10 {
+		id := "b-" + strconv.Itoa(i)
+		if err := b.state.PutBorrower(ctx, domain.Borrower{ID: id, Name: id, Phone: shared}); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.state.IndexPhone(ctx, id, "", shared); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := b.svc.Search(ctx, "138 0000 0002")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != support.MaxMatches {
+		t.Errorf("%d matches, want %d", len(got), support.MaxMatches)
 	}
 }
