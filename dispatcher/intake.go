@@ -177,11 +177,11 @@ func limitReached(field, format string, args ...any) *FieldError {
 // upsertBorrower creates or updates a borrower's profile; the loan list
 // (kept by loan.updated) is left as stored.
 func (in *Intake) upsertBorrower(ctx context.Context, d BorrowerData) error {
-	var oldPhone string
+	var oldPhone, oldEmail string
 	var loans []string
 	now := in.clock.Now()
 	err := in.state.UpdateBorrower(ctx, d.BorrowerID, func(b *domain.Borrower) (bool, error) {
-		oldPhone, loans = b.Phone, b.LoanIDs
+		oldPhone, oldEmail, loans = b.Phone, b.Email, b.LoanIDs
 		b.Name, b.Locale, b.Timezone, b.Phone, b.Email = d.Name, d.Locale, d.Timezone, d.Phone, d.Email
 		b.Blackouts = d.Blackouts
 		b.Updated = now
@@ -190,13 +190,14 @@ func (in *Intake) upsertBorrower(ctx context.Context, d BorrowerData) error {
 	if err != nil {
 		return err
 	}
-	// The new number is indexed even when it is not new: an earlier
-	// attempt of this event may have stored the borrower and failed before
-	// the index (IndexPhone writes nothing when the entry is there).
-	if oldPhone == d.Phone {
-		oldPhone = ""
-	}
+	// The new number and address are indexed even when they are not new:
+	// an earlier attempt of this event may have stored the borrower and
+	// failed before the index (an index entry that already holds the
+	// borrower is not written again).
 	if err := in.state.IndexPhone(ctx, d.BorrowerID, oldPhone, d.Phone); err != nil {
+		return err
+	}
+	if err := in.state.IndexEmail(ctx, d.BorrowerID, oldEmail, d.Email); err != nil {
 		return err
 	}
 	// A new time zone moves every reminder of the borrower.

@@ -258,7 +258,7 @@ func (w *Worker) deliver(ctx context.Context, log *logrus.Entry, r domain.Remind
 	} else if c.LoanID == "" || !c.Open() {
 		return w.finish(ctx, log, r, domain.Suppressed, "case_closed:"+c.Status, "", "")
 	}
-	to := address(r.Channel, b)
+	to := Address(r.Channel, b)
 	if to == "" {
 		return w.finish(ctx, log, r, domain.Failed, "no_address: borrower has no "+addressKind(r.Channel), "", "")
 	}
@@ -278,7 +278,7 @@ func (w *Worker) deliver(ctx context.Context, log *logrus.Entry, r domain.Remind
 		msg.StatusCallback = w.o.StatusCallback(r)
 	}
 	if delivered > 1 {
-		if done, out := w.alreadySent(ctx, log, r, msg, delivered); done {
+		if done, out := w.alreadySent(ctx, log, r, msg, text, delivered); done {
 			return out
 		}
 	}
@@ -288,7 +288,7 @@ func (w *Worker) deliver(ctx context.Context, log *logrus.Entry, r domain.Remind
 			return w.retry(log, err, delivered, 0)
 		}
 		if !d.Allowed {
-			return w.hold(ctx, log, r, to, d)
+			return w.hold(ctx, log, r, to, text, d)
 		}
 	}
 
@@ -301,7 +301,7 @@ func (w *Worker) deliver(ctx context.Context, log *logrus.Entry, r domain.Remind
 		}
 		if block, ok := sup.Blocking(r, to, w.o.Clock.Now()); ok {
 			w.outcome(ctx, log, r, OutcomeCanceled)
-			return w.finish(ctx, log, r, domain.Suppressed, block.Reason(), to, "")
+			return w.finishRendered(ctx, log, r, text, domain.Suppressed, block.Reason(), to, "")
 		}
 		start := time.Now()
 		res, err := w.o.Provider.Send(channels.WithFence(ctx, validUntil), msg)
@@ -311,13 +311,13 @@ func (w *Worker) deliver(ctx context.Context, log *logrus.Entry, r domain.Remind
 		}
 		if err != nil {
 			w.outcome(ctx, log, r, OutcomeFailed)
-			return w.providerError(ctx, log, r, to, err, delivered)
+			return w.providerError(ctx, log, r, to, text, err, delivered)
 		}
 		status := res.Status
 		if status == "" {
 			status = domain.Sent
 		}
-		return w.finishVersion(ctx, log, r, status, "", to, res.ProviderRef, text.Version)
+		return w.finishRendered(ctx, log, r, text, status, "", to, res.ProviderRef)
 	}
 	w.outcome(ctx, log, r, OutcomeCanceled)
 	return w.retry(log, errors.New("fence kept expiring before the provider call"), delivered, 0)
@@ -327,17 +327,17 @@ func (w *Worker) deliver(ctx context.Context, log *logrus.Entry, r domain.Remind
 // ones end, deferred ones come back when the window opens (at most MaxDefer
 // later, to be decided again). A deferral is recorded once per reason, not
 // at every return.
-func (w *Worker) hold(ctx context.Context, log *logrus.Entry, r domain.Reminder, to string, d compliance.Decision) outcome {
+func (w *Worker) hold(ctx context.Context, log *logrus.Entry, r domain.Reminder, to string, text Rendered, d compliance.Decision) outcome {
 	w.o.Metrics.Compliance(d.Rule, string(d.Status))
 	// The engine's reason starts with its rule ("cap: ...").
 	reason := d.Reason
 	if d.Status != domain.Deferred {
-		return w.finish(ctx, log, r, d.Status, reason, to, "")
+		return w.finishRendered(ctx, log, r, text, d.Status, reason, to, "")
 	}
 	// Any replica may answer this look-up: one that has not yet applied
 	// the previous deferral only makes the same line appear twice.
 	if prev, found, err := w.o.Audit.Find(ctx, r.BorrowerID, r.ID, domain.Deferred); err != nil || !found || prev.Reason != reason {
-		if out := w.finish(ctx, log, r, domain.Deferred, reason, to, ""); out.retryIn > 0 {
+		if out := w.finishRendered(ctx, log, r, text, domain.Deferred, reason, to, ""); out.retryIn > 0 {
 			return out
 		}
 	}
@@ -378,7 +378,7 @@ func (w *Worker) outcome(ctx context.Context, log *logrus.Entry, r domain.Remind
 // ledger holds an attempt of the reminder (reserved just before the
 // provider call), the provider itself, given the attempt's time (a worker
 // may have died after the call, before the record).
-func (w *Worker) alreadySent(ctx context.Context, log *logrus.Entry, r domain.Reminder, msg channels.Message, delivered uint64) (bool, outcome) {
+func (w *Worker) alreadySent(ctx context.Context, log *logrus.Entry, r domain.Reminder, msg channels.Message, text Rendered, delivered uint64) (bool, outcome) {
 	// From the stream leader: the sent record may have been written a
 	// moment ago by another instance, and for email it is the only guard
 	// against a second send.
@@ -438,10 +438,10 @@ func (w *Worker) alreadySent(ctx context.Context, log *logrus.Entry, r domain.Re
 	if status == "" {
 		status = domain.Sent
 	}
-	return true, w.finish(ctx, log, r, status, "found at provider after redelivery", msg.To, res.ProviderRef)
+	return true, w.finishRendered(ctx, log, r, text, status, "found at provider after redelivery", msg.To, res.ProviderRef)
 }
 
-func (w *Worker) providerError(ctx context.Context, log *logrus.Entry, r domain.Reminder, to string, err error, delivered uint64) outcome {
+func (w *Worker) providerError(ctx context.Context, log *logrus.Entry, r domain.Reminder, to string, text Rendered, err error, delivered uint64) outcome {
 	var pe *channels.Error
 	errors.As(err, &pe)
 	code := ""
@@ -450,13 +450,13 @@ func (w *Worker) providerError(ctx context.Context, log *logrus.Entry, r domain.
 	}
 	switch channels.Classify(err) {
 	case channels.Permanent:
-		return w.finish(ctx, log, r, domain.Failed, "provider_error "+code+": "+err.Error(), to, "")
+		return w.finishRendered(ctx, log, r, text, domain.Failed, "provider_error "+code+": "+err.Error(), to, "")
 	case channels.OptedOut:
 		o := domain.OptOut{Channel: r.Channel, Address: to, Source: "provider " + code, At: w.o.Clock.Now()}
 		if err := w.o.Intake.AddOptOut(ctx, r.BorrowerID, o); err != nil {
 			return w.retry(log, err, delivered, 0)
 		}
-		return w.finish(ctx, log, r, domain.Failed, "opted_out: recipient opted out ("+code+"); suppression recorded", to, "")
+		return w.finishRendered(ctx, log, r, text, domain.Failed, "opted_out: recipient opted out ("+code+"); suppression recorded", to, "")
 	default:
 		var after time.Duration
 		if pe != nil {
@@ -476,13 +476,25 @@ func (w *Worker) retry(log *logrus.Entry, err error, delivered uint64, after tim
 	return outcome{retryIn: d}
 }
 
+// finish records a decision taken before the reminder was rendered.
 func (w *Worker) finish(ctx context.Context, log *logrus.Entry, r domain.Reminder, status domain.Status, reason, to, ref string) outcome {
-	return w.finishVersion(ctx, log, r, status, reason, to, ref, 0)
+	return w.record(ctx, log, r, nil, status, reason, to, ref)
 }
 
-func (w *Worker) finishVersion(ctx context.Context, log *logrus.Entry, r domain.Reminder, status domain.Status, reason, to, ref string, version int) outcome {
+// finishRendered records a decision taken after rendering: the record
+// carries the message as the borrower got it, or would have, and the
+// template version it came from.
+func (w *Worker) finishRendered(ctx context.Context, log *logrus.Entry, r domain.Reminder, text Rendered, status domain.Status, reason, to, ref string) outcome {
+	return w.record(ctx, log, r, &text, status, reason, to, ref)
+}
+
+func (w *Worker) record(ctx context.Context, log *logrus.Entry, r domain.Reminder, text *Rendered, status domain.Status, reason, to, ref string) outcome {
 	d := domain.NewDelivery(r, status, w.o.Clock.Now())
-	d.Reason, d.To, d.ProviderRef, d.TemplateVersion = reason, to, ref, version
+	d.Reason, d.To, d.ProviderRef = reason, to, ref
+	if text != nil {
+		d.TemplateVersion = text.Version
+		d.SetText(text.Subject, text.Text)
+	}
 	if err := w.o.Audit.Record(ctx, d); err != nil {
 		// The decision stands; without its record we retry so it is not lost.
 		return w.retry(log, err, 1, 0)
@@ -500,7 +512,10 @@ func (w *Worker) finishVersion(ctx context.Context, log *logrus.Entry, r domain.
 	return ack
 }
 
-func address(ch domain.Channel, b domain.Borrower) string {
+// Address is where a reminder on channel ch goes for borrower b: the
+// borrower's own phone or email, or the borrower's inbox; "" when the
+// borrower has none.
+func Address(ch domain.Channel, b domain.Borrower) string {
 	switch ch {
 	case domain.SMS, domain.Voice:
 		return b.Phone

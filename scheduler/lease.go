@@ -97,3 +97,24 @@ func (l *lease) release(ctx context.Context) error {
 	}
 	return nil
 }
+
+// SweepLease reads who holds the sweep lease (in store.LeasesBucket) and
+// until when, as of now on the scheduler's clock. ok is false when no
+// instance holds it: never taken, released, or expired.
+func SweepLease(ctx context.Context, leases jetstream.KeyValue, now time.Time) (holder string, expires time.Time, ok bool, err error) {
+	e, err := leases.Get(ctx, leaseKey)
+	if store.IsNotFound(err) {
+		return "", time.Time{}, false, nil
+	}
+	if err != nil {
+		return "", time.Time{}, false, fmt.Errorf("scheduler: read lease: %w", err)
+	}
+	var v leaseValue
+	if err := json.Unmarshal(e.Value(), &v); err != nil {
+		return "", time.Time{}, false, fmt.Errorf("scheduler: decode lease: %w", err)
+	}
+	if v.Holder == "" || !now.Before(v.Expires) {
+		return "", time.Time{}, false, nil
+	}
+	return v.Holder, v.Expires, true, nil
+}

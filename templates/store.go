@@ -54,11 +54,23 @@ type Record struct {
 }
 
 // Info is a template's live version and the list of its versions, oldest
-// first.
+// first, with what the ops view shows beside them.
 type Info struct {
 	ID       string        `json:"id"`
 	Live     int           `json:"live"`
 	Versions []VersionMeta `json:"versions"`
+	// Category is the live version's own category ("" when it declares
+	// none; the policies in UsedBy may give it theirs).
+	Category string `json:"category,omitempty"`
+	// UsedBy are the policies whose steps send the template (see WithUses).
+	UsedBy []Use `json:"used_by"`
+	// LiveAuthor and LiveAt say who saved the live version, and when.
+	LiveAuthor string    `json:"live_author,omitempty"`
+	LiveAt     time.Time `json:"live_at,omitzero"`
+	// MadeLiveBy and MadeLiveAt say who last made a version live (a
+	// publish or a rollback), and when.
+	MadeLiveBy string    `json:"made_live_by,omitempty"`
+	MadeLiveAt time.Time `json:"made_live_at,omitzero"`
 }
 
 // livePointer is the value of a live key. Author and At record who made the
@@ -103,8 +115,8 @@ func WithMaxSMSSegments(n int) Option {
 // also what the policies that send it make it: a template a collection
 // policy sends is validated as collection whatever its own category says.
 type Use struct {
-	Policy   string // policy id, named in validation errors
-	Category string // CategoryCollection or CategoryAgreement
+	Policy   string `json:"policy"`   // policy id, named in validation errors
+	Category string `json:"category"` // CategoryCollection or CategoryAgreement
 }
 
 // WithUses tells the store which policies send which templates (template
@@ -463,9 +475,11 @@ func (s *Store) scan(ctx context.Context, filter string) ([]Info, error) {
 	}
 	defer func() { _ = w.Stop() }()
 	byID := map[string]*Info{}
+	categories := map[string]map[int]string{} // id -> version -> its category
 	info := func(id string) *Info {
 		if byID[id] == nil {
-			byID[id] = &Info{ID: id, Versions: []VersionMeta{}}
+			byID[id] = &Info{ID: id, Versions: []VersionMeta{}, UsedBy: append([]Use{}, s.rules.uses[id]...)}
+			categories[id] = map[int]string{}
 		}
 		return byID[id]
 	}
@@ -490,7 +504,8 @@ func (s *Store) scan(ctx context.Context, filter string) ([]Info, error) {
 		if suffix == liveSuffix {
 			var p livePointer
 			if json.Unmarshal(e.Value(), &p) == nil {
-				info(id).Live = p.Version
+				i := info(id)
+				i.Live, i.MadeLiveBy, i.MadeLiveAt = p.Version, p.Author, p.At
 			}
 			continue
 		}
@@ -498,12 +513,19 @@ func (s *Store) scan(ctx context.Context, filter string) ([]Info, error) {
 		if json.Unmarshal(e.Value(), &rec) == nil {
 			i := info(id)
 			i.Versions = append(i.Versions, rec.VersionMeta)
+			categories[id][rec.Version] = rec.Definition.Category
 		}
 	}
 	out := make([]Info, 0, len(byID))
 	for _, id := range sortedKeys(byID) {
 		i := byID[id]
 		sortVersions(i.Versions)
+		i.Category = categories[id][i.Live]
+		for _, v := range i.Versions {
+			if v.Version == i.Live {
+				i.LiveAuthor, i.LiveAt = v.Author, v.At
+			}
+		}
 		out = append(out, *i)
 	}
 	return out, nil

@@ -111,7 +111,7 @@ func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer
 		fmt.Fprintln(stderr, "forbear: log.level:", err)
 		return 2
 	}
-	a, err := app.New(ctx, cfg, app.Options{Log: log})
+	a, err := app.New(ctx, cfg, app.Options{Log: log, Version: version})
 	if err != nil {
 		log.WithError(err).Error("forbear could not start")
 		return 1

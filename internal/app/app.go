@@ -36,7 +36,9 @@ import (
 	"github.com/forbear/forbear/internal/metrics"
 	"github.com/forbear/forbear/internal/natsrv"
 	"github.com/forbear/forbear/internal/signing"
+	"github.com/forbear/forbear/internal/stats"
 	"github.com/forbear/forbear/internal/store"
+	"github.com/forbear/forbear/internal/support"
 	"github.com/forbear/forbear/internal/tz"
 	"github.com/forbear/forbear/scheduler"
 	"github.com/forbear/forbear/templates"
@@ -62,6 +64,11 @@ type Options struct {
 	NoHTTP bool
 	// FenceCheck, if set, receives how long each send waited for the fence.
 	FenceCheck func(time.Duration)
+	// Version is the build's version, shown in the instance list.
+	Version string
+	// StatsInterval is how often the instance folds its delivery counts
+	// into the shared bucket; default stats.DefaultFoldInterval.
+	StatsInterval time.Duration
 }
 
 // App is one forbear instance.
@@ -88,6 +95,10 @@ type App struct {
 	inbox     *inapp.Inbox
 	ledger    *dispatcher.Ledger
 	signer    *signing.Signer
+	support   *support.Service
+	counter   *stats.Counter
+	heartbeat *stats.Heartbeat
+	stats     *stats.Reader
 	workers   []*dispatcher.Worker
 	api       *httpapi.Server
 	http      *http.Server
@@ -149,7 +160,20 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 	if a.state, err = store.OpenState(ctx, a.js); err != nil {
 		return nil, err
 	}
-	a.audit = audit.New(a.js, a.instance)
+	if a.counter, err = stats.NewCounter(ctx, a.js, stats.CounterOptions{Instance: a.instance, Interval: o.StatsInterval,
+		Log: a.log.WithField("part", "stats")}); err != nil {
+		return nil, err
+	}
+	if a.stats, err = stats.NewReader(ctx, a.js, o.Clock); err != nil {
+		return nil, err
+	}
+	host, _ := os.Hostname()
+	if a.heartbeat, err = stats.NewHeartbeat(ctx, a.js, stats.Instance{Name: a.instance, Host: host, Version: o.Version, HTTP: a.Addr()},
+		a.log.WithField("part", "stats")); err != nil {
+		return nil, err
+	}
+	// Every record this instance writes is counted for the dashboard.
+	a.audit = audit.New(a.js, a.instance, audit.WithObserver(a.counter.Add))
 	a.fence = dispatcher.NewFence(a.state, dispatcher.FenceOptions{
 		Instance: a.instance, Lease: cfg.Dispatcher.FenceLease.D(), Observe: a.metrics.Fence, ObserveCheck: o.FenceCheck,
 		Log: a.log.WithField("part", "fence"),
@@ -193,6 +217,10 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 	if err := a.buildWorkers(ctx, o); err != nil {
 		return nil, err
 	}
+	a.support = support.New(support.Options{
+		State: a.state, Ledger: a.ledger, Policies: a.policies, AgreementPolicy: cfg.Agreements.Policy,
+		DefaultZone: a.zone, PhoneRegion: cfg.Console.PhoneRegion, Clock: o.Clock, Log: a.log.WithField("part", "support"),
+	})
 	outcomes := &dispatcher.Outcomes{Intake: a.intake, Ledger: a.ledger, Audit: a.audit, State: a.state, Metrics: a.metrics,
 		Keywords: rules.OptOutKeywords, Confirmation: optOutConfirmation(cfg.Compliance.OptOutConfirmation)}
 	// One authenticator for the API and the console: a role means the same
@@ -210,11 +238,8 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 		Outbox: func(ctx context.Context, ch, borrowerID string, limit int) (any, error) {
 			return sandbox.List(ctx, a.js, ch, borrowerID, limit)
 		},
-		Next: a.next,
-		Contacts: func(ctx context.Context, borrowerID string) (any, error) {
-			led, err := a.ledger.Read(ctx, borrowerID)
-			return led.Attempts, err
-		},
+		Support:      a.support,
+		Stats:        a.stats,
 		Signer:       a.signer,
 		InboxStreams: cfg.HTTP.InboxStreams,
 		DefaultZone:  a.zone,
@@ -448,6 +473,7 @@ func (a *App) Start(ctx context.Context) error {
 			return err
 		}
 	}
+	a.counter.Start(runCtx)
 	go a.watchQueueDepth(runCtx)
 	if a.listener != nil {
 		h := a.cfg.HTTP
@@ -471,13 +497,18 @@ func (a *App) Start(ctx context.Context) error {
 		}
 		a.log.WithFields(logrus.Fields{"listen": a.listener.Addr().String(), "max_connections": maxConns}).Info("HTTP API listening")
 	}
-	return nil
+	// Listed as up once everything runs.
+	return a.heartbeat.Start(runCtx)
 }
 
 // Stop stops taking work, hands back or finishes in-flight reminders,
 // flushes and closes NATS. It returns within ctx's deadline.
 func (a *App) Stop(ctx context.Context) error {
 	var errs []error
+	// Off the instance list first: it is going away.
+	if a.heartbeat != nil {
+		errs = append(errs, tidy(ctx, a.heartbeat.Stop))
+	}
 	if a.http != nil {
 		errs = append(errs, a.http.Shutdown(ctx))
 	}
@@ -490,6 +521,10 @@ func (a *App) Stop(ctx context.Context) error {
 	for _, w := range a.workers {
 		errs = append(errs, w.Stop(ctx))
 	}
+	// The last records are written: fold their counts.
+	if a.counter != nil {
+		errs = append(errs, tidy(ctx, a.counter.Stop))
+	}
 	if a.cancel != nil {
 		a.cancel()
 	}
@@ -501,6 +536,17 @@ func (a *App) Stop(ctx context.Context) error {
 	}
 	a.closeNATS()
 	return errors.Join(errs...)
+}
+
+// tidyTimeout bounds a step of Stop that only tidies up (the heartbeat, the
+// last delivery counts): a NATS whose streams have no leader must not take
+// the whole shutdown budget from handing back reminders.
+const tidyTimeout = 2 * time.Second
+
+func tidy(ctx context.Context, step func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, tidyTimeout)
+	defer cancel()
+	return step(ctx)
 }
 
 // Kill stops the instance abruptly, as a crash would: no naks, no flush.
@@ -557,6 +603,13 @@ func (a *App) Templates() *templates.Store { return a.templates }
 // Audit exposes the delivery records.
 func (a *App) Audit() *audit.Recorder { return a.audit }
 
+// Support answers support staff's questions: search and the borrower
+// page.
+func (a *App) Support() *support.Service { return a.support }
+
+// Stats computes the dashboard's numbers.
+func (a *App) Stats() *stats.Reader { return a.stats }
+
 // Metrics exposes the metrics.
 func (a *App) Metrics() *metrics.Metrics { return a.metrics }
 
@@ -588,12 +641,10 @@ func (a *App) watchQueueDepth(ctx context.Context) {
 	t := time.NewTicker(5 * time.Second)
 	defer t.Stop()
 	for {
-		for _, ch := range domain.Channels {
-			// Consumer fetches the consumer's info; no second request.
-			if c, err := a.js.Consumer(ctx, store.RemindersStream, dispatcher.ConsumerName(ch)); err == nil {
-				info := c.CachedInfo()
-				a.metrics.QueueDepth(string(ch), info.NumPending+uint64(info.NumAckPending))
-			}
+		// A channel whose consumer could not be read keeps its last value.
+		depth, _ := stats.QueueDepth(ctx, a.js)
+		for ch, n := range depth {
+			a.metrics.QueueDepth(string(ch), n)
 		}
 		select {
 		case <-ctx.Done():

@@ -37,21 +37,39 @@ type Recorder struct {
 	js       jetstream.JetStream
 	read     *store.Reader
 	instance string
+	observe  func(domain.Delivery)
+}
+
+// Option tunes a Recorder.
+type Option func(*Recorder)
+
+// WithObserver has fn told about every record this Recorder writes (the
+// dashboard's delivery counts): once the stream acknowledged it for Record
+// and RecordOnce (not for a repeat RecordOnce drops), once it is handed to
+// the client for RecordAsync. fn must be quick and safe for concurrent
+// use.
+func WithObserver(fn func(domain.Delivery)) Option {
+	return func(r *Recorder) { r.observe = fn }
 }
 
 // New returns a Recorder; instance names this forbear instance in records.
-func New(js jetstream.JetStream, instance string) *Recorder {
-	return &Recorder{js: js, read: store.NewReader(js), instance: instance}
+func New(js jetstream.JetStream, instance string, opts ...Option) *Recorder {
+	r := &Recorder{js: js, read: store.NewReader(js), instance: instance, observe: func(domain.Delivery) {}}
+	for _, o := range opts {
+		o(r)
+	}
+	return r
 }
 
 // Record stores d and waits for the stream to acknowledge it.
 func (r *Recorder) Record(ctx context.Context, d domain.Delivery) error {
-	f, err := r.RecordAsync(d)
+	f, err := r.publishAsync(d)
 	if err != nil {
 		return err
 	}
 	select {
 	case <-f.Ok():
+		r.observe(d)
 		return nil
 	case err := <-f.Err():
 		return fmt.Errorf("audit: record %s %s: %w", d.ID, d.Status, err)
@@ -63,6 +81,15 @@ func (r *Recorder) Record(ctx context.Context, d domain.Delivery) error {
 // RecordAsync publishes d without waiting; callers that batch wait on the
 // returned future (or on js.PublishAsyncComplete).
 func (r *Recorder) RecordAsync(d domain.Delivery) (jetstream.PubAckFuture, error) {
+	f, err := r.publishAsync(d)
+	if err != nil {
+		return nil, err
+	}
+	r.observe(d)
+	return f, nil
+}
+
+func (r *Recorder) publishAsync(d domain.Delivery) (jetstream.PubAckFuture, error) {
 	data, err := r.encode(d)
 	if err != nil {
 		return nil, err
@@ -88,7 +115,11 @@ func (r *Recorder) RecordOnce(ctx context.Context, d domain.Delivery, key string
 	if err != nil {
 		return false, fmt.Errorf("audit: record %s %s: %w", d.ID, d.Status, err)
 	}
-	return !ack.Duplicate, nil
+	if ack.Duplicate {
+		return false, nil
+	}
+	r.observe(d)
+	return true, nil
 }
 
 // Seen reports whether a record of the reminder was stored under key by

@@ -19,6 +19,7 @@ type Config struct {
 	TemplatesDir string     `yaml:"templates_dir"`
 	Templates    Templates  `yaml:"templates"`
 	Dispatcher   Dispatcher `yaml:"dispatcher"`
+	Console      Console    `yaml:"console"`
 	Log          Log        `yaml:"log"`
 }
 
@@ -244,6 +245,13 @@ type Dispatcher struct {
 	// MaxDefer bounds one wait of a reminder deferred by a send window or
 	// blackout; it is decided again when it comes back (default 1h).
 	MaxDefer Duration `yaml:"max_defer"`
+}
+
+// Console configures what the support and ops views read.
+type Console struct {
+	// PhoneRegion is the ISO 3166 alpha-2 region (CN, US, GB) of phone
+	// numbers typed into a search without a country code; default CN.
+	PhoneRegion string `yaml:"phone_region"`
 }
 
 // Log configures logging.

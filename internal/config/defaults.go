@@ -43,7 +43,9 @@ func Default() Config {
 			AckWait:    dur(30 * time.Second),
 			MaxDefer:   dur(time.Hour),
 		},
-		Log: Log{Level: "info"},
+		// CN goes with the default scheduler.timezone, Asia/Shanghai.
+		Console: Console{PhoneRegion: "CN"},
+		Log:     Log{Level: "info"},
 	}
 }
 

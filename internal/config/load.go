@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/forbear/forbear/internal/phone"
 )
 
 // EnvPrefix starts every environment override: the key's path in upper case
@@ -246,6 +248,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Dispatcher.AckWait.D() < 5*time.Second {
 		bad("dispatcher.ack_wait", "must be at least 5s")
+	}
+	if !phone.ValidRegion(strings.ToUpper(c.Console.PhoneRegion)) {
+		bad("console.phone_region", "%q is not an ISO 3166 alpha-2 region with phone numbers (CN, US, GB, ...)", c.Console.PhoneRegion)
 	}
 	return errors.Join(errs...)
 }

@@ -3,6 +3,7 @@ package domain
 import (
 	"slices"
 	"time"
+	"unicode/utf8"
 )
 
 // Channel is a way of reaching a borrower.
@@ -230,6 +231,9 @@ const (
 	Capped     Status = "capped"
 )
 
+// Statuses lists every delivery status, in a stable order.
+var Statuses = []Status{Queued, Sent, Delivered, Failed, Suppressed, Deferred, Capped}
+
 // Delivery is one audit record: a decision about a reminder.
 type Delivery struct {
 	ID              string    `json:"id"` // the reminder id
@@ -246,6 +250,38 @@ type Delivery struct {
 	At              time.Time `json:"at"`
 	ProviderRef     string    `json:"provider_ref,omitempty"`
 	Instance        string    `json:"instance,omitempty"`
+	// Subject and Text are the rendered message as the borrower got it (or
+	// would have, on a record decided after rendering), each cut at
+	// MaxRecordText bytes so that records stay small (see SetText).
+	Subject string `json:"subject,omitempty"`
+	Text    string `json:"text,omitempty"`
+}
+
+// MaxRecordText bounds the subject and the text a delivery record carries:
+// an email body can be long, and the audit trail keeps a record per
+// decision.
+const MaxRecordText = 4 << 10
+
+// cutMarker ends a text that SetText cut.
+const cutMarker = " [...cut]"
+
+// SetText sets the record's rendered subject and text, each cut to at most
+// MaxRecordText bytes (on a character boundary, ending in a marker).
+func (d *Delivery) SetText(subject, text string) {
+	d.Subject, d.Text = clip(subject, MaxRecordText), clip(text, MaxRecordText)
+}
+
+// clip returns s when it fits in max bytes, else its longest prefix of
+// whole UTF-8 characters that fits with cutMarker after it.
+func clip(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	cut := max - len(cutMarker)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + cutMarker
 }
 
 // NewDelivery starts an audit record for r.

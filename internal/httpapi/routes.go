@@ -29,6 +29,9 @@ const (
 	// AccessTwilio routes take only requests signed by Twilio
 	// (X-Twilio-Signature).
 	AccessTwilio Access = "twilio-signature"
+	// AccessStaff routes take a token of any staff role (the dashboard's
+	// figures): every caller but a borrower's own token.
+	AccessStaff Access = "staff"
 )
 
 // BorrowerRole stands for a borrower's own token where the API description
@@ -46,6 +49,8 @@ func (a Access) Roles() []string {
 		return []string{string(a), RoleAdmin}
 	case AccessOwnInbox:
 		return []string{RoleSupport, RoleAdmin, BorrowerRole}
+	case AccessStaff:
+		return []string{RolePublisher, RoleOps, RoleSupport, RoleAdmin}
 	default:
 		return []string{}
 	}
@@ -82,12 +87,16 @@ func (s *Server) apiRoutes() []Route {
 		{"GET", "/v1/unsubscribe", AccessSignedLink, s.getUnsubscribe},
 		{"POST", "/v1/unsubscribe", AccessSignedLink, s.postUnsubscribe},
 		{"GET", "/v1/outbox", AccessSupport, s.getOutbox},
+		{"GET", "/v1/search", AccessSupport, s.getSearch},
 		{"GET", "/healthz", AccessPublic, getHealth},
 		{"GET", "/readyz", AccessPublic, s.getReady},
 		{"GET", "/v1/openapi.json", AccessPublic, getOpenAPI},
 	}
 	if o.Metrics != nil {
 		routes = append(routes, Route{"GET", "/metrics", AccessPublic, o.Metrics.ServeHTTP})
+	}
+	if o.Stats != nil {
+		routes = append(routes, Route{"GET", "/v1/stats", AccessStaff, s.getStats})
 	}
 	if o.Templates != nil {
 		routes = append(routes, s.templateRoutes(o.Templates)...)
@@ -107,6 +116,8 @@ func (s *Server) handle(rt Route) {
 		h = s.require(string(rt.Access), h)
 	case AccessOwnInbox:
 		h = s.requireOwnInbox(h)
+	case AccessStaff:
+		h = s.requireStaff(h)
 	case AccessTwilio:
 		h = s.twilioSigned(s.o.Twilio, h)
 	case AccessPublic, AccessSignedLink:

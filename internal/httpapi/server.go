@@ -19,7 +19,9 @@ import (
 	"github.com/forbear/forbear/internal/config"
 	"github.com/forbear/forbear/internal/domain"
 	"github.com/forbear/forbear/internal/signing"
+	"github.com/forbear/forbear/internal/stats"
 	"github.com/forbear/forbear/internal/store"
+	"github.com/forbear/forbear/internal/support"
 	"github.com/forbear/forbear/templates"
 )
 
@@ -34,15 +36,9 @@ type Inbox interface {
 	ServeStream(w http.ResponseWriter, r *http.Request, borrowerID string)
 }
 
-// Upcoming is a reminder the scheduler will send next.
-type Upcoming struct {
-	LoanID      string           `json:"loan_id"`
-	AgreementID string           `json:"agreement_id,omitempty"`
-	Policy      string           `json:"policy"`
-	Step        string           `json:"step"`
-	Channels    []domain.Channel `json:"channels"`
-	At          time.Time        `json:"at"`
-}
+// Upcoming is a reminder the scheduler will send next, as the borrower
+// page lists it.
+type Upcoming = support.Upcoming
 
 // Options are the server's dependencies. Optional ones may be nil.
 type Options struct {
@@ -58,12 +54,12 @@ type Options struct {
 	Fence   *dispatcher.Fence
 	Inbox   Inbox
 	Outbox  func(ctx context.Context, channel, borrowerID string, limit int) (any, error)
-	Next    func(ctx context.Context, b domain.Borrower) ([]Upcoming, error)
-	// Contacts, if set, lists the borrower's recent contact attempts (the
-	// compliance ledger: what counts toward caps and conversations).
-	Contacts func(ctx context.Context, borrowerID string) (any, error)
-	Ready    func(ctx context.Context) error
-	Metrics  http.Handler
+	// Support assembles the borrower page and answers searches.
+	Support *support.Service
+	// Stats computes the dashboard (GET /v1/stats); nil leaves it out.
+	Stats   *stats.Reader
+	Ready   func(ctx context.Context) error
+	Metrics http.Handler
 	// Twilio serves the provider callback routes; nil Outcomes leaves them
 	// out.
 	Twilio TwilioCallbacks
@@ -171,15 +167,6 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]int{"accepted": len(events)})
 }
 
-type borrowerView struct {
-	domain.Borrower
-	Cases        []domain.Case       `json:"cases"`
-	Agreements   []domain.Agreement  `json:"agreements,omitempty"`
-	Suppressions domain.Suppressions `json:"suppressions"`
-	Next         []Upcoming          `json:"next_reminders"`
-	Contacts     any                 `json:"contacts,omitempty"`
-}
-
 func (s *Server) borrower(w http.ResponseWriter, r *http.Request) (domain.Borrower, bool) {
 	b, err := s.o.State.Borrower(r.Context(), r.PathValue("id"))
 	if errors.Is(err, store.ErrNotFound) {
@@ -193,45 +180,17 @@ func (s *Server) borrower(w http.ResponseWriter, r *http.Request) (domain.Borrow
 	return b, true
 }
 
+// getBorrower serves the borrower page, assembled by support.Service (the
+// console shows the same).
 func (s *Server) getBorrower(w http.ResponseWriter, r *http.Request) {
-	b, ok := s.borrower(w, r)
-	if !ok {
+	v, err := s.o.Support.Borrower(r.Context(), r.PathValue("id"))
+	if errors.Is(err, store.ErrNotFound) {
+		writeError(w, apiError{Status: http.StatusNotFound, Code: "not_found", Message: "unknown borrower", Field: "id"})
 		return
 	}
-	v := borrowerView{Borrower: b, Cases: []domain.Case{}, Next: []Upcoming{}}
-	seen := map[string]bool{}
-	for _, id := range b.LoanIDs {
-		c, err := s.o.State.Case(r.Context(), id)
-		if err != nil {
-			continue
-		}
-		v.Cases = append(v.Cases, c)
-		if c.AgreementID != "" && !seen[c.AgreementID] {
-			seen[c.AgreementID] = true
-			if a, err := s.o.State.Agreement(r.Context(), c.AgreementID); err == nil {
-				v.Agreements = append(v.Agreements, a)
-			}
-		}
-	}
-	sup, err := s.o.State.Suppressions(r.Context(), b.ID)
 	if err != nil {
 		s.fail(w, r, err)
 		return
-	}
-	v.Suppressions = sup.Active(time.Now())
-	if s.o.Next != nil {
-		if next, err := s.o.Next(r.Context(), b); err == nil {
-			v.Next = next
-		} else {
-			s.log.WithError(err).Warn("next reminders unavailable")
-		}
-	}
-	if s.o.Contacts != nil {
-		if c, err := s.o.Contacts(r.Context(), b.ID); err == nil {
-			v.Contacts = c
-		} else {
-			s.log.WithError(err).Warn("contact ledger unavailable")
-		}
 	}
 	writeJSON(w, http.StatusOK, v)
 }

@@ -46,6 +46,9 @@ const (
 	SecretsBucket      = "forbear_secrets"      // generated secrets shared by instances
 	LedgerBucket       = "forbear_ledger"       // Token(borrower) -> compliance.Ledger (contact attempts)
 	PhonesBucket       = "forbear_phones"       // Token(phone) -> borrower ids with that number
+	EmailsBucket       = "forbear_emails"       // Token(lower-case email) -> borrower ids with that address
+	StatsBucket        = "forbear_stats"        // hour.instance -> delivery counts, owned by internal/stats
+	InstancesBucket    = "forbear_instances"    // Token(instance) -> heartbeat, owned by internal/stats
 )
 
 // Token turns an id into a string that is safe as one NATS subject token

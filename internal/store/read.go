@@ -135,6 +135,14 @@ func (r *Reader) AllFromLeader(ctx context.Context, stream, filter string, max i
 	}
 }
 
+// Count returns how many messages of stream match filter (wildcards
+// allowed), in one direct get request whatever the number. Like Last, it
+// may be answered by any replica.
+func (r *Reader) Count(ctx context.Context, stream, filter string) (uint64, error) {
+	_, n, err := r.count(ctx, stream, filter, 0)
+	return n, err
+}
+
 // forward calls fn with up to max messages matching filter from sequence
 // from on, oldest first.
 func (r *Reader) forward(ctx context.Context, stream, filter string, from uint64, max int, fn func(*jetstream.RawStreamMsg)) error {

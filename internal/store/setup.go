@@ -13,6 +13,15 @@ import (
 // record's Nats-Msg-Id.
 const DeliveriesDedupWindow = 10 * time.Minute
 
+// StatsTTL is how long a key of StatsBucket outlives its last write: a
+// little over the seven days of delivery counts the dashboard shows.
+const StatsTTL = 7*24*time.Hour + 6*time.Hour
+
+// InstanceTTL is how long an instance's heartbeat in InstancesBucket
+// outlives its last beat: an instance that dies without deleting it drops
+// out of the list after this long.
+const InstanceTTL = 20 * time.Second
+
 // Options shape the streams and buckets Setup creates.
 type Options struct {
 	// Replicas for every stream and bucket: 1 on the embedded server, 3 on
@@ -36,11 +45,15 @@ func Setup(ctx context.Context, js jetstream.JetStream, o Options) error {
 	streams := []jetstream.StreamConfig{
 		{Name: EventsStream, Subjects: []string{EventsSubjects}, Storage: jetstream.FileStorage,
 			Retention: jetstream.LimitsPolicy, MaxAge: 7 * 24 * time.Hour, Duplicates: 10 * time.Minute},
-		{Name: DLQStream, Subjects: []string{"forbear.dlq.>"}, Storage: jetstream.FileStorage, MaxAge: 30 * 24 * time.Hour},
+		// The dashboard reads the newest dead letters by direct get.
+		{Name: DLQStream, Subjects: []string{"forbear.dlq.>"}, Storage: jetstream.FileStorage, MaxAge: 30 * 24 * time.Hour,
+			AllowDirect: true},
 		// Deferred reminders wait in the stream's message scheduler rather
-		// than in a consumer's ack window (see dispatcher.Worker).
+		// than in a consumer's ack window (see dispatcher.Worker); the
+		// dashboard lists them by direct get, without a consumer.
 		{Name: RemindersStream, Subjects: []string{RemindersPrefix + ">", SchedulesPrefix + ">"}, Storage: jetstream.FileStorage,
-			Retention: jetstream.WorkQueuePolicy, Duplicates: 10 * time.Minute, AllowMsgSchedules: true, AllowRollup: true},
+			Retention: jetstream.WorkQueuePolicy, Duplicates: 10 * time.Minute, AllowMsgSchedules: true, AllowRollup: true,
+			AllowDirect: true},
 		// Audit reads are direct gets by subject (see Reader): a consumer
 		// per read would pile up against the stream's consumer limit.
 		// Callback records carry a Nats-Msg-Id, so a replay within the
@@ -57,7 +70,8 @@ func Setup(ctx context.Context, js jetstream.JetStream, o Options) error {
 		}
 	}
 	for _, b := range []string{BorrowersBucket, CasesBucket, AgreementsBucket, SuppressionsBucket,
-		EventIDsBucket, OccurrencesBucket, DueBucket, InboxBucket, TemplatesBucket, LeasesBucket, SecretsBucket, LedgerBucket, PhonesBucket} {
+		EventIDsBucket, OccurrencesBucket, DueBucket, InboxBucket, TemplatesBucket, LeasesBucket, SecretsBucket, LedgerBucket, PhonesBucket,
+		EmailsBucket, StatsBucket, InstancesBucket} {
 		cfg := jetstream.KeyValueConfig{Bucket: b, Storage: jetstream.FileStorage, Replicas: o.Replicas}
 		switch b {
 		case TemplatesBucket:
@@ -65,6 +79,10 @@ func Setup(ctx context.Context, js jetstream.JetStream, o Options) error {
 		case EventIDsBucket, OccurrencesBucket:
 			// Markers: kept long enough to outlive any redelivery or retry.
 			cfg.TTL = 30 * 24 * time.Hour
+		case StatsBucket:
+			cfg.TTL = StatsTTL
+		case InstancesBucket:
+			cfg.TTL = InstanceTTL
 		}
 		if _, err := js.CreateOrUpdateKeyValue(ctx, cfg); err != nil {
 			return fmt.Errorf("store: bucket %s: %w", b, err)

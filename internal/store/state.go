@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -20,8 +21,11 @@ type State struct {
 	Cases      jetstream.KeyValue
 	Agreements jetstream.KeyValue
 	// Phones maps a phone number to the borrowers who have it (inbound
-	// SMS opt-outs).
+	// SMS opt-outs, search).
 	Phones jetstream.KeyValue
+	// Emails maps a lower-case email address to the borrowers who have it
+	// (search).
+	Emails jetstream.KeyValue
 	// SuppressionKV has no direct get: reads come from the stream leader.
 	SuppressionKV jetstream.KeyValue
 }
@@ -34,6 +38,7 @@ func OpenState(ctx context.Context, js jetstream.JetStream) (*State, error) {
 	for name, dst := range map[string]*jetstream.KeyValue{
 		BorrowersBucket: &s.Borrowers, CasesBucket: &s.Cases,
 		AgreementsBucket: &s.Agreements, SuppressionsBucket: &s.SuppressionKV, PhonesBucket: &s.Phones,
+		EmailsBucket: &s.Emails,
 	} {
 		kv, err := OpenBucket(ctx, js, name)
 		if err != nil {
@@ -123,26 +128,65 @@ func (s *State) PutAgreement(ctx context.Context, a domain.Agreement) error {
 
 // BorrowersByPhone returns the borrowers whose phone is phone.
 func (s *State) BorrowersByPhone(ctx context.Context, phone string) ([]string, error) {
+	return s.indexed(ctx, s.Phones, Token(phone))
+}
+
+// IndexPhone moves a borrower from oldPhone's entry to newPhone's (either
+// may be empty).
+func (s *State) IndexPhone(ctx context.Context, borrowerID, oldPhone, newPhone string) error {
+	return s.moveIndexed(ctx, s.Phones, borrowerID, phoneKey(oldPhone), phoneKey(newPhone))
+}
+
+// BorrowersByEmail returns the borrowers whose email is email, compared
+// without regard to case.
+func (s *State) BorrowersByEmail(ctx context.Context, email string) ([]string, error) {
+	return s.indexed(ctx, s.Emails, emailKey(email))
+}
+
+// IndexEmail moves a borrower from oldEmail's entry to newEmail's (either
+// may be empty). Addresses that differ only in case share one entry.
+func (s *State) IndexEmail(ctx context.Context, borrowerID, oldEmail, newEmail string) error {
+	return s.moveIndexed(ctx, s.Emails, borrowerID, emailKey(oldEmail), emailKey(newEmail))
+}
+
+func phoneKey(phone string) string {
+	if phone == "" {
+		return ""
+	}
+	return Token(phone)
+}
+
+func emailKey(email string) string {
+	if email == "" {
+		return ""
+	}
+	return Token(strings.ToLower(email))
+}
+
+// indexed reads the borrower ids of an index entry; none when it is
+// missing.
+func (s *State) indexed(ctx context.Context, kv jetstream.KeyValue, key string) ([]string, error) {
 	var ids []string
-	_, err := getJSON(ctx, s.Phones, Token(phone), &ids)
+	_, err := getJSON(ctx, kv, key, &ids)
 	if errors.Is(err, ErrNotFound) {
 		return nil, nil
 	}
 	return ids, err
 }
 
-// IndexPhone moves a borrower from oldPhone's entry to newPhone's (either
-// may be empty).
-func (s *State) IndexPhone(ctx context.Context, borrowerID, oldPhone, newPhone string) error {
-	if oldPhone != "" {
-		if err := s.updateIDs(ctx, s.Phones, Token(oldPhone), func(ids []string) []string {
+// moveIndexed takes a borrower out of the entry at oldKey and puts it in
+// the one at newKey ("" skips either). Each is a compare-and-set that
+// writes only when the entry changes.
+func (s *State) moveIndexed(ctx context.Context, kv jetstream.KeyValue, borrowerID, oldKey, newKey string) error {
+	if oldKey != "" && oldKey != newKey {
+		if err := s.updateIDs(ctx, kv, oldKey, func(ids []string) []string {
 			return slices.DeleteFunc(ids, func(id string) bool { return id == borrowerID })
 		}); err != nil {
 			return err
 		}
 	}
-	if newPhone != "" {
-		return s.updateIDs(ctx, s.Phones, Token(newPhone), func(ids []string) []string {
+	if newKey != "" {
+		return s.updateIDs(ctx, kv, newKey, func(ids []string) []string {
 			if slices.Contains(ids, borrowerID) {
 				return ids
 			}
