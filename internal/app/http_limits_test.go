@@ -234,3 +234,23 @@ func TestEventStreamOutlivesWriteTimeout(t *testing.T) {
 		}
 	}
 }
+
+// TestAnswerOutlastingTheWriteTimeoutArrives: the write timeout bounds the
+// writing of an answer, not the work before it. An agreement held for two
+// fence leases (here longer than the one-second write timeout, as a large
+// batch or an election can take) still gets its 200.
+func TestAnswerOutlastingTheWriteTimeoutArrives(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	cfg := w.config(t, 0, "sms")
+	shortHTTPLimits(&cfg)
+	cfg.Dispatcher.FenceLease = config.Duration(700 * time.Millisecond) // held 1.4 s
+	a := w.start(t, cfg, "A")
+	base := "http://" + a.Addr()
+	loadBorrowers(t, base, 1, 0)
+	agreement := map[string]any{"specversion": "1.0", "id": "agr-slow", "source": "test", "type": "agreement.activated",
+		"data": map[string]any{"borrower_id": "b0", "agreement_id": "a0", "kind": "settlement", "loan_ids": []string{"l0"}}}
+	if status, body := post(t, base+"/v1/events", agreement); status != http.StatusOK {
+		t.Fatalf("agreement held past the write timeout: %d %s, want 200", status, body)
+	}
+}

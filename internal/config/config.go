@@ -34,9 +34,9 @@ type HTTP struct {
 	// ReadTimeout bounds reading a whole request, body included (an event
 	// batch of up to 8 MB on a slow link).
 	ReadTimeout Duration `yaml:"read_timeout"`
-	// WriteTimeout bounds a request from the end of its headers to the end
-	// of its response. Event streams (SSE) are exempt as a whole; each of
-	// their writes must finish within it.
+	// WriteTimeout bounds each write of an answer, counted from that write:
+	// the work before an answer (a large batch, a held acknowledgement) is
+	// not bounded by it, a client that stops reading is.
 	WriteTimeout Duration `yaml:"write_timeout"`
 	// IdleTimeout is how long a keep-alive connection may wait for its
 	// next request.

@@ -108,14 +108,17 @@ func (c *slotConn) CloseWrite() error {
 	return nil
 }
 
-// streaming exempts an event stream from the server's write timeout,
-// which bounds a whole response: a stream lasts as long as its client
-// listens. Each write must still finish within perWrite, so a client that
-// stops reading is cut off once its buffers fill; 0 sets no deadline at
-// all. The read timeout needs no exemption: once a body-less request is
+// perWriteDeadlines replaces the server's write timeout, which bounds a
+// whole answer from the end of the request's headers, by a deadline on
+// each write of the answer: the time a handler works before it answers (a
+// large batch of events, a suppression held for the fence, a retry across
+// a leader election) is not the client's doing, and an event stream lasts
+// as long as its client listens. A client that stops reading is still cut
+// off, once its buffers fill, within perWrite of a write; 0 sets no
+// deadline at all. The read timeout needs no such care: once a request is
 // read, net/http watches for the client leaving with a read that has no
 // deadline.
-func streaming(perWrite time.Duration, h http.HandlerFunc) http.HandlerFunc {
+func perWriteDeadlines(perWrite time.Duration, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		rc := http.NewResponseController(w)
 		// An error means the writer has no deadline to lift (a recorder).
@@ -132,6 +135,11 @@ type deadlineWriter struct {
 	http.ResponseWriter
 	rc       *http.ResponseController
 	perWrite time.Duration
+}
+
+func (w *deadlineWriter) WriteHeader(code int) {
+	_ = w.rc.SetWriteDeadline(time.Now().Add(w.perWrite))
+	w.ResponseWriter.WriteHeader(code)
 }
 
 func (w *deadlineWriter) Write(p []byte) (int, error) {

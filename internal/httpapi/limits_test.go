@@ -77,7 +77,7 @@ func TestStreamingCutsOffAClientThatDoesNotRead(t *testing.T) {
 	t.Parallel()
 	const perWrite = 300 * time.Millisecond
 	stuck := make(chan error, 1)
-	srv := NewHTTPServer(streaming(perWrite, func(w http.ResponseWriter, r *http.Request) {
+	srv := NewHTTPServer(perWriteDeadlines(perWrite, func(w http.ResponseWriter, r *http.Request) {
 		chunk := make([]byte, 64<<10)
 		for {
 			if _, err := w.Write(chunk); err != nil {

@@ -81,7 +81,7 @@ func (s *Server) apiRoutes() []Route {
 		{"DELETE", "/v1/borrowers/{id}/mutes/{mute_id}", AccessSupport, s.deleteMute},
 		{"GET", "/v1/borrowers/{id}/deliveries", AccessSupport, s.getDeliveries},
 		{"GET", "/v1/borrowers/{id}/inbox", AccessOwnInbox, s.getInbox},
-		{"GET", "/v1/borrowers/{id}/inbox/stream", AccessOwnInbox, streaming(o.WriteTimeout, s.getInboxStream)},
+		{"GET", "/v1/borrowers/{id}/inbox/stream", AccessOwnInbox, s.getInboxStream},
 		{"POST", "/v1/borrowers/{id}/inbox/{msg_id}/read", AccessOwnInbox, s.postRead},
 		{"POST", "/v1/borrowers/{id}/token", AccessSupport, s.postBorrowerToken},
 		{"GET", "/v1/unsubscribe", AccessSignedLink, s.getUnsubscribe},

@@ -71,9 +71,9 @@ type Options struct {
 	// Signer makes and checks borrower tokens and unsubscribe links; nil
 	// disables both.
 	Signer *signing.Signer
-	// WriteTimeout is the HTTP server's write timeout. Event streams are
-	// exempt from it (and from the read timeout) as a whole, but each of
-	// their writes must finish within it; 0 sets them no deadline.
+	// WriteTimeout (http.write_timeout) bounds each write of an answer,
+	// counted from that write rather than from the request: see
+	// perWriteDeadlines. 0 sets no deadline.
 	WriteTimeout time.Duration
 	// InboxStreams caps live inbox streams per token and per borrower
 	// (zero values: the defaults, 4 and 8).
@@ -133,7 +133,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeError(w, errInternal)
 		}
 	}()
-	s.mux.ServeHTTP(w, r)
+	perWriteDeadlines(s.o.WriteTimeout, s.mux.ServeHTTP)(w, r)
 }
 
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
