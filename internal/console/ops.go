@@ -108,6 +108,7 @@ var opsTexts = map[string][2]string{
 	"editor.segments":         {"Segments", "条数"},
 	"editor.left":             {"Characters left in this segment", "本条剩余字符"},
 	"editor.forcing":          {"Characters that force UCS-2", "导致使用 UCS-2 的字符"},
+	"editor.forcing_more":     {"and %s more", "另有 %s 个"},
 	"editor.render_failed":    {"Renders with an error: %s", "渲染出错：%s"},
 	"editor.preview_js":       {"The preview follows as you type.", "预览会随输入实时更新。"},
 	"editor.preview_failed":   {"The preview could not be updated (%s).", "预览无法更新（%s）。"},

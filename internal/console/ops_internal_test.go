@@ -129,7 +129,7 @@ func TestDurationsInWords(t *testing.T) {
 
 func TestGSMRuns(t *testing.T) {
 	t.Parallel()
-	runs, forcing := gsmRuns("Hi “Li” 😀…")
+	runs, forcing, _ := gsmRuns("Hi “Li” 😀…")
 	want := []textRun{{Text: "Hi "}, {Text: "“", UCS2: true}, {Text: "Li"}, {Text: "”", UCS2: true}, {Text: " "}, {Text: "😀…", UCS2: true}}
 	if len(runs) != len(want) {
 		t.Fatalf("runs %+v, want %+v", runs, want)
@@ -146,7 +146,7 @@ func TestGSMRuns(t *testing.T) {
 	for r := rune(0x4E00); r < 0x4E00+100; r++ {
 		many.WriteRune(r)
 	}
-	if _, f := gsmRuns(many.String()); len(f) != maxForcing {
-		t.Errorf("%d distinct characters listed, want the bound %d", len(f), maxForcing)
+	if _, f, more := gsmRuns(many.String()); len(f) != maxForcing || more != 100-maxForcing {
+		t.Errorf("%d distinct characters listed and %d more, want %d and %d", len(f), more, maxForcing, 100-maxForcing)
 	}
 }

@@ -41,10 +41,14 @@ type textPreview struct {
 	// Left is the room left in the last segment (GSM-7 septets or UCS-2
 	// code units, as templates.Measure counts).
 	Left int `json:"left"`
-	// Runs are Text cut where characters outside GSM-7 begin and end, so
-	// the editor can mark them without parsing any markup.
-	Runs    []textRun    `json:"runs"`
-	Forcing []forcedChar `json:"forcing"`
+	// Runs are Text cut where characters outside GSM-7 begin and end (an
+	// SMS's; other channels are not sent as SMS, so their text is one
+	// run), so the editor can mark them without parsing any markup.
+	Runs []textRun `json:"runs"`
+	// Forcing lists the distinct characters of an SMS that forced UCS-2,
+	// the first maxForcing of them; ForcingMore counts the others.
+	Forcing     []forcedChar `json:"forcing"`
+	ForcingMore int          `json:"forcing_more,omitempty"`
 	// Error is why the text cannot be saved or rendered; the rest is then
 	// empty.
 	Error string `json:"error,omitempty"`
@@ -64,8 +68,9 @@ type forcedChar struct {
 	Code string `json:"code"`
 }
 
-// maxForcing bounds the list of distinct characters that forced UCS-2.
-const maxForcing = 40
+// maxForcing bounds the list of distinct characters that forced UCS-2 (a
+// Chinese text has dozens; the marks in the text show them all).
+const maxForcing = 12
 
 // previewDraft renders every text of def for the editor, each on its own:
 // a draft of that one text goes through the store's RenderDraft, which
@@ -124,14 +129,18 @@ func newTextPreview(rq *request, key textKey, r templates.Rendered, err error) t
 	}
 	m := templates.Measure(r.Text)
 	p.Subject, p.Text, p.Encoding, p.Segments, p.Left = r.Subject, r.Text, m.Encoding, m.Segments, m.Left
-	p.Runs, p.Forcing = gsmRuns(r.Text)
+	if key.ch == domain.SMS {
+		p.Runs, p.Forcing, p.ForcingMore = gsmRuns(r.Text)
+	} else if r.Text != "" {
+		p.Runs = []textRun{{Text: r.Text}}
+	}
 	return p
 }
 
 // gsmRuns cuts text where characters outside GSM-7 begin and end, and
-// lists those characters once each.
-func gsmRuns(text string) ([]textRun, []forcedChar) {
-	runs, forcing := []textRun{}, []forcedChar{}
+// lists those characters once each (up to maxForcing, then counts them).
+func gsmRuns(text string) (runs []textRun, forcing []forcedChar, more int) {
+	runs, forcing = []textRun{}, []forcedChar{}
 	seen := map[rune]bool{}
 	var cur strings.Builder
 	curUCS2 := false
@@ -143,15 +152,19 @@ func gsmRuns(text string) ([]textRun, []forcedChar) {
 		}
 		curUCS2 = ucs2
 		cur.WriteRune(r)
-		if ucs2 && !seen[r] && len(forcing) < maxForcing {
+		if ucs2 && !seen[r] {
 			seen[r] = true
-			forcing = append(forcing, forcedChar{Char: string(r), Code: fmt.Sprintf("U+%04X", r)})
+			if len(forcing) < maxForcing {
+				forcing = append(forcing, forcedChar{Char: string(r), Code: fmt.Sprintf("U+%04X", r)})
+			} else {
+				more++
+			}
 		}
 	}
 	if cur.Len() > 0 {
 		runs = append(runs, textRun{Text: cur.String(), UCS2: curUCS2})
 	}
-	return runs, forcing
+	return runs, forcing, more
 }
 
 // validationProblems lists every *templates.ValidationError in err's tree
@@ -178,6 +191,10 @@ func validationProblems(err error) []*templates.ValidationError {
 	walk(err)
 	return out
 }
+
+// maxPreviewTexts bounds the texts of one preview request: every channel
+// in as many locales as the editor's form holds.
+const maxPreviewTexts = 4 * maxLocales
 
 // previewRequest is what editor.js posts: the draft in the shape of PUT
 // /v1/templates/{id} (category and channels) and the borrower to preview
@@ -218,6 +235,14 @@ func (c *Console) postPreview(w http.ResponseWriter, r *http.Request, rq *reques
 	def, err := templates.ParseJSON(raw)
 	if err != nil {
 		opsJSONError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	texts := 0
+	for _, locs := range def.Channels {
+		texts += len(locs)
+	}
+	if texts > maxPreviewTexts {
+		opsJSONError(w, http.StatusBadRequest, fmt.Sprintf("a preview takes at most %d texts, got %d", maxPreviewTexts, texts))
 		return
 	}
 	previews, unknown, err := c.previewDraft(r.Context(), rq, r.PathValue("id"), def, strings.TrimSpace(in.BorrowerID))

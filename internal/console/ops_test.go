@@ -630,6 +630,14 @@ func TestLivePreviewAnswersWhatTheAPIPreviewDoes(t *testing.T) {
 	if res.status != http.StatusOK || !strings.Contains(got.UnknownBorrower, "nobody") || len(got.Previews) != 0 {
 		t.Errorf("unknown borrower: %d %s", res.status, res.body)
 	}
+	many := map[string]string{}
+	for i := range 81 {
+		many["x"+strconv.Itoa(i)] = "text"
+	}
+	manyJSON, _ := json.Marshal(map[string]any{"channels": map[string]any{"sms": many}})
+	if res := previewFetch(t, s, "overdue", csrf, string(manyJSON)); res.status != http.StatusBadRequest || !strings.Contains(res.body, "at most 80 texts") {
+		t.Errorf("a preview of 81 texts: %d %s, want 400", res.status, res.body)
+	}
 	if res := previewFetch(t, s, "overdue", csrf, `{"chanels":{}}`); res.status != http.StatusBadRequest {
 		t.Errorf("a misspelt preview request: %d, want 400", res.status)
 	}

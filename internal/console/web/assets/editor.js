@@ -83,6 +83,7 @@
         });
       }
     }
+    show(role(box, "meta"), !!ok);
     setText(role(box, "encoding"), ok ? p.encoding : "");
     setText(role(box, "segments"), ok ? String(p.segments) : "");
     setText(role(box, "left"), ok ? String(p.left) : "");
@@ -100,6 +101,13 @@
         item.appendChild(document.createTextNode(" " + c.code + " "));
         forcing.appendChild(item);
       });
+      var more = ok && p.forcing_more ? p.forcing_more : 0;
+      if (more > 0) {
+        var rest = document.createElement("span");
+        rest.className = "forced";
+        rest.textContent = (forcing.getAttribute("data-more") || "+%s").replace("%s", String(more));
+        forcing.appendChild(rest);
+      }
       show(role(box, "forcing-row"), list.length > 0);
     }
   }
