@@ -834,7 +834,7 @@ func TestOpsPagesInChinese(t *testing.T) {
 	for path, want := range map[string][]string{
 		"/console/templates":         {"使用该模板的策略", "standard（催收）"},
 		"/console/templates/overdue": {"保存为新版本", "本版本备注", "按借款人预览", "版本"},
-		"/console/policies":          {"当前生效的联系规则", "借款人当地时间 08:00 至 21:00", "前 3天", "内置默认值"},
+		"/console/policies":          {"当前生效的联系规则", "借款人当地时间 08:00 至 21:00", "3天前，仅一次", "1天后，之后每3天一次，最后一次在29天后", "内置默认值"},
 	} {
 		res := s.get(t, path, "Accept-Language", "zh-CN")
 		if res.status != http.StatusOK {

@@ -52,13 +52,13 @@ type Options struct {
 	// Console, if set, serves the web console under /console/ (and / sends
 	// browsers there).
 	Console http.Handler
-	Intake *dispatcher.Intake
-	State  *store.State
-	Audit  *audit.Recorder
-	Fence  *dispatcher.Fence
-	Inbox  Inbox
-	Outbox func(ctx context.Context, channel, borrowerID string, limit int) (any, error)
-	Next   func(ctx context.Context, b domain.Borrower) ([]Upcoming, error)
+	Intake  *dispatcher.Intake
+	State   *store.State
+	Audit   *audit.Recorder
+	Fence   *dispatcher.Fence
+	Inbox   Inbox
+	Outbox  func(ctx context.Context, channel, borrowerID string, limit int) (any, error)
+	Next    func(ctx context.Context, b domain.Borrower) ([]Upcoming, error)
 	// Contacts, if set, lists the borrower's recent contact attempts (the
 	// compliance ledger: what counts toward caps and conversations).
 	Contacts func(ctx context.Context, borrowerID string) (any, error)
