@@ -1,6 +1,11 @@
 package console
 
 import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -148,5 +153,41 @@ func TestGSMRuns(t *testing.T) {
 	}
 	if _, f, more := gsmRuns(many.String()); len(f) != maxForcing || more != 100-maxForcing {
 		t.Errorf("%d distinct characters listed and %d more, want %d and %d", len(f), more, maxForcing, 100-maxForcing)
+	}
+}
+
+func TestParseDraftFormIsBounded(t *testing.T) {
+	t.Parallel()
+	form := url.Values{
+		"category":            {"collection"},
+		"text.sms.en-US.body": {"line 1\r\nline 2"},
+		"text.fax.en-US.body": {"no such channel"},
+		"text.sms.en-US.note": {"no such part"},
+		"text.sms.de-DE.bdy":  {"no such part either"},
+	}
+	for i := range 30 {
+		form.Set(fmt.Sprintf("text.voice.x%02d.body", i), "v")
+	}
+	r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(form.Encode()))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	f := parseDraftForm(r)
+	// The bound, and the default locales the form always offers.
+	if len(f.Locales) != maxLocales+1 || !slices.Contains(f.Locales, "zh-CN") || !slices.Contains(f.Locales, "en-US") {
+		t.Errorf("locales %v: want %d (the bound, and zh-CN)", f.Locales, maxLocales+1)
+	}
+	for k := range f.Texts {
+		if !slices.Contains(f.Locales, k.loc) {
+			t.Errorf("text %v is not in the form", k)
+		}
+	}
+	if slices.Contains(f.Locales, "de-DE") {
+		t.Errorf("a field with an unknown part added its locale")
+	}
+	if got := f.Texts[textKey{domain.SMS, "en-US"}].Body; got != "line 1\nline 2" {
+		t.Errorf("sms body %q, want LF line breaks", got)
+	}
+	def := f.definition()
+	if _, ok := def.Channels["fax"]; ok {
+		t.Errorf("an unknown channel reached the definition")
 	}
 }

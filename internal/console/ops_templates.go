@@ -121,15 +121,11 @@ func formOf(def templates.Definition) draftForm {
 }
 
 // mergeLocales is locales with the default ones, sorted, without
-// duplicates, at most maxLocales.
+// duplicates.
 func mergeLocales(locales []string) []string {
 	all := slices.Concat(defaultLocales, locales)
 	slices.Sort(all)
-	all = slices.Compact(all)
-	if len(all) > maxLocales {
-		all = all[:maxLocales]
-	}
-	return all
+	return slices.Compact(all)
 }
 
 // textField names the form field of one part of a text:
@@ -138,8 +134,9 @@ func textField(k textKey, part string) string {
 	return "text." + string(k.ch) + "." + k.loc + "." + part
 }
 
-// parseDraftForm reads a posted editor form. Browsers send line breaks as
-// CRLF; the texts keep LF, as files and the API hold them.
+// parseDraftForm reads a posted editor form, with texts in at most
+// maxLocales locales. Browsers send line breaks as CRLF; the texts keep
+// LF, as files and the API hold them.
 func parseDraftForm(r *http.Request) draftForm {
 	f := draftForm{
 		Category:    r.PostFormValue("category"),
@@ -149,7 +146,10 @@ func parseDraftForm(r *http.Request) draftForm {
 		Texts:       map[textKey]templates.Text{},
 	}
 	locales := map[string]bool{}
-	for name, values := range r.PostForm {
+	// In name order, so that which locales pass the bound does not depend
+	// on map order.
+	for _, name := range slices.Sorted(maps.Keys(r.PostForm)) {
+		values := r.PostForm[name]
 		rest, ok := strings.CutPrefix(name, "text.")
 		if !ok || len(values) == 0 {
 			continue
@@ -160,19 +160,16 @@ func parseDraftForm(r *http.Request) draftForm {
 			continue
 		}
 		loc, part := rest[:i], rest[i+1:]
-		if len(locales) >= maxLocales && !locales[loc] {
+		if part != "subject" && part != "body" || len(locales) >= maxLocales && !locales[loc] {
 			continue
 		}
 		locales[loc] = true
 		k := textKey{domain.Channel(ch), loc}
 		t := f.Texts[k]
-		switch part {
-		case "subject":
+		if part == "subject" {
 			t.Subject = lf(values[0])
-		case "body":
+		} else {
 			t.Body = lf(values[0])
-		default:
-			continue
 		}
 		f.Texts[k] = t
 	}
