@@ -55,13 +55,41 @@ var gsmCost = func() map[rune]int {
 // such a character that does not fit starts the next part. Empty text is
 // zero segments.
 func Segments(text string) (encoding string, segments int) {
+	m := Measure(text)
+	return m.Encoding, m.Segments
+}
+
+// SMSMeasure is how a carrier sends a text as SMS (see Segments), and how
+// much more fits before it costs another message.
+type SMSMeasure struct {
+	Encoding string
+	Segments int
+	// Left is the room left in the last segment, in the encoding's units
+	// (GSM-7 septets, UCS-2 code units): a single message has 160 or 70 in
+	// all, each part of a longer one 153 or 67. Empty text has a whole
+	// single message left.
+	Left int
+}
+
+// Measure is Segments with the room left in the last segment, as an editor
+// shows it while one types.
+func Measure(text string) SMSMeasure {
 	if text == "" {
-		return EncodingGSM7, 0
+		return SMSMeasure{Encoding: EncodingGSM7, Left: gsmSingle}
 	}
 	if cost, ok := gsmCosts(text); ok {
-		return EncodingGSM7, pack(cost, gsmSingle, gsmPart)
+		n, left := pack(cost, gsmSingle, gsmPart)
+		return SMSMeasure{Encoding: EncodingGSM7, Segments: n, Left: left}
 	}
-	return EncodingUCS2, pack(ucs2Costs(text), ucs2Single, ucs2Part)
+	n, left := pack(ucs2Costs(text), ucs2Single, ucs2Part)
+	return SMSMeasure{Encoding: EncodingUCS2, Segments: n, Left: left}
+}
+
+// IsGSM7 reports whether r is in the GSM 03.38 alphabet or its extension
+// table; a text with any other character is sent as UCS-2.
+func IsGSM7(r rune) bool {
+	_, ok := gsmCost[r]
+	return ok
 }
 
 // gsmCosts returns the septets of each character, or false when a character
@@ -93,13 +121,14 @@ func ucs2Costs(text string) []int {
 
 // pack counts messages: one when everything fits single, else parts of at
 // most part units, filled in order, with no character split between two.
-func pack(costs []int, single, part int) int {
+// left is the room the last message has after the text.
+func pack(costs []int, single, part int) (messages, left int) {
 	total := 0
 	for _, c := range costs {
 		total += c
 	}
 	if total <= single {
-		return 1
+		return 1, single - total
 	}
 	parts, used := 1, 0
 	for _, c := range costs {
@@ -109,5 +138,5 @@ func pack(costs []int, single, part int) int {
 		}
 		used += c
 	}
-	return parts
+	return parts, part - used
 }

@@ -227,7 +227,10 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 	// in both.
 	authn := auth.New(cfg.Auth.Tokens, a.signer.BorrowerFromToken)
 	con, err := console.New(console.Options{Auth: authn, Signer: a.signer, DefaultZone: a.zone,
-		Log: a.log.WithField("part", "console")})
+		Log: a.log.WithField("part", "console"),
+		Ops: console.OpsDeps{Templates: a.templates, Uses: templateUses(cfg.Policies), Records: a.state,
+			Policies: cfg.Policies, Compliance: cfg.Compliance, Rules: rules},
+	})
 	if err != nil {
 		return nil, err
 	}

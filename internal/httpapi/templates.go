@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/forbear/forbear/internal/domain"
-	"github.com/forbear/forbear/internal/store"
 	"github.com/forbear/forbear/templates"
 )
 
@@ -204,89 +203,23 @@ func (s *Server) previewTemplate(w http.ResponseWriter, r *http.Request, t *temp
 	writeJSON(w, http.StatusOK, resp)
 }
 
-// previewContext builds the template context: the borrower's first open
-// case (else their first case) and its agreement, or the sample context
-// without a borrower (or for a borrower with no case yet, with their own
-// name). It also settles the locale.
+// previewContext builds the template context and settles the locale (see
+// templates.PreviewContext, which the console's editor uses too).
 func (s *Server) previewContext(w http.ResponseWriter, r *http.Request, in previewRequest) (templates.Context, string, bool) {
-	locale := in.Locale
-	if in.BorrowerID == "" {
-		if locale == "" {
-			locale = "en-US"
-		}
-		return templates.Sample(locale), locale, true
+	var recs templates.Records
+	if s.o.State != nil {
+		recs = s.o.State
 	}
-	if s.o.State == nil {
+	data, locale, err := templates.PreviewContext(r.Context(), recs, in.BorrowerID, in.Locale, time.Now(), s.o.DefaultZone)
+	switch {
+	case errors.Is(err, templates.ErrUnknownBorrower):
 		writeError(w, apiError{Status: http.StatusNotFound, Code: "not_found", Field: "borrower_id", Message: "unknown borrower"})
 		return templates.Context{}, "", false
-	}
-	ctx := r.Context()
-	b, err := s.o.State.Borrower(ctx, in.BorrowerID)
-	if errors.Is(err, store.ErrNotFound) {
-		writeError(w, apiError{Status: http.StatusNotFound, Code: "not_found", Field: "borrower_id", Message: "unknown borrower"})
-		return templates.Context{}, "", false
-	}
-	if err != nil {
+	case err != nil:
 		s.fail(w, r, err)
 		return templates.Context{}, "", false
 	}
-	if locale == "" {
-		locale = b.Locale
-	}
-	if locale == "" {
-		locale = "en-US"
-	}
-	var cs *domain.Case
-	for _, loanID := range b.LoanIDs {
-		c, err := s.o.State.Case(ctx, loanID)
-		if errors.Is(err, store.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			s.fail(w, r, err)
-			return templates.Context{}, "", false
-		}
-		if cs == nil || !cs.Open() && c.Open() {
-			cs = &c
-		}
-		if c.Open() {
-			break
-		}
-	}
-	if cs == nil {
-		data := templates.Sample(locale)
-		data.Borrower = templates.Borrower{ID: b.ID, Name: b.Name, Locale: b.Locale}
-		return data, locale, true
-	}
-	var agr *domain.Agreement
-	if cs.AgreementID != "" {
-		a, err := s.o.State.Agreement(ctx, cs.AgreementID)
-		switch {
-		case err == nil:
-			agr = &a
-		case !errors.Is(err, store.ErrNotFound):
-			s.fail(w, r, err)
-			return templates.Context{}, "", false
-		}
-	}
-	now := time.Now()
-	installment := 0
-	if agr != nil {
-		installment = nextInstallment(*agr, templates.BorrowerZone(b, nil), now)
-	}
-	return templates.ContextFor(b, *cs, agr, "preview", installment, now, s.o.DefaultZone), locale, true
-}
-
-// nextInstallment is the 1-based number of the first instalment not yet
-// past due at now, or the last one.
-func nextInstallment(a domain.Agreement, loc *time.Location, now time.Time) int {
-	today := now.In(loc).Format(time.DateOnly)
-	for i, in := range a.Installments {
-		if in.DueDate >= today {
-			return i + 1
-		}
-	}
-	return len(a.Installments)
+	return data, locale, true
 }
 
 // previewDraft reads the draft of a preview request, taking the live
