@@ -443,6 +443,52 @@ func rowsWithPrefix(els map[string][]element, prefix string) []testRow {
 	return out
 }
 
+// TestDashboardTimesInTheViewersZone: times are shown in the zone the
+// viewer's browser reports, as console.js stores it (encodeURIComponent:
+// "Asia%2FShanghai"), and in the default zone without it.
+func TestDashboardTimesInTheViewersZone(t *testing.T) {
+	t.Parallel()
+	w := newDashWorld(t, time.Now(), nil)
+	// The server's message scheduler runs on the wall clock: a time in
+	// the past would put the reminder back at once.
+	until := time.Now().Add(48 * time.Hour).UTC().Truncate(time.Hour)
+	w.deferReminder(t, domain.Reminder{ID: "L-1/overdue/1/sms", BorrowerID: "b-1", LoanID: "L-1", Channel: domain.SMS, Step: "overdue"}, until)
+	in := func(zone string) string {
+		loc, err := time.LoadLocation(zone)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return until.In(loc).Format("2006-01-02 15:04 MST")
+	}
+	for _, tc := range []struct {
+		cookie string
+		want   string
+	}{
+		{"", in("UTC")},
+		{"forbear_tz=Asia/Shanghai", in("Asia/Shanghai")},
+		{"forbear_tz=Asia%2FShanghai", in("Asia/Shanghai")},
+		{"forbear_tz=America%2FNew_York", in("America/New_York")},
+		{"forbear_tz=Etc%2FGMT%2B5", in("Etc/GMT+5")},
+		{"forbear_tz=Etc/GMT+5", in("Etc/GMT+5")},
+		{"forbear_tz=Not%2FA_Zone", in("UTC")},
+		{"forbear_tz=%ZZ", in("UTC")},
+	} {
+		b := w.browser(t)
+		var header []string
+		if tc.cookie != "" {
+			header = []string{"Cookie", tc.cookie}
+		}
+		res := b.get(t, "/console/", header...)
+		if res.status != http.StatusOK {
+			t.Fatalf("cookie %q: %d\n%s", tc.cookie, res.status, res.body)
+		}
+		els := res.elements()
+		if got := els["deferred-until"]; len(got) != 1 || got[0].text != tc.want {
+			t.Errorf("cookie %q: deferred until %+v, want %q", tc.cookie, got, tc.want)
+		}
+	}
+}
+
 // TestDashboardForEveryStaffRole: every staff role sees the dashboard, as
 // each may read GET /v1/stats; only a role that may open borrower pages
 // (support, admin) gets links to them, others see the bare id.
