@@ -230,6 +230,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 		Log: a.log.WithField("part", "console"),
 		Ops: console.OpsDeps{Templates: a.templates, Uses: templateUses(cfg.Policies), Records: a.state,
 			Policies: cfg.Policies, Compliance: cfg.Compliance, Rules: rules},
+		Dashboard: console.DashboardDeps{Stats: a.stats},
 	})
 	if err != nil {
 		return nil, err

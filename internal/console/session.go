@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -162,10 +163,14 @@ func (c *Console) postSignOut(w http.ResponseWriter, r *http.Request, rq *reques
 }
 
 // viewerZone is the zone the viewer's browser reported (console.js sets a
-// cookie), else the default.
+// cookie, URL-encoded: "Asia%2FShanghai"), else the default.
 func (c *Console) viewerZone(r *http.Request) *time.Location {
 	if ck, err := r.Cookie(zoneCookie); err == nil && len(ck.Value) <= 64 {
-		if loc, err := tz.Load(ck.Value); err == nil {
+		name, err := url.PathUnescape(ck.Value)
+		if err != nil {
+			return c.o.DefaultZone
+		}
+		if loc, err := tz.Load(name); err == nil {
 			return loc
 		}
 	}
