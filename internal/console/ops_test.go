@@ -161,9 +161,9 @@ func (b *opsBundle) apiTemplate(t *testing.T, id string) (apiTemplate, templates
 	return out, def
 }
 
-// element returns the opening tag and the inner HTML of the element with
+// elementByID returns the opening tag and the inner HTML of the element with
 // id (empty for a void element such as input).
-func element(t *testing.T, body, id string) (open, inner string) {
+func elementByID(t *testing.T, body, id string) (open, inner string) {
 	t.Helper()
 	at := strings.Index(body, ` id="`+id+`"`)
 	if at < 0 {
@@ -210,7 +210,7 @@ func attr(open, name string) string {
 // after the opening tag is not part of it.
 func textarea(t *testing.T, body, id string) string {
 	t.Helper()
-	_, inner := element(t, body, id)
+	_, inner := elementByID(t, body, id)
 	return html.UnescapeString(strings.TrimPrefix(inner, "\n"))
 }
 
@@ -224,7 +224,7 @@ func editorForm(t *testing.T, p page) url.Values {
 	for _, m := range regexp.MustCompile(`<input type="text" id="([^"]+)" name="([^"]+)" value="([^"]*)"`).FindAllStringSubmatch(p.body, -1) {
 		form.Set(html.UnescapeString(m[2]), html.UnescapeString(m[3]))
 	}
-	_, sel := element(t, p.body, "category")
+	_, sel := elementByID(t, p.body, "category")
 	if m := regexp.MustCompile(`<option value="([^"]*)" selected>`).FindStringSubmatch(sel); m != nil {
 		form.Set("category", m[1])
 	}
@@ -309,7 +309,7 @@ func TestTemplatesListShowsWhatTheAPIReturns(t *testing.T) {
 		t.Fatalf("API lists %d templates, want 2", len(list.Templates))
 	}
 	for _, info := range list.Templates {
-		_, row := element(t, res.body, "template-row-"+info.ID)
+		_, row := elementByID(t, res.body, "template-row-"+info.ID)
 		last := info.Versions[len(info.Versions)-1]
 		for _, want := range []string{info.ID, "v" + strconv.Itoa(info.Live), last.Author, last.At.UTC().Format("2006-01-02 15:04")} {
 			if !strings.Contains(text(row), want) {
@@ -317,12 +317,12 @@ func TestTemplatesListShowsWhatTheAPIReturns(t *testing.T) {
 			}
 		}
 	}
-	_, row := element(t, res.body, "template-row-overdue")
+	_, row := elementByID(t, res.body, "template-row-overdue")
 	if !strings.Contains(text(row), "collection") || !strings.Contains(text(row), "standard (collection)") {
 		t.Errorf("overdue row %q: want its category and the policy that sends it", text(row))
 	}
 	// A template a policy sends but the store lacks is listed as missing.
-	_, row = element(t, res.body, "template-row-call")
+	_, row = elementByID(t, res.body, "template-row-call")
 	if !strings.Contains(text(row), "not in the store") {
 		t.Errorf("call row %q: want it marked missing", text(row))
 	}
@@ -382,7 +382,7 @@ func TestEditorSavesANewVersionAndRedirects(t *testing.T) {
 			t.Errorf("%s = %q, want %q", tc.id, got, tc.want)
 		}
 	}
-	if open, _ := element(t, ed.body, "tx-email-en-US-subject"); attr(open, "value") != def.Channels[domain.Email]["en-US"].Subject {
+	if open, _ := elementByID(t, ed.body, "tx-email-en-US-subject"); attr(open, "value") != def.Channels[domain.Email]["en-US"].Subject {
 		t.Errorf("email subject field %s", open)
 	}
 
@@ -413,10 +413,10 @@ func TestEditorSavesANewVersionAndRedirects(t *testing.T) {
 		t.Errorf("version 2 %+v", m)
 	}
 	after := s.get(t, res.header.Get("Location"))
-	if _, notice := element(t, after.body, "notice"); !strings.Contains(notice, "Version 2 saved") {
+	if _, notice := elementByID(t, after.body, "notice"); !strings.Contains(notice, "Version 2 saved") {
 		t.Errorf("notice %q", notice)
 	}
-	if open, _ := element(t, after.body, "diff-to-2"); !strings.Contains(open, "checked") {
+	if open, _ := elementByID(t, after.body, "diff-to-2"); !strings.Contains(open, "checked") {
 		t.Errorf("the diff form does not default to the live version: %s", open)
 	}
 }
@@ -443,7 +443,7 @@ func TestRefusedVersionShowsTheAPIReasonNextToItsField(t *testing.T) {
 	if got := textarea(t, res.body, "tx-sms-en-US-body"); got != badEN {
 		t.Errorf("typed text lost: %q", got)
 	}
-	if _, summary := element(t, res.body, "form-errors"); !strings.Contains(summary, "live version is unchanged") {
+	if _, summary := elementByID(t, res.body, "form-errors"); !strings.Contains(summary, "live version is unchanged") {
 		t.Errorf("no refusal summary: %q", summary)
 	}
 	// The API refuses the same definition with the same reasons, naming
@@ -458,17 +458,17 @@ func TestRefusedVersionShowsTheAPIReasonNextToItsField(t *testing.T) {
 		if status != http.StatusBadRequest || e.Error.Field != "channels.sms."+tc.locale {
 			t.Fatalf("API: %d %s", status, out)
 		}
-		open, inner := element(t, res.body, "err-"+tc.key)
+		open, inner := elementByID(t, res.body, "err-"+tc.key)
 		if attr(open, "data-field") != e.Error.Field || text(inner) != e.Error.Message {
 			t.Errorf("console shows %q at %q; the API says %q at %q", text(inner), attr(open, "data-field"), e.Error.Message, e.Error.Field)
 		}
-		ta, _ := element(t, res.body, "tx-"+tc.key+"-body")
+		ta, _ := elementByID(t, res.body, "tx-"+tc.key+"-body")
 		if !strings.Contains(attr(ta, "aria-describedby"), "err-"+tc.key) || attr(ta, "aria-invalid") != "true" {
 			t.Errorf("textarea %s does not point at its error", ta)
 		}
 	}
 	// The text that was fine has no error.
-	if open, _ := element(t, res.body, "err-email-en-US"); !strings.Contains(open, "hidden") {
+	if open, _ := elementByID(t, res.body, "err-email-en-US"); !strings.Contains(open, "hidden") {
 		t.Errorf("the email text is marked: %s", open)
 	}
 	if info, _ := b.apiTemplate(t, "overdue"); info.Live != 1 || len(info.Versions) != 1 {
@@ -482,7 +482,7 @@ func TestRefusedVersionShowsTheAPIReasonNextToItsField(t *testing.T) {
 	if res.status != http.StatusBadRequest {
 		t.Fatalf("long note: %d, want 400", res.status)
 	}
-	if open, inner := element(t, res.body, "version-note-error"); attr(open, "data-field") != "note" || !strings.Contains(inner, "1001 bytes") {
+	if open, inner := elementByID(t, res.body, "version-note-error"); attr(open, "data-field") != "note" || !strings.Contains(inner, "1001 bytes") {
 		t.Errorf("note error %s %q", open, inner)
 	}
 	if status, _ := b.api(t, http.MethodPut, "/v1/templates/overdue?note="+strings.Repeat("n", 1001), "t-ops", overdueV1); status != http.StatusBadRequest {
@@ -653,7 +653,7 @@ func TestPreviewWithoutJavaScript(t *testing.T) {
 	s := b.browser(t, "t-ops")
 	ed := s.get(t, "/console/templates/overdue")
 	// The first render already shows the previews, with sample data.
-	if _, box := element(t, ed.body, "pv-sms-en-US"); !strings.Contains(text(box), "Hi Alex Chen, loan loan-sample is overdue. Reply STOP") ||
+	if _, box := elementByID(t, ed.body, "pv-sms-en-US"); !strings.Contains(text(box), "Hi Alex Chen, loan loan-sample is overdue. Reply STOP") ||
 		!strings.Contains(text(box), "GSM-7") {
 		t.Errorf("first preview %q", text(box))
 	}
@@ -664,11 +664,11 @@ func TestPreviewWithoutJavaScript(t *testing.T) {
 	if res.status != http.StatusOK {
 		t.Fatalf("preview button: %d", res.status)
 	}
-	_, box := element(t, res.body, "pv-sms-en-US")
+	_, box := elementByID(t, res.body, "pv-sms-en-US")
 	if !strings.Contains(box, `<mark class="ucs2">“</mark>`) || !strings.Contains(text(box), "UCS-2") || !strings.Contains(text(box), "U+201C") {
 		t.Errorf("preview of a text with curly quotes:\n%s", box)
 	}
-	if _, left := element(t, res.body, "pv-sms-en-US-left"); left != strconv.Itoa(templates.Measure("Hi Alex Chen “soon”. Reply STOP").Left) {
+	if _, left := elementByID(t, res.body, "pv-sms-en-US-left"); left != strconv.Itoa(templates.Measure("Hi Alex Chen “soon”. Reply STOP").Left) {
 		t.Errorf("characters left %q", left)
 	}
 	if info, _ := b.apiTemplate(t, "overdue"); len(info.Versions) != 1 {
@@ -686,7 +686,7 @@ func TestPreviewWithoutJavaScript(t *testing.T) {
 	}
 	form.Set("add_locale", "<b>")
 	res = s.post(t, "/console/templates/overdue", form)
-	if _, e := element(t, res.body, "add-locale-error"); !strings.Contains(e, "&lt;b&gt;") {
+	if _, e := elementByID(t, res.body, "add-locale-error"); !strings.Contains(e, "&lt;b&gt;") {
 		t.Errorf("bad locale error %q", e)
 	}
 }
@@ -764,7 +764,7 @@ func TestRollbackMakesAnOlderVersionLive(t *testing.T) {
 	b.put(t, "overdue", strings.Replace(overdueV1, "please pay", "please pay now", 1), "bob", "second")
 	s := b.browser(t, "t-ops")
 	ed := s.get(t, "/console/templates/overdue")
-	open, _ := element(t, ed.body, "rollback-1")
+	open, _ := elementByID(t, ed.body, "rollback-1")
 	if !strings.Contains(attr(open, "data-confirm"), "version 1 live") || attr(open, "method") != "post" {
 		t.Errorf("rollback form %s: want a post that asks first", open)
 	}
@@ -779,10 +779,10 @@ func TestRollbackMakesAnOlderVersionLive(t *testing.T) {
 		t.Errorf("API live %d after the rollback, want 1", info.Live)
 	}
 	after := s.get(t, "/console/templates/overdue?live=1")
-	if _, notice := element(t, after.body, "notice"); !strings.Contains(notice, "Version 1 is live again") {
+	if _, notice := elementByID(t, after.body, "notice"); !strings.Contains(notice, "Version 1 is live again") {
 		t.Errorf("notice %q", notice)
 	}
-	if _, row := element(t, after.body, "version-1"); !strings.Contains(row, `data-testid="live-marker"`) {
+	if _, row := elementByID(t, after.body, "version-1"); !strings.Contains(row, `data-testid="live-marker"`) {
 		t.Errorf("version 1 is not marked live")
 	}
 	if res := s.post(t, "/console/templates/overdue/rollback", url.Values{"csrf": {ed.csrf(t)}, "version": {"7"}}); res.status != http.StatusNotFound {
@@ -821,7 +821,7 @@ func TestOpsPagesEscapeEveryValue(t *testing.T) {
 		}
 	}
 	pv := s.post(t, "/console/templates/overdue", form)
-	if _, box := element(t, pv.body, "pv-sms-en-US"); !strings.Contains(box, "&lt;script&gt;alert(3)&lt;/script&gt;") {
+	if _, box := elementByID(t, pv.body, "pv-sms-en-US"); !strings.Contains(box, "&lt;script&gt;alert(3)&lt;/script&gt;") {
 		t.Errorf("the borrower's name is not in the preview as text:\n%s", box)
 	}
 }
@@ -857,7 +857,7 @@ func TestPoliciesPageDrawsAndListsEveryStep(t *testing.T) {
 		t.Fatalf("policies: %d", res.status)
 	}
 	for _, p := range config.Default().Policies {
-		svg, _ := element(t, res.body, "timeline-"+p.ID)
+		svg, _ := elementByID(t, res.body, "timeline-"+p.ID)
 		if attr(svg, "role") != "img" || !strings.Contains(attr(svg, "aria-labelledby"), "timeline-title-"+p.ID) {
 			t.Errorf("timeline of %s has no accessible name: %s", p.ID, svg)
 		}
@@ -867,7 +867,7 @@ func TestPoliciesPageDrawsAndListsEveryStep(t *testing.T) {
 			}
 		}
 	}
-	_, svg := element(t, res.body, "timeline-standard")
+	_, svg := elementByID(t, res.body, "timeline-standard")
 	// overdue: 1d, every 3d until 29d is ten sends: a dot and nine ticks.
 	overdue := regexp.MustCompile(`(?s)<g class="tl-row" data-step="overdue">(.*?)</g>\s*</g>`).FindStringSubmatch(svg)
 	if overdue == nil || strings.Count(overdue[1], `class="tl-mark"`) != 9 || strings.Count(overdue[1], `class="tl-dot"`) != 1 {
@@ -882,13 +882,13 @@ func TestPoliciesPageDrawsAndListsEveryStep(t *testing.T) {
 		!strings.Contains(pre[1], `data-channel="sms"`) || !strings.Contains(pre[1], `data-channel="inapp"`) {
 		t.Errorf("pre-due row lacks a lane per channel")
 	}
-	_, row := element(t, res.body, "steps-standard")
+	_, row := elementByID(t, res.body, "steps-standard")
 	for _, want := range []string{"3 days before, once", "1 day after, then every 3 days, the last at 29 days after", "7 days after, then every 2 days while the case is open", "at -3d", "at 1d, every 3d, until 29d"} {
 		if !strings.Contains(text(row), want) {
 			t.Errorf("steps table lacks %q", want)
 		}
 	}
-	_, rules := element(t, res.body, "rules")
+	_, rules := elementByID(t, res.body, "rules")
 	for _, want := range []string{"between 08:00 and 21:00", "SMS: at most 3 in any 1 day, counted per borrower. (built-in default)",
 		"Calls: at most 7 in any 7 days, counted per loan.", "Email: no cap.", "STOP, UNSUBSCRIBE, 退订, TD, T", "No preset"} {
 		if !strings.Contains(text(rules), want) {
@@ -912,11 +912,11 @@ func TestPoliciesPageSaysWhereEachRuleComesFrom(t *testing.T) {
 		"rule-cap-sms":   "(built-in default)",
 		"rule-connected": "At most 3 connected calls per borrower per local day. (from preset cn-nifa)",
 	} {
-		if _, li := element(t, res.body, id); !strings.Contains(text(li), want) {
+		if _, li := elementByID(t, res.body, id); !strings.Contains(text(li), want) {
 			t.Errorf("%s = %q, want %q", id, text(li), want)
 		}
 	}
-	if _, p := element(t, res.body, "rules-sources"); !strings.Contains(text(p), "互联网金融逾期债务催收自律公约") {
+	if _, p := elementByID(t, res.body, "rules-sources"); !strings.Contains(text(p), "互联网金融逾期债务催收自律公约") {
 		t.Errorf("preset sources %q", text(p))
 	}
 }
