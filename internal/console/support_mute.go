@@ -132,7 +132,7 @@ func (f *muteForm) label(lang Lang, now time.Time, viewer *time.Location) {
 			id = "mute-until-none"
 		}
 		f.Until = append(f.Until, choice{ID: id, Value: p.value, Label: lang.T("mute.until." + strings.TrimPrefix(id, "mute-until-")),
-			Checked: f.until == p.value && f.UntilDate == ""})
+			Checked: f.until == p.value})
 	}
 	f.MinDate = now.In(viewer).Format(time.DateOnly)
 	f.MaxReason = dispatcher.MaxReasonBytes
