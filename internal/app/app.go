@@ -227,7 +227,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 	// in both.
 	authn := auth.New(cfg.Auth.Tokens, a.signer.BorrowerFromToken)
 	con, err := console.New(console.Options{Auth: authn, Signer: a.signer, DefaultZone: a.zone,
-		Log: a.log.WithField("part", "console"),
+		Log:     a.log.WithField("part", "console"),
 		Support: console.SupportDeps{Borrowers: a.support, Intake: a.intake, Deliveries: a.audit, Inbox: a.inbox, Clock: o.Clock},
 	})
 	if err != nil {
