@@ -231,6 +231,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 		Ops: console.OpsDeps{Templates: a.templates, Uses: templateUses(cfg.Policies), Records: a.state,
 			Policies: cfg.Policies, Compliance: cfg.Compliance, Rules: rules},
 		Dashboard: console.DashboardDeps{Stats: a.stats},
+		Support:   console.SupportDeps{Borrowers: a.support, Intake: a.intake, Deliveries: a.audit, Inbox: a.inbox, Clock: o.Clock},
 	})
 	if err != nil {
 		return nil, err
