@@ -252,3 +252,12 @@ func mustURL(t *testing.T, raw string) *url.URL {
 	}
 	return u
 }
+
+func TestMenuMarksTheCurrentPart(t *testing.T) {
+	t.Parallel()
+	s := newSite(t, nil)
+	res := s.get(t, "/console/borrowers/b-1")
+	if !strings.Contains(res.body, `<a href="/console/search" aria-current="page">`) {
+		t.Errorf("a borrower page does not mark Borrowers as the current part of the menu")
+	}
+}

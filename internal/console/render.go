@@ -90,18 +90,20 @@ func (v view) Langs() []Lang { return Langs }
 func menu(p auth.Principal, lang Lang, current string) []navItem {
 	items := []struct {
 		href, key, role string
+		also            string // another path prefix the item stands for
 	}{
-		{Prefix, "nav.dashboard", anyStaff},
-		{Prefix + "search", "nav.search", auth.RoleSupport},
-		{Prefix + "templates", "nav.templates", auth.RoleOps},
-		{Prefix + "policies", "nav.policies", auth.RoleOps},
+		{Prefix, "nav.dashboard", anyStaff, ""},
+		{Prefix + "search", "nav.search", auth.RoleSupport, Prefix + "borrowers/"},
+		{Prefix + "templates", "nav.templates", auth.RoleOps, ""},
+		{Prefix + "policies", "nav.policies", auth.RoleOps, ""},
 	}
 	var out []navItem
 	for _, it := range items {
 		if it.role != anyStaff && !p.Has(it.role) {
 			continue
 		}
-		cur := current == it.href || it.href != Prefix && strings.HasPrefix(current, it.href)
+		cur := current == it.href || it.href != Prefix && strings.HasPrefix(current, it.href) ||
+			it.also != "" && strings.HasPrefix(current, it.also)
 		out = append(out, navItem{Href: it.href, Label: lang.T(it.key), Current: cur})
 	}
 	return out
