@@ -48,24 +48,17 @@ const (
 // README link.
 var screenshotName = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,63}$`)
 
-// Screenshot sets the tab's viewport to width CSS pixels (device scale 1; a
-// phone's when width < 768), renders the whole page, not only the visible
-// part, to a PNG named name+".png", and returns the file's path. The file
-// goes to the test's temporary directory, or to ScreenshotDir in the module
-// when EnvScreenshots is 1. The viewport stays at that width afterwards.
+// Screenshot sets the tab's viewport to width CSS pixels (SetViewport),
+// renders the whole page, not only the visible part, to a PNG named
+// name+".png", and returns the file's path. The file goes to the test's
+// temporary directory, or to ScreenshotDir in the module when
+// EnvScreenshots is 1. The viewport stays at that width afterwards.
 func Screenshot(t testing.TB, ctx context.Context, name string, width int) string {
 	t.Helper()
 	if !screenshotName.MatchString(name) {
 		t.Fatalf("browser: screenshot name %q: want lower-case letters, digits and dashes", name)
 	}
-	if width <= 0 || width > maxWidth {
-		t.Fatalf("browser: screenshot width %d: want 1 to %d", width, maxWidth)
-	}
-	height, opts := int64(desktopHeight), []chromedp.EmulateViewportOption(nil)
-	if width < mobileBelow {
-		height, opts = mobileHeight, []chromedp.EmulateViewportOption{chromedp.EmulateMobile, chromedp.EmulateTouch}
-	}
-	run(t, ctx, "setting the viewport", chromedp.EmulateViewport(int64(width), height, opts...))
+	SetViewport(t, ctx, width)
 	png := run(t, ctx, "taking screenshot "+name, fullPage(width))
 
 	dir := t.TempDir()
@@ -84,6 +77,22 @@ func Screenshot(t testing.TB, ctx context.Context, name string, width int) strin
 		t.Fatalf("browser: writing screenshot: %v", err)
 	}
 	return path
+}
+
+// SetViewport makes the tab's window width CSS pixels wide (device scale
+// 1), a phone's when width < 768: touch, and the page's meta viewport
+// applies as on a real phone. The page shown is laid out again at once;
+// later pages of the tab keep the width.
+func SetViewport(t testing.TB, ctx context.Context, width int) {
+	t.Helper()
+	if width <= 0 || width > maxWidth {
+		t.Fatalf("browser: viewport width %d: want 1 to %d", width, maxWidth)
+	}
+	height, opts := int64(desktopHeight), []chromedp.EmulateViewportOption(nil)
+	if width < mobileBelow {
+		height, opts = mobileHeight, []chromedp.EmulateViewportOption{chromedp.EmulateMobile, chromedp.EmulateTouch}
+	}
+	run(t, ctx, "setting the viewport", chromedp.EmulateViewport(int64(width), height, opts...))
 }
 
 // moduleRoot returns the nearest directory at or above the working
