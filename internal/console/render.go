@@ -68,20 +68,22 @@ type navItem struct {
 func (v view) T(key string, args ...any) string { return v.Req.Lang.T(key, args...) }
 
 // Time shows t in the viewer's zone.
-func (v view) Time(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.In(v.Req.Zone).Format("2006-01-02 15:04 MST")
-}
+func (v view) Time(t time.Time) string { return showTime(t, v.Req.Zone) }
 
 // TimeIn shows t in a given zone (a borrower's).
-func (v view) TimeIn(t time.Time, loc *time.Location) string {
+func (v view) TimeIn(t time.Time, loc *time.Location) string { return showTime(t, loc) }
+
+// showTime is how every page shows a time: to the minute, in loc, with the
+// zone's abbreviation; nothing for the zero time or no zone.
+func showTime(t time.Time, loc *time.Location) string {
 	if t.IsZero() || loc == nil {
 		return ""
 	}
 	return t.In(loc).Format("2006-01-02 15:04 MST")
 }
+
+// isoTime is t as a <time datetime> attribute holds it.
+func isoTime(t time.Time) string { return t.Format(time.RFC3339) }
 
 // Langs are the languages of the switch.
 func (v view) Langs() []Lang { return Langs }
