@@ -9,6 +9,7 @@ import (
 	"github.com/forbear/forbear/internal/config"
 	"github.com/forbear/forbear/internal/domain"
 	"github.com/forbear/forbear/internal/store"
+	"github.com/forbear/forbear/internal/testkit"
 )
 
 // round is the time between two sweeps of a populated console, and the
@@ -16,19 +17,17 @@ import (
 const round = 6 * time.Hour
 
 // busyOptions are the options of a console in use: reminders every round
-// on every channel, at most two SMS a day per borrower. start is when the
-// first round is swept.
+// on every channel but voice, a call a day, at most two SMS a day per
+// borrower. start is when the first round is swept.
 func busyOptions(start time.Time) options {
-	return options{now: start, every: round, channels: []string{"sms", "voice", "email", "inapp"},
+	return options{now: start, every: round, callEvery: 24 * time.Hour, channels: []string{"sms", "voice", "email", "inapp"},
 		caps: map[string]config.Cap{"sms": {Max: 2, Per: config.Duration(24 * time.Hour)}}}
 }
 
-// cast are the borrowers of a console in use, their loans due on due; Li
-// Lei and Wang Fang share a phone number (a family's).
-func cast(due string) []borrower {
+// regulars are the borrowers of a console in use from its first round;
+// Wang Fang shares Li Lei's phone number (a family's).
+func regulars(due string) []borrower {
 	return []borrower{
-		liLei(due),
-		hanMeimei(due),
 		{ID: "b-zhang", Name: "张伟", Locale: "zh-CN", Zone: "Asia/Shanghai", Phone: "+8613900000003",
 			Email: "zhangwei@example.com", Loan: "L-1003", Amount: "3400.00", Currency: "CNY", Due: due},
 		{ID: "b-wang", Name: "王芳", Locale: "zh-CN", Zone: "Asia/Shanghai", Phone: "+8613800000001",
@@ -38,28 +37,34 @@ func cast(due string) []borrower {
 	}
 }
 
-// populated is what populate made: the mute and the agreement.
+// populated is what populate made: Li Lei's mute.
 type populated struct {
 	muteID, borrowerID string
 }
 
-// populate gives an instance what a console in use shows: the cast's loans
-// due three days before the instance's start, rounds sweeps a round apart
-// (each settled), Li Lei's calls muted after the first round, Han Meimei
-// on an instalment agreement after the second, and an event refused on
-// NATS. The fake clock ends at the last round.
+// populate gives an instance what a console in use shows: rounds sweeps a
+// round apart (each settled) with loans due three days before the first;
+// the regulars from the first round, Li Lei and Han Meimei for the last
+// three only (their pages stay short), Li Lei's calls muted and Han
+// Meimei on an instalment agreement after their first round, and an event
+// refused on NATS. The fake clock ends at the last round.
 func (in *instance) populate(t *testing.T, rounds int) populated {
 	t.Helper()
 	sh, _ := time.LoadLocation("Asia/Shanghai")
 	due := in.clock.Now().In(sh).AddDate(0, 0, -3).Format(time.DateOnly)
-	in.load(t, cast(due)...)
+	join := max(0, rounds-3)
 	var p populated
 	for r := range rounds {
 		if r > 0 {
 			in.clock.Advance(round)
 		}
+		if r == 0 {
+			in.load(t, regulars(due)...)
+		}
 		switch r {
-		case 1:
+		case join:
+			in.load(t, liLei(due), hanMeimei(due))
+		case join + 1:
 			until := in.clock.Now().Add(10 * 24 * time.Hour)
 			var m domain.Mute
 			if status := in.api(t, http.MethodPost, "/v1/borrowers/b-li/mutes", supportToken,
@@ -67,7 +72,6 @@ func (in *instance) populate(t *testing.T, rounds int) populated {
 				t.Fatalf("mute: %d", status)
 			}
 			p.muteID, p.borrowerID = m.ID, "b-li"
-		case 2:
 			next := in.clock.Now().In(sh)
 			in.publish(t, event("agreement.activated", map[string]any{"borrower_id": "b-han", "agreement_id": "A-2001",
 				"kind": "installment", "loan_ids": []string{"L-1002"}, "installments": []map[string]string{
@@ -83,5 +87,6 @@ func (in *instance) populate(t *testing.T, rounds int) populated {
 		[]byte(`{"specversion":"1.0","id":"feed-77","source":"backend","type":"loan.updated","data":{"borrower_id":"b-chen","loan_id":"L-1005","due_date":"2026-02-30","amount_due":"2150.00","currency":"CNY","status":"overdue"}}`)); err != nil {
 		t.Fatal(err)
 	}
+	testkit.Eventually(t, settleTimeout, "the bad event refused", func() bool { return in.stats(t).Refused.Count == 1 })
 	return p
 }

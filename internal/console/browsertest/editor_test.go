@@ -70,10 +70,7 @@ func TestTemplateEditor(t *testing.T) {
 		t.Errorf("%d characters highlighted in a GSM-7 text", n)
 	}
 
-	// Type a ’ at the end, as a person would.
-	browser.Focus(t, ctx, smsBody)
-	browser.Eval[bool](t, ctx, `(function () { var f = document.querySelector('`+smsBody+`'); f.selectionStart = f.selectionEnd = f.value.length; return true; })()`)
-	browser.Press(t, ctx, "’")
+	typeAtEnd(t, ctx, smsBody, "’")
 	browser.WaitUntil(t, ctx, "the preview after the ’: two UCS-2 segments",
 		textIs(smsEncoding, "UCS-2")+" && "+textIs(smsSegments, "2"))
 	if got := browser.Text(t, ctx, smsPreview+" [data-role=text] mark.ucs2"); got != "’" {

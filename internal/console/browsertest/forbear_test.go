@@ -2,12 +2,12 @@ package browsertest
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -29,14 +29,14 @@ import (
 
 // The staff tokens of every instance, one per role.
 const (
-	adminToken     = "t-root"
+	adminToken     = "t-admin"
 	supportToken   = "t-desk"
 	opsToken       = "t-ops"
 	publisherToken = "t-feed"
 )
 
 var staff = []config.Token{
-	{Name: "root", Token: adminToken, Roles: []string{auth.RoleAdmin}},
+	{Name: "admin", Token: adminToken, Roles: []string{auth.RoleAdmin}},
 	{Name: "desk", Token: supportToken, Roles: []string{auth.RoleSupport}},
 	{Name: "ops", Token: opsToken, Roles: []string{auth.RoleOps}},
 	{Name: "feed", Token: publisherToken, Roles: []string{auth.RolePublisher}},
@@ -52,6 +52,8 @@ type options struct {
 	now time.Time
 	// every is the period of the reminder steps; 0 sends each once.
 	every time.Duration
+	// callEvery, when set, is the call step's period instead of every.
+	callEvery time.Duration
 	// channels the policy "remind" sends on: sms, email and inapp with the
 	// bundled template "overdue", voice with "call".
 	channels []string
@@ -91,17 +93,14 @@ func start(t *testing.T, o options) *instance {
 	cfg.HTTP.Listen = "127.0.0.1:0"
 	cfg.Auth.Tokens = staff
 	cfg.Scheduler.Timezone = "Asia/Shanghai"
-	bundled, err := filepath.Abs(filepath.Join("..", "..", "..", "templates", "bundled"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.TemplatesDir = bundled
+	// No directory: the store is seeded with the bundled templates.
+	cfg.TemplatesDir = ""
 	host, port := in.smtp.Addr()
 	cfg.Providers.SMS = config.Provider{Kind: "twilio", From: "+15005550006", Twilio: in.twilio.Twilio(), Concurrency: 16}
 	cfg.Providers.Voice = config.Provider{Kind: "twilio", From: "+15005550006", Twilio: in.twilio.Twilio(), Concurrency: 4}
 	cfg.Providers.Email = config.Provider{Kind: "smtp", From: "collections@example.com", Concurrency: 8,
 		SMTP: config.SMTP{Host: host, Port: port, TLS: "none"}}
-	cfg.Policies = []config.Policy{remindPolicy(o.every, o.channels), config.ExamplePolicies()[1]}
+	cfg.Policies = []config.Policy{remindPolicy(o), config.ExamplePolicies()[1]}
 	// No contact rules but the test's: a test must not depend on the hour
 	// it runs at.
 	cfg.Compliance.SendWindow = config.Window{Start: "00:00", End: "24:00"}
@@ -113,6 +112,7 @@ func start(t *testing.T, o options) *instance {
 	ctx := testkit.Context(t, 10*time.Minute)
 	log := logrus.New()
 	log.SetOutput(io.Discard)
+	var err error
 	in.app, err = app.New(ctx, cfg, app.Options{NATSURL: in.nats.Server.ClientURL(), Instance: "forbear-1", Log: log,
 		Clock: in.clock, NoScheduler: true, StatsInterval: 100 * time.Millisecond, Version: "v1.4.0"})
 	if err != nil {
@@ -130,12 +130,12 @@ func start(t *testing.T, o options) *instance {
 	return in
 }
 
-// remindPolicy sends the bundled collection templates from the due date
-// on, then every period (once when it is 0): text channels with
-// "overdue", voice with "call".
-func remindPolicy(every time.Duration, channels []string) config.Policy {
+// remindPolicy sends the bundled collection templates on o's channels from
+// the due date on, then every o.every (once when it is 0): text channels
+// with "overdue", voice with "call" (every o.callEvery when set).
+func remindPolicy(o options) config.Policy {
 	p := config.Policy{ID: "remind", Category: "collection"}
-	step := func(id, template string, chans []string) {
+	step := func(id, template string, every time.Duration, chans []string) {
 		if len(chans) == 0 {
 			return
 		}
@@ -147,15 +147,15 @@ func remindPolicy(every time.Duration, channels []string) config.Policy {
 		p.Steps = append(p.Steps, s)
 	}
 	var text, voice []string
-	for _, ch := range channels {
+	for _, ch := range o.channels {
 		if ch == string(domain.Voice) {
 			voice = append(voice, ch)
 		} else {
 			text = append(text, ch)
 		}
 	}
-	step("overdue", "overdue", text)
-	step("call", "call", voice)
+	step("overdue", "overdue", o.every, text)
+	step("call", "call", cmp.Or(o.callEvery, o.every), voice)
 	return p
 }
 

@@ -103,3 +103,113 @@ func checkLayout(t *testing.T, ctx context.Context, base string, pg consolePage)
 		t.Errorf("%s: fields without a label: %s", pg.path, strings.Join(out, ", "))
 	}
 }
+
+// TestTimelineMessagesHaveRoomToBeRead: on a laptop's screen the delivery
+// timeline gives each message text and reason a column wide enough to read
+// (a line of some forty characters), however long the provider reference
+// beside it (an email's Message-ID is one unbroken word of 60 characters).
+func TestTimelineMessagesHaveRoomToBeRead(t *testing.T) {
+	t.Parallel()
+	in := start(t, busyOptions(time.Now().UTC().Truncate(time.Hour)))
+	in.populate(t, 2)
+	ctx := in.signIn(t, supportToken)
+	browser.SetViewport(t, ctx, browser.DesktopWidth)
+	browser.Open(t, ctx, in.base+"/console/borrowers/b-li", "#deliveries")
+	if n := browser.Eval[int](t, ctx, `document.querySelectorAll('[data-testid=delivery-provider-ref]').length`); n == 0 {
+		t.Fatal("no provider reference in the timeline")
+	}
+	for _, col := range []struct {
+		testid string
+		min    int
+	}{{"delivery-text", 300}, {"delivery-reason", 160}} {
+		narrowest := browser.Eval[int](t, ctx, `Math.floor(Math.min(...[...document.querySelectorAll('[data-testid=`+col.testid+`]')].map(function (e) { return e.getBoundingClientRect().width; })))`)
+		if narrowest < col.min {
+			t.Errorf("at %d px the narrowest %s cell is %d px wide, want at least %d", browser.DesktopWidth, col.testid, narrowest, col.min)
+		}
+	}
+	if out := browser.Eval[[]string](t, ctx, overflowing); len(out) > 0 {
+		t.Errorf("the page scrolls sideways: %s", strings.Join(out, "; "))
+	}
+}
+
+// brokenWords lists the elements matching the selector whose text takes
+// more than one line: a button, a link of the menu, a status or a time
+// that wraps (Chinese text may break between any two characters, a date
+// at its dashes) is read badly.
+const brokenWords = `(function (sel) {
+	var out = [];
+	document.querySelectorAll(sel).forEach(function (e) {
+		var r = document.createRange(), lines = {};
+		r.selectNodeContents(e);
+		[...r.getClientRects()].forEach(function (q) { if (q.width > 0) lines[Math.round(q.top)] = true; });
+		if (Object.keys(lines).length > 1) out.push((e.id ? '#' + e.id : e.tagName.toLowerCase()) + ' "' + e.textContent.trim() + '"');
+	});
+	return out;
+})('header a, header button, header label, td.when, #deliveries td[class^="status-"]')`
+
+// TestShortWordsStayOnOneLine: in both languages, on a phone and on a
+// laptop, the header's links, buttons and labels and the timeline's
+// statuses and times each keep to one line.
+func TestShortWordsStayOnOneLine(t *testing.T) {
+	t.Parallel()
+	in := start(t, busyOptions(time.Now().UTC().Truncate(time.Hour)))
+	in.populate(t, 2)
+	for _, lang := range []string{"en", "zh-CN"} {
+		t.Run(lang, func(t *testing.T) {
+			t.Parallel()
+			ctx := browser.Tab(t)
+			browser.SetLanguage(t, ctx, lang)
+			signInTab(t, ctx, in.base, supportToken)
+			for _, width := range []int{browser.MobileWidth, browser.DesktopWidth} {
+				browser.SetViewport(t, ctx, width)
+				browser.Open(t, ctx, in.base+"/console/borrowers/b-han", "#deliveries")
+				if out := browser.Eval[[]string](t, ctx, brokenWords); len(out) > 0 {
+					t.Errorf("at %d px these break across lines: %s", width, strings.Join(out, ", "))
+				}
+			}
+		})
+	}
+}
+
+// spillingOut lists what sticks out of the right edge of the boxes matching
+// the selector (at most 8 elements).
+const spillingOut = `(function (sel) {
+	var out = [];
+	document.querySelectorAll(sel).forEach(function (box) {
+		var edge = box.getBoundingClientRect().right;
+		box.querySelectorAll('*').forEach(function (e) {
+			var r = e.getBoundingClientRect();
+			if (r.width > 0 && r.right > edge + 1 && out.length < 8) {
+				out.push((box.id || box.className) + ': ' + e.tagName.toLowerCase() + ' "' + e.textContent.trim().slice(0, 30) + '" to ' + Math.round(r.right) + ' px, the box ends at ' + Math.round(edge));
+			}
+		});
+	});
+	return out;
+})('.preview')`
+
+// TestEditorPreviewsStayInTheirBoxes: the previews of the bundled
+// overdue template, Chinese SMS included (every character of it forces
+// UCS-2, a long list), stay inside their boxes on a phone and on a laptop,
+// as the page comes and once the live preview has redrawn them.
+func TestEditorPreviewsStayInTheirBoxes(t *testing.T) {
+	t.Parallel()
+	in := start(t, options{})
+	ctx := in.signIn(t, opsToken)
+	for _, width := range []int{browser.MobileWidth, browser.DesktopWidth} {
+		browser.SetViewport(t, ctx, width)
+		browser.Open(t, ctx, in.base+"/console/templates/overdue", "#pv-sms-zh-CN")
+		if n := browser.Eval[int](t, ctx, `document.querySelectorAll('#pv-sms-zh-CN-forcing .forced').length`); n < 5 {
+			t.Fatalf("the Chinese SMS lists %d characters forcing UCS-2, want many", n)
+		}
+		if out := browser.Eval[[]string](t, ctx, spillingOut); len(out) > 0 {
+			t.Errorf("at %d px, as served: %s", width, strings.Join(out, "; "))
+		}
+		// A ’ in the English SMS: the live preview redraws every box.
+		browser.Fill(t, ctx, smsBody, smsDraft)
+		typeAtEnd(t, ctx, smsBody, "’")
+		browser.WaitUntil(t, ctx, "the live preview", textIs(smsEncoding, "UCS-2"))
+		if out := browser.Eval[[]string](t, ctx, spillingOut); len(out) > 0 {
+			t.Errorf("at %d px, redrawn as one types: %s", width, strings.Join(out, "; "))
+		}
+	}
+}

@@ -13,14 +13,15 @@ import (
 	"github.com/forbear/forbear/internal/testkit/faketwilio"
 )
 
-// liLei and hanMeimei are two borrowers with an overdue loan each.
+// liLei and hanMeimei are two borrowers with an overdue loan each, in
+// English and in Chinese.
 func liLei(due string) borrower {
 	return borrower{ID: "b-li", Name: "Li Lei", Locale: "en-US", Zone: "Asia/Shanghai", Phone: "+8613800000001",
 		Email: "lilei@example.com", Loan: "L-1001", Amount: "1200.00", Currency: "CNY", Due: due}
 }
 
 func hanMeimei(due string) borrower {
-	return borrower{ID: "b-han", Name: "Han Meimei", Locale: "zh-CN", Zone: "Asia/Shanghai", Phone: "+8613800000002",
+	return borrower{ID: "b-han", Name: "韩梅梅", Locale: "zh-CN", Zone: "Asia/Shanghai", Phone: "+8613800000002",
 		Email: "hanmeimei@example.com", Loan: "L-1002", Amount: "860.50", Currency: "CNY", Due: due}
 }
 

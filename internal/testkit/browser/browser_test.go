@@ -108,6 +108,10 @@ func site(t *testing.T) string {
 		page(w, "Later", `<p id="late">soon</p><script src="/later.js"></script>`)
 	})
 	mux.HandleFunc("GET /later.js", script(`setTimeout(function () { document.getElementById('late').textContent = 'now'; }, 300);`))
+	mux.HandleFunc("GET /zone", func(w http.ResponseWriter, r *http.Request) {
+		page(w, "Zone", `<p id="zone">unknown</p><script src="/zone.js"></script>`)
+	})
+	mux.HandleFunc("GET /zone.js", script(`document.getElementById('zone').textContent = Intl.DateTimeFormat().resolvedOptions().timeZone;`))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return srv.URL
@@ -246,6 +250,26 @@ func TestScreenshotIsAPNGOfTheRequestedWidth(t *testing.T) {
 	}
 }
 
+func TestScreenshotTopIsCutAtTheHeightAsked(t *testing.T) {
+	t.Parallel()
+	base := site(t)
+	ctx := browser.Tab(t)
+	browser.Open(t, ctx, base+"/tall", "main")
+	path := browser.ScreenshotTop(t, ctx, "tall-top", browser.MobileWidth, 1000)
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cfg, err := png.DecodeConfig(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Width != browser.MobileWidth || cfg.Height != 1000 {
+		t.Errorf("screenshot %dx%d, want %dx1000 of a 3000 px page", cfg.Width, cfg.Height, browser.MobileWidth)
+	}
+}
+
 func TestAnswerDialogs(t *testing.T) {
 	t.Parallel()
 	base := site(t)
@@ -309,6 +333,20 @@ func TestKeyboardFillsAndSubmitsAForm(t *testing.T) {
 	}
 	if got, want := browser.Text(t, ctx, "#got"), `["Wang Fang ’" "" "sms" "typed"]`; got != want {
 		t.Errorf("submitted = %q, want %q", got, want)
+	}
+}
+
+func TestSetTimezone(t *testing.T) {
+	t.Parallel()
+	base := site(t)
+	ctx := browser.Tab(t)
+	for _, zone := range []string{"Asia/Shanghai", "America/Chicago"} {
+		browser.SetTimezone(t, ctx, zone)
+		browser.Open(t, ctx, base+"/zone", "#zone")
+		browser.WaitUntil(t, ctx, "the script's answer", `document.getElementById('zone').textContent !== 'unknown'`)
+		if got := browser.Text(t, ctx, "#zone"); got != zone {
+			t.Errorf("the page's zone = %q, want %q", got, zone)
+		}
 	}
 }
 

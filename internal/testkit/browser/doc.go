@@ -27,11 +27,11 @@
 // ends. The context it returns is a chromedp context, so any chromedp
 // action runs on it; the helpers here ([Open], [Text], [Fill], [Click],
 // [Submit], [URL], [Eval], [WaitUntil], [Focus], [Press],
-// [PressToSubmit], [AnswerDialogs], [SetLanguage], [SetAuthorization],
-// [SetCookie], [Cookies], [SetViewport], [Screenshot]) cover what the
-// console tests need, wait at most [ActionTimeout] each, and fail the test
-// on an error. Tests with tabs may run in parallel; a tab belongs to its
-// test's goroutine.
+// [PressToSubmit], [AnswerDialogs], [SetLanguage], [SetTimezone],
+// [SetAuthorization], [SetCookie], [Cookies], [SetViewport],
+// [Screenshot], [ScreenshotTop]) cover what the console tests need, wait at most
+// [ActionTimeout] each, and fail the test on an error. Tests with tabs may
+// run in parallel; a tab belongs to its test's goroutine.
 //
 // A page's JavaScript dialog (a confirm() before a form acts) waits for an
 // answer, and so does the click that opened it: a test whose pages ask
