@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"embed"
 	"fmt"
+	"html"
 	"html/template"
 	"io/fs"
 	"net/http"
@@ -80,6 +81,24 @@ func showTime(t time.Time, loc *time.Location) string {
 		return ""
 	}
 	return t.In(loc).Format("2006-01-02 15:04 MST")
+}
+
+// When shows t in the viewer's zone as Time does, its date and its clock
+// each kept on one line: a narrow column wraps between the two, never
+// inside a date.
+func (v view) When(t time.Time) template.HTML { return whenHTML(t, v.Req.Zone) }
+
+// WhenIn is When in a given zone (a borrower's).
+func (v view) WhenIn(t time.Time, loc *time.Location) template.HTML { return whenHTML(t, loc) }
+
+func whenHTML(t time.Time, loc *time.Location) template.HTML {
+	s := showTime(t, loc)
+	date, clock, ok := strings.Cut(s, " ")
+	if !ok {
+		return template.HTML(html.EscapeString(s))
+	}
+	return template.HTML(`<span class="when-part">` + html.EscapeString(date) + `</span> <span class="when-part">` +
+		html.EscapeString(clock) + `</span>`)
 }
 
 // isoTime is t as a <time datetime> attribute holds it.

@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"html/template"
 	"net/http"
 	"slices"
 	"strings"
@@ -151,8 +152,10 @@ type deliveryRow struct {
 	ProviderRef               string
 	ChannelLabel, StatusLabel string
 	// At is the record's time for the datetime attribute, AtYours in the
-	// viewer's zone, AtBorrowers in the borrower's.
-	At, AtYours, AtBorrowers string
+	// viewer's zone, AtBorrowers in the borrower's (as view.When shows
+	// them).
+	At                   string
+	AtYours, AtBorrowers template.HTML
 }
 
 // getBorrower is the borrower page, /console/borrowers/{id}.
@@ -254,7 +257,7 @@ func (c *Console) borrowerView(ctx context.Context, rq *request, v support.View)
 			Template: d.Template, Step: d.Step, LoanID: d.LoanID, TemplateVersion: d.TemplateVersion,
 			Subject: mask.text(d.Subject), Text: mask.text(d.Text), Reason: mask.text(d.Reason), ProviderRef: d.ProviderRef,
 			ChannelLabel: channelWord(lang, d.Channel), StatusLabel: lang.T("support.status." + string(d.Status)),
-			At: isoTime(d.At), AtYours: showTime(d.At, rq.Zone), AtBorrowers: showTime(d.At, loc),
+			At: isoTime(d.At), AtYours: whenHTML(d.At, rq.Zone), AtBorrowers: whenHTML(d.At, loc),
 		})
 	}
 	return view

@@ -104,38 +104,51 @@ func checkLayout(t *testing.T, ctx context.Context, base string, pg consolePage)
 	}
 }
 
-// TestTimelineMessagesHaveRoomToBeRead: on a laptop's screen the delivery
-// timeline gives each message text and reason a column wide enough to read
-// (a line of some forty characters), however long the provider reference
-// beside it (an email's Message-ID is one unbroken word of 60 characters).
+// TestTimelineMessagesHaveRoomToBeRead: on a laptop's screen, in both
+// languages, the delivery timeline fits its box and gives each message
+// text and reason a column wide enough to read (a line of some forty
+// characters), however long the provider reference beside it (an email's
+// Message-ID is one unbroken word of 60 characters).
 func TestTimelineMessagesHaveRoomToBeRead(t *testing.T) {
 	t.Parallel()
 	in := start(t, busyOptions(time.Now().UTC().Truncate(time.Hour)))
 	in.populate(t, 2)
-	ctx := in.signIn(t, supportToken)
-	browser.SetViewport(t, ctx, browser.DesktopWidth)
-	browser.Open(t, ctx, in.base+"/console/borrowers/b-li", "#deliveries")
-	if n := browser.Eval[int](t, ctx, `document.querySelectorAll('[data-testid=delivery-provider-ref]').length`); n == 0 {
-		t.Fatal("no provider reference in the timeline")
-	}
-	for _, col := range []struct {
-		testid string
-		min    int
-	}{{"delivery-text", 300}, {"delivery-reason", 160}} {
-		narrowest := browser.Eval[int](t, ctx, `Math.floor(Math.min(...[...document.querySelectorAll('[data-testid=`+col.testid+`]')].map(function (e) { return e.getBoundingClientRect().width; })))`)
-		if narrowest < col.min {
-			t.Errorf("at %d px the narrowest %s cell is %d px wide, want at least %d", browser.DesktopWidth, col.testid, narrowest, col.min)
-		}
-	}
-	if out := browser.Eval[[]string](t, ctx, overflowing); len(out) > 0 {
-		t.Errorf("the page scrolls sideways: %s", strings.Join(out, "; "))
+	for _, lang := range []string{"en", "zh-CN"} {
+		t.Run(lang, func(t *testing.T) {
+			t.Parallel()
+			ctx := browser.Tab(t)
+			browser.SetLanguage(t, ctx, lang)
+			signInTab(t, ctx, in.base, supportToken)
+			browser.SetViewport(t, ctx, browser.DesktopWidth)
+			for _, id := range []string{"b-li", "b-han"} {
+				browser.Open(t, ctx, in.base+"/console/borrowers/"+id, "#deliveries")
+				if n := browser.Eval[int](t, ctx, `document.querySelectorAll('[data-testid=delivery-provider-ref]').length`); n == 0 {
+					t.Fatalf("%s: no provider reference in the timeline", id)
+				}
+				if w := browser.Eval[[]int](t, ctx, `(function () {
+					var box = document.querySelector('#deliveries .table-wrap');
+					return [box.querySelector('table').scrollWidth, box.clientWidth];
+				})()`); w[0] > w[1] {
+					t.Errorf("%s: the timeline is %d px wide in a %d px box: it scrolls sideways", id, w[0], w[1])
+				}
+				for _, col := range []struct {
+					testid string
+					min    int
+				}{{"delivery-text", 300}, {"delivery-reason", 160}} {
+					narrowest := browser.Eval[int](t, ctx, `Math.floor(Math.min(...[...document.querySelectorAll('[data-testid=`+col.testid+`]')].map(function (e) { return e.getBoundingClientRect().width; })))`)
+					if narrowest < col.min {
+						t.Errorf("%s: the narrowest %s cell is %d px wide, want at least %d", id, col.testid, narrowest, col.min)
+					}
+				}
+			}
+		})
 	}
 }
 
 // brokenWords lists the elements matching the selector whose text takes
-// more than one line: a button, a link of the menu, a status or a time
-// that wraps (Chinese text may break between any two characters, a date
-// at its dashes) is read badly.
+// more than one line: a button, a link of the menu, a status, a date or a
+// clock that wraps (Chinese text may break between any two characters, a
+// date at its dashes) is read badly.
 const brokenWords = `(function (sel) {
 	var out = [];
 	document.querySelectorAll(sel).forEach(function (e) {
@@ -145,11 +158,11 @@ const brokenWords = `(function (sel) {
 		if (Object.keys(lines).length > 1) out.push((e.id ? '#' + e.id : e.tagName.toLowerCase()) + ' "' + e.textContent.trim() + '"');
 	});
 	return out;
-})('header a, header button, header label, td.when, #deliveries td[class^="status-"]')`
+})('header a, header button, header label, .when-part, #deliveries td[class^="status-"]')`
 
 // TestShortWordsStayOnOneLine: in both languages, on a phone and on a
-// laptop, the header's links, buttons and labels and the timeline's
-// statuses and times each keep to one line.
+// laptop, the header's links, buttons and labels, the timeline's statuses
+// and the dates and clocks of both tables each keep to one line.
 func TestShortWordsStayOnOneLine(t *testing.T) {
 	t.Parallel()
 	in := start(t, busyOptions(time.Now().UTC().Truncate(time.Hour)))

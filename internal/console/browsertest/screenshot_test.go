@@ -14,8 +14,8 @@ import (
 const screenshotRounds = 24
 
 // TestScreenshots makes the README's pictures of the console, in English
-// and in Simplified Chinese, of a console in use: the dashboard, a
-// borrower's page (also at a phone's width) and the template editor with
+// and in Simplified Chinese, of a console in use: the dashboard, the top of
+// a borrower's page (also at a phone's width) and the template editor with
 // a ’ just typed into an SMS. It runs only with FORBEAR_SCREENSHOTS=1,
 // which makes browser.Screenshot write to docs/screenshots/; the Chinese
 // pictures need a CJK font on the machine (Debian: fonts-noto-cjk).
@@ -45,9 +45,10 @@ func TestScreenshots(t *testing.T) {
 			browser.Open(t, ctx, in.base+"/console/", "#summary")
 			browser.Screenshot(t, ctx, "dashboard-"+tc.suffix, browser.DesktopWidth)
 
+			// The borrower page down to the first records of its timeline.
 			browser.Open(t, ctx, in.base+"/console/borrowers/"+tc.borrower, "#deliveries")
-			browser.Screenshot(t, ctx, "borrower-"+tc.suffix, browser.DesktopWidth)
-			browser.Screenshot(t, ctx, "borrower-"+tc.suffix+"-mobile", browser.MobileWidth)
+			browser.ScreenshotTop(t, ctx, "borrower-"+tc.suffix, browser.DesktopWidth, 2600)
+			browser.ScreenshotTop(t, ctx, "borrower-"+tc.suffix+"-mobile", browser.MobileWidth, 2400)
 
 			browser.SetViewport(t, ctx, browser.DesktopWidth)
 			browser.Open(t, ctx, in.base+"/console/templates/overdue", "#template-form")
