@@ -48,7 +48,7 @@ type page struct {
 	body   string
 }
 
-func (s *site) get(t *testing.T, path string, header ...string) page {
+func (s *site) get(t testing.TB, path string, header ...string) page {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, s.srv.URL+path, nil)
 	for i := 0; i+1 < len(header); i += 2 {
@@ -57,14 +57,14 @@ func (s *site) get(t *testing.T, path string, header ...string) page {
 	return s.do(t, req)
 }
 
-func (s *site) post(t *testing.T, path string, form url.Values) page {
+func (s *site) post(t testing.TB, path string, form url.Values) page {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, s.srv.URL+path, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	return s.do(t, req)
 }
 
-func (s *site) do(t *testing.T, req *http.Request) page {
+func (s *site) do(t testing.TB, req *http.Request) page {
 	t.Helper()
 	res, err := s.client.Do(req)
 	if err != nil {
@@ -78,7 +78,7 @@ func (s *site) do(t *testing.T, req *http.Request) page {
 var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 
 // csrf is the CSRF token of a page's first form.
-func (p page) csrf(t *testing.T) string {
+func (p page) csrf(t testing.TB) string {
 	t.Helper()
 	m := csrfField.FindStringSubmatch(p.body)
 	if m == nil {
@@ -88,7 +88,7 @@ func (p page) csrf(t *testing.T) string {
 }
 
 // signIn signs in with token and returns the dashboard.
-func (s *site) signIn(t *testing.T, token string) page {
+func (s *site) signIn(t testing.TB, token string) page {
 	t.Helper()
 	form := s.get(t, "/console/signin")
 	res := s.post(t, "/console/signin", url.Values{"csrf": {form.csrf(t)}, "token": {token}, "next": {"/console/"}})
@@ -244,7 +244,7 @@ func TestUnknownPageIs404Page(t *testing.T) {
 	}
 }
 
-func mustURL(t *testing.T, raw string) *url.URL {
+func mustURL(t testing.TB, raw string) *url.URL {
 	t.Helper()
 	u, err := url.Parse(raw)
 	if err != nil {

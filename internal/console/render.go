@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"embed"
 	"fmt"
+	"html"
 	"html/template"
 	"io/fs"
 	"net/http"
@@ -68,20 +69,40 @@ type navItem struct {
 func (v view) T(key string, args ...any) string { return v.Req.Lang.T(key, args...) }
 
 // Time shows t in the viewer's zone.
-func (v view) Time(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.In(v.Req.Zone).Format("2006-01-02 15:04 MST")
-}
+func (v view) Time(t time.Time) string { return showTime(t, v.Req.Zone) }
 
 // TimeIn shows t in a given zone (a borrower's).
-func (v view) TimeIn(t time.Time, loc *time.Location) string {
+func (v view) TimeIn(t time.Time, loc *time.Location) string { return showTime(t, loc) }
+
+// showTime is how every page shows a time: to the minute, in loc, with the
+// zone's abbreviation; nothing for the zero time or no zone.
+func showTime(t time.Time, loc *time.Location) string {
 	if t.IsZero() || loc == nil {
 		return ""
 	}
 	return t.In(loc).Format("2006-01-02 15:04 MST")
 }
+
+// When shows t in the viewer's zone as Time does, its date and its clock
+// each kept on one line: a narrow column wraps between the two, never
+// inside a date.
+func (v view) When(t time.Time) template.HTML { return whenHTML(t, v.Req.Zone) }
+
+// WhenIn is When in a given zone (a borrower's).
+func (v view) WhenIn(t time.Time, loc *time.Location) template.HTML { return whenHTML(t, loc) }
+
+func whenHTML(t time.Time, loc *time.Location) template.HTML {
+	s := showTime(t, loc)
+	date, clock, ok := strings.Cut(s, " ")
+	if !ok {
+		return template.HTML(html.EscapeString(s))
+	}
+	return template.HTML(`<span class="when-part">` + html.EscapeString(date) + `</span> <span class="when-part">` +
+		html.EscapeString(clock) + `</span>`)
+}
+
+// isoTime is t as a <time datetime> attribute holds it.
+func isoTime(t time.Time) string { return t.Format(time.RFC3339) }
 
 // Langs are the languages of the switch.
 func (v view) Langs() []Lang { return Langs }

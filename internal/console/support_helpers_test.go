@@ -62,7 +62,7 @@ type supportBundle struct {
 
 // newSupport starts the bundle; lease is the fence lease (a mute is
 // acknowledged two leases after it is stored).
-func newSupport(t *testing.T, lease time.Duration) *supportBundle {
+func newSupport(t testing.TB, lease time.Duration) *supportBundle {
 	t.Helper()
 	n := testkit.StartNATS(t)
 	ctx := testkit.Context(t, 2*time.Minute)
@@ -143,7 +143,7 @@ func (i inboxAPI) ServeStream(w http.ResponseWriter, r *http.Request, borrowerID
 
 // browser is a signed-in browser (cookie jar, redirects not followed);
 // header pairs are sent with every request (Accept-Language, say).
-func (b *supportBundle) browser(t *testing.T, token string) *site {
+func (b *supportBundle) browser(t testing.TB, token string) *site {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
 	s := &site{srv: b.srv, client: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
@@ -155,7 +155,7 @@ func (b *supportBundle) browser(t *testing.T, token string) *site {
 
 // api calls the HTTP API with a bearer token and decodes a 2xx answer
 // into out (if not nil).
-func (b *supportBundle) api(t *testing.T, method, path, token, body string, out any) int {
+func (b *supportBundle) api(t testing.TB, method, path, token, body string, out any) int {
 	t.Helper()
 	req, _ := http.NewRequest(method, b.srv.URL+path, strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+token)
@@ -177,7 +177,7 @@ func (b *supportBundle) api(t *testing.T, method, path, token, body string, out 
 }
 
 // publish sends events through POST /v1/events.
-func (b *supportBundle) publish(t *testing.T, events ...string) {
+func (b *supportBundle) publish(t testing.TB, events ...string) {
 	t.Helper()
 	if status := b.api(t, http.MethodPost, "/v1/events", "t-pub", "["+strings.Join(events, ",")+"]", nil); status != http.StatusOK {
 		t.Fatalf("events: %d", status)

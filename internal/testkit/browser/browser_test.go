@@ -98,6 +98,20 @@ func site(t *testing.T) string {
 	mux.HandleFunc("GET /missing-image", func(w http.ResponseWriter, r *http.Request) {
 		page(w, "Image", `<p id="p">x</p><img src="/no-such.png" alt="">`)
 	})
+	mux.HandleFunc("GET /ask", func(w http.ResponseWriter, r *http.Request) {
+		page(w, "Ask", `<button id="ask" type="button">Ask</button><p id="answer">none</p><script src="/ask.js"></script>`)
+	})
+	mux.HandleFunc("GET /ask.js", script(`document.getElementById('ask').addEventListener('click', function () {
+  document.getElementById('answer').textContent = String(window.confirm('Really?'));
+});`))
+	mux.HandleFunc("GET /later", func(w http.ResponseWriter, r *http.Request) {
+		page(w, "Later", `<p id="late">soon</p><script src="/later.js"></script>`)
+	})
+	mux.HandleFunc("GET /later.js", script(`setTimeout(function () { document.getElementById('late').textContent = 'now'; }, 300);`))
+	mux.HandleFunc("GET /zone", func(w http.ResponseWriter, r *http.Request) {
+		page(w, "Zone", `<p id="zone">unknown</p><script src="/zone.js"></script>`)
+	})
+	mux.HandleFunc("GET /zone.js", script(`document.getElementById('zone').textContent = Intl.DateTimeFormat().resolvedOptions().timeZone;`))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return srv.URL
@@ -232,6 +246,106 @@ func TestScreenshotIsAPNGOfTheRequestedWidth(t *testing.T) {
 		// Full page: the 3000 px main is in the picture, not one window.
 		if cfg.Height < 3000 {
 			t.Errorf("width %d: screenshot height = %d, want the whole page (>= 3000)", width, cfg.Height)
+		}
+	}
+}
+
+func TestScreenshotTopIsCutAtTheHeightAsked(t *testing.T) {
+	t.Parallel()
+	base := site(t)
+	ctx := browser.Tab(t)
+	browser.Open(t, ctx, base+"/tall", "main")
+	path := browser.ScreenshotTop(t, ctx, "tall-top", browser.MobileWidth, 1000)
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cfg, err := png.DecodeConfig(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Width != browser.MobileWidth || cfg.Height != 1000 {
+		t.Errorf("screenshot %dx%d, want %dx1000 of a 3000 px page", cfg.Width, cfg.Height, browser.MobileWidth)
+	}
+}
+
+func TestAnswerDialogs(t *testing.T) {
+	t.Parallel()
+	base := site(t)
+	for _, accept := range []bool{true, false} {
+		t.Run(fmt.Sprint(accept), func(t *testing.T) {
+			t.Parallel()
+			ctx := browser.Tab(t)
+			dialogs := browser.AnswerDialogs(t, ctx, accept)
+			browser.Open(t, ctx, base+"/ask", "#ask")
+			browser.Click(t, ctx, "#ask")
+			browser.WaitUntil(t, ctx, "the answer", `document.getElementById('answer').textContent !== 'none'`)
+			if got, want := browser.Text(t, ctx, "#answer"), fmt.Sprint(accept); got != want {
+				t.Errorf("confirm() returned %s, want %s", got, want)
+			}
+			if got := dialogs.Messages(); len(got) != 1 || got[0] != "Really?" {
+				t.Errorf("dialogs = %q, want the one confirm", got)
+			}
+		})
+	}
+}
+
+func TestEvalAndWaitUntil(t *testing.T) {
+	t.Parallel()
+	base := site(t)
+	ctx := browser.Tab(t)
+	browser.Open(t, ctx, base+"/later", "#late")
+	// The script changes the text 300 ms after the load: waited for.
+	browser.WaitUntil(t, ctx, "the late text", `document.getElementById('late').textContent === 'now'`)
+	if got := browser.Eval[int](t, ctx, `document.querySelectorAll('p').length + 1`); got != 2 {
+		t.Errorf("Eval = %d, want 2", got)
+	}
+	type size struct{ W, H int }
+	if got := browser.Eval[size](t, ctx, `({W: 3, H: 4})`); got != (size{3, 4}) {
+		t.Errorf("Eval of an object = %+v, want {3 4}", got)
+	}
+	got := innerTest(t, func(tb testing.TB) { browser.Eval[int](tb, ctx, `no.such.thing`) })
+	if !strings.Contains(got, "no is not defined") {
+		t.Errorf("Eval of a throwing expression: failure = %q, want the exception", got)
+	}
+}
+
+func TestKeyboardFillsAndSubmitsAForm(t *testing.T) {
+	t.Parallel()
+	base := site(t)
+	ctx := browser.Tab(t)
+	browser.Open(t, ctx, base+"/form", "form")
+	browser.Focus(t, ctx, "#name")
+	browser.Press(t, ctx, "Wang Fang ’")
+	// Typing keeps the focus where it was.
+	if got := browser.Eval[string](t, ctx, `document.activeElement.id`); got != "name" {
+		t.Fatalf("focus on %q, want name", got)
+	}
+	browser.Focus(t, ctx, "#note")
+	browser.Press(t, ctx, "typed")
+	browser.Press(t, ctx, "\t") // to the button
+	if got := browser.Eval[string](t, ctx, `document.activeElement.id`); got != "send" {
+		t.Fatalf("after Tab the focus is on %q, want the send button", got)
+	}
+	if got := browser.PressToSubmit(t, ctx, "\r"); got != http.StatusOK {
+		t.Errorf("status after Enter = %d, want 200", got)
+	}
+	if got, want := browser.Text(t, ctx, "#got"), `["Wang Fang ’" "" "sms" "typed"]`; got != want {
+		t.Errorf("submitted = %q, want %q", got, want)
+	}
+}
+
+func TestSetTimezone(t *testing.T) {
+	t.Parallel()
+	base := site(t)
+	ctx := browser.Tab(t)
+	for _, zone := range []string{"Asia/Shanghai", "America/Chicago"} {
+		browser.SetTimezone(t, ctx, zone)
+		browser.Open(t, ctx, base+"/zone", "#zone")
+		browser.WaitUntil(t, ctx, "the script's answer", `document.getElementById('zone').textContent !== 'unknown'`)
+		if got := browser.Text(t, ctx, "#zone"); got != zone {
+			t.Errorf("the page's zone = %q, want %q", got, zone)
 		}
 	}
 }

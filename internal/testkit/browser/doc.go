@@ -26,10 +26,16 @@
 // storage), with a deadline of [TabTimeout], and closes it when the test
 // ends. The context it returns is a chromedp context, so any chromedp
 // action runs on it; the helpers here ([Open], [Text], [Fill], [Click],
-// [Submit], [URL], [SetLanguage], [SetAuthorization], [SetCookie],
-// [Cookies], [Screenshot]) cover what the console tests need, wait at most
+// [Submit], [URL], [Eval], [WaitUntil], [Focus], [Press],
+// [PressToSubmit], [AnswerDialogs], [SetLanguage], [SetTimezone],
+// [SetAuthorization], [SetCookie], [Cookies], [SetViewport],
+// [Screenshot], [ScreenshotTop]) cover what the console tests need, wait at most
 // [ActionTimeout] each, and fail the test on an error. Tests with tabs may
 // run in parallel; a tab belongs to its test's goroutine.
+//
+// A page's JavaScript dialog (a confirm() before a form acts) waits for an
+// answer, and so does the click that opened it: a test whose pages ask
+// answers with [AnswerDialogs] first.
 //
 // # Console errors fail the test
 //
@@ -51,7 +57,7 @@
 // directory; with FORBEAR_SCREENSHOTS=1 it goes to docs/screenshots/ in
 // the module, so the README's pictures are made by a test:
 //
-//	FORBEAR_SCREENSHOTS=1 go test -count=1 -run Screenshot ./internal/console/
+//	FORBEAR_SCREENSHOTS=1 go test -count=1 -run TestScreenshots ./internal/console/browsertest/
 //
 // Chromium draws text with the machine's fonts: pictures of the Simplified
 // Chinese pages need a CJK font (Debian: fonts-noto-cjk), which the tests

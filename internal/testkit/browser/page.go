@@ -12,6 +12,7 @@ import (
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/dom"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
@@ -137,6 +138,17 @@ func SetLanguage(t testing.TB, ctx context.Context, lang string) {
 func SetAuthorization(t testing.TB, ctx context.Context, value string) {
 	t.Helper()
 	setHeader(t, ctx, "Authorization", value)
+}
+
+// SetTimezone makes the tab's pages see zone (an IANA name such as
+// "Asia/Shanghai") as the browser's time zone, in Date and Intl, from the
+// next script run on; "" goes back to the machine's zone.
+func SetTimezone(t testing.TB, ctx context.Context, zone string) {
+	t.Helper()
+	run(t, ctx, "setting the time zone "+zone, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: zone})
+		return err
+	}))
 }
 
 // setHeader records one extra header of the tab and sends the whole set:

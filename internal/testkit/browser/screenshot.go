@@ -48,25 +48,34 @@ const (
 // README link.
 var screenshotName = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,63}$`)
 
-// Screenshot sets the tab's viewport to width CSS pixels (device scale 1; a
-// phone's when width < 768), renders the whole page, not only the visible
-// part, to a PNG named name+".png", and returns the file's path. The file
-// goes to the test's temporary directory, or to ScreenshotDir in the module
-// when EnvScreenshots is 1. The viewport stays at that width afterwards.
+// Screenshot sets the tab's viewport to width CSS pixels (SetViewport),
+// renders the whole page, not only the visible part, to a PNG named
+// name+".png", and returns the file's path. The file goes to the test's
+// temporary directory, or to ScreenshotDir in the module when
+// EnvScreenshots is 1. The viewport stays at that width afterwards.
 func Screenshot(t testing.TB, ctx context.Context, name string, width int) string {
+	t.Helper()
+	return screenshot(t, ctx, name, width, maxHeight)
+}
+
+// ScreenshotTop is Screenshot of the top of the page only, at most height
+// CSS pixels of it: what the first few screens of a phone show of a long
+// page.
+func ScreenshotTop(t testing.TB, ctx context.Context, name string, width, height int) string {
+	t.Helper()
+	if height <= 0 || height > maxHeight {
+		t.Fatalf("browser: screenshot height %d: want 1 to %d", height, maxHeight)
+	}
+	return screenshot(t, ctx, name, width, height)
+}
+
+func screenshot(t testing.TB, ctx context.Context, name string, width, height int) string {
 	t.Helper()
 	if !screenshotName.MatchString(name) {
 		t.Fatalf("browser: screenshot name %q: want lower-case letters, digits and dashes", name)
 	}
-	if width <= 0 || width > maxWidth {
-		t.Fatalf("browser: screenshot width %d: want 1 to %d", width, maxWidth)
-	}
-	height, opts := int64(desktopHeight), []chromedp.EmulateViewportOption(nil)
-	if width < mobileBelow {
-		height, opts = mobileHeight, []chromedp.EmulateViewportOption{chromedp.EmulateMobile, chromedp.EmulateTouch}
-	}
-	run(t, ctx, "setting the viewport", chromedp.EmulateViewport(int64(width), height, opts...))
-	png := run(t, ctx, "taking screenshot "+name, fullPage(width))
+	SetViewport(t, ctx, width)
+	png := run(t, ctx, "taking screenshot "+name, fullPage(width, height))
 
 	dir := t.TempDir()
 	if os.Getenv(EnvScreenshots) == "1" {
@@ -84,6 +93,22 @@ func Screenshot(t testing.TB, ctx context.Context, name string, width int) strin
 		t.Fatalf("browser: writing screenshot: %v", err)
 	}
 	return path
+}
+
+// SetViewport makes the tab's window width CSS pixels wide (device scale
+// 1), a phone's when width < 768: touch, and the page's meta viewport
+// applies as on a real phone. The page shown is laid out again at once;
+// later pages of the tab keep the width.
+func SetViewport(t testing.TB, ctx context.Context, width int) {
+	t.Helper()
+	if width <= 0 || width > maxWidth {
+		t.Fatalf("browser: viewport width %d: want 1 to %d", width, maxWidth)
+	}
+	height, opts := int64(desktopHeight), []chromedp.EmulateViewportOption(nil)
+	if width < mobileBelow {
+		height, opts = mobileHeight, []chromedp.EmulateViewportOption{chromedp.EmulateMobile, chromedp.EmulateTouch}
+	}
+	run(t, ctx, "setting the viewport", chromedp.EmulateViewport(int64(width), height, opts...))
 }
 
 // moduleRoot returns the nearest directory at or above the working
@@ -107,10 +132,10 @@ func moduleRoot() (string, error) {
 	}
 }
 
-// fullPage captures the page from its top to the end of its content, width
-// CSS pixels wide, as a PNG. Without a clip Chromium captures only the
-// window, whatever captureBeyondViewport says.
-func fullPage(width int) chromedp.Action[[]byte] {
+// fullPage captures the page from its top to the end of its content (at
+// most maxH CSS pixels), width CSS pixels wide, as a PNG. Without a clip
+// Chromium captures only the window, whatever captureBeyondViewport says.
+func fullPage(width, maxH int) chromedp.Action[[]byte] {
 	return func(ctx context.Context, tg *chromedp.Target) ([]byte, error) {
 		metrics, err := cdp.Call(ctx, tg, page.GetLayoutMetrics, cdp.Empty{})
 		if err != nil {
@@ -119,7 +144,7 @@ func fullPage(width int) chromedp.Action[[]byte] {
 		if metrics.CSSContentSize == nil {
 			return nil, errors.New("the browser reported no content size")
 		}
-		height := min(math.Ceil(metrics.CSSContentSize.Height), maxHeight)
+		height := min(math.Ceil(metrics.CSSContentSize.Height), float64(maxH))
 		beyond := true
 		res, err := cdp.Call(ctx, tg, page.CaptureScreenshot, page.CaptureScreenshotParams{
 			Format:                page.CaptureScreenshotFormatPng,

@@ -98,8 +98,11 @@
         mark.className = "ucs2";
         mark.textContent = c.char;
         item.appendChild(mark);
-        item.appendChild(document.createTextNode(" " + c.code + " "));
+        item.appendChild(document.createTextNode(" " + c.code));
         forcing.appendChild(item);
+        // The space between two characters is outside them, as the server
+        // writes it: the list wraps there, never inside a character.
+        forcing.appendChild(document.createTextNode(" "));
       });
       var more = ok && p.forcing_more ? p.forcing_more : 0;
       if (more > 0) {
