@@ -206,7 +206,7 @@ var opsTexts = map[string][2]string{
 	"rules.optout_line":    {"Every SMS and email must tell the borrower how to opt out.", "每条短信和邮件都必须告知借款人如何退订。"},
 	"rules.zone":           {"Borrowers without a known time zone are taken to be in %s.", "时区未知的借款人按 %s 处理。"},
 	"rules.calls":          {"At most %d calls a day to the borrower's number, answered or not.", "每天对借款人号码最多拨打 %d 次，无论是否接通。"},
-	"rules.phone_contacts": {"Per loan, at most %d calls and texts in any %s to a home or mobile number, and %d in any %s to other numbers.", "每笔借款在任意 %[2]s 内对住宅或手机号码最多 %[1]d 次电话和短信，在任意 %[4]s 内对其他号码最多 %[3]d 次。"},
+	"rules.phone_contacts": {"Per loan, at most %d calls and texts in any %s to a home or mobile number, and %d in any %s to other numbers.", "每笔借款：对住宅或手机号码最多 %d 次电话和短信（任意 %s 内），对其他号码最多 %d 次（任意 %s 内）。"},
 	"rules.consent":        {"Calls placed after the borrower's consent to calls are not counted toward the call cap while the consent is less than %s old.", "借款人同意接听电话后所拨打的电话，在同意未满 %s 期间不计入电话上限。"},
 	"rules.number_check":   {"An SMS goes only to a number confirmed as the borrower's (a consent or a reassigned-number check) within %s; otherwise it waits for one.", "短信只发往在 %s 内经确认属于借款人的号码（同意或号码重新分配核查），否则等待确认。"},
 	"rules.preset":         {"Preset: %s.", "预设：%s。"},

@@ -379,11 +379,14 @@ func rulesInWords(l Lang, c config.Compliance, r compliance.Rules, zone *time.Lo
 		}
 		return strings.Join(r.Presets, "+")
 	}
+	// A value is the preset's where the preset changed it or its source
+	// names the preset (a text may fix the value forbear uses anyway).
 	originOf := func(keySet bool, key string, presetChanged bool, sourceKey string) string {
+		_, fromPreset := preset.Sources[sourceKey]
 		switch {
 		case keySet:
 			return l.T("rules.origin.key", key)
-		case presetChanged:
+		case presetChanged || fromPreset:
 			return l.T("rules.origin.preset", presetOf(sourceKey))
 		}
 		return l.T("rules.origin.builtin")

@@ -921,6 +921,32 @@ func TestPoliciesPageSaysWhereEachRuleComesFrom(t *testing.T) {
 	}
 }
 
+// TestPoliciesPageNamesThePresetOfEachRule: with presets combined, each
+// rule line names the preset its value comes from, and the rules only a
+// preset sets are listed.
+func TestPoliciesPageNamesThePresetOfEachRule(t *testing.T) {
+	t.Parallel()
+	b := newOps(t, func(c *config.Config) {
+		c.Compliance.Preset = config.Presets{compliance.PresetUSRegF, compliance.PresetUSMA}
+	})
+	s := b.browser(t, "t-ops")
+	res := s.get(t, "/console/policies")
+	for id, want := range map[string]string{
+		"rule-phone-contacts": "at most 2 calls and texts in any 7 days to a home or mobile number, and 2 in any 30 days to other numbers. (from preset us-ma)",
+		"rule-number-check":   "within 60 days; otherwise it waits for one. (from preset us-regf)",
+		"rule-consent":        "(from preset us-regf)",
+		"rule-cap-voice":      "(from preset us-regf)",
+		"rules-preset":        "Preset: us-regf, us-ma.",
+	} {
+		if _, li := elementByID(t, res.body, id); !strings.Contains(text(li), want) {
+			t.Errorf("%s = %q, want %q", id, text(li), want)
+		}
+	}
+	if _, p := elementByID(t, res.body, "rules-sources"); !strings.Contains(text(p), "940 CMR 7.04(1)(f)") || !strings.Contains(text(p), "1006.14(b)(3)(i)") {
+		t.Errorf("preset sources %q", text(p))
+	}
+}
+
 func TestOpsPagesWithoutTheirDependenciesAre404(t *testing.T) {
 	t.Parallel()
 	s := newSite(t, tokens)
