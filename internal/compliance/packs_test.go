@@ -2,6 +2,7 @@ package compliance
 
 import (
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -622,4 +623,25 @@ func rulesEqual(a, b Rules) bool {
 	za, zb := a.DefaultZone, b.DefaultZone
 	a.DefaultZone, b.DefaultZone = nil, nil
 	return za.String() == zb.String() && reflect.DeepEqual(a, b)
+}
+
+// TestPhoneZonesCacheIsBounded: numbers the data does not place leave
+// nothing behind in the zone-list cache (the data hands out a new slice
+// for them each time), so a flood of bad numbers cannot grow it.
+func TestPhoneZonesCacheIsBounded(t *testing.T) {
+	count := func() int {
+		n := 0
+		zoneLists.Range(func(any, any) bool { n++; return true })
+		return n
+	}
+	PhoneZones("+99912345678")
+	before := count()
+	for i := range 100 {
+		if z := PhoneZones("+999123456" + strconv.Itoa(10+i)); z != nil {
+			t.Fatalf("an unplaced number has zones %v", z)
+		}
+	}
+	if after := count(); after != before {
+		t.Fatalf("the cache grew from %d to %d lists on unplaced numbers", before, after)
+	}
 }

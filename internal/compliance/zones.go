@@ -109,11 +109,15 @@ func PhoneZones(phone string) []*time.Location {
 		return nil
 	}
 	names, err := phonenumbers.GetTimezonesForPrefix(digits)
-	if err != nil || len(names) == 0 {
+	// A number the data does not place gets a new one-element slice each
+	// time: answered here, never cached, so such numbers cannot grow the
+	// cache.
+	if err != nil || len(names) == 0 || len(names) == 1 && names[0] == phonenumbers.UNKNOWN_TIMEZONE {
 		return nil
 	}
-	// The data hands out the same slice for the same prefix, so its first
-	// element's address names the list: the zones are loaded once.
+	// Otherwise the data hands out the same slice for the same prefix, so
+	// its first element's address names the list: the zones are loaded
+	// once.
 	if locs, ok := zoneLists.Load(&names[0]); ok {
 		return locs.([]*time.Location)
 	}
@@ -131,7 +135,7 @@ func PhoneZones(phone string) []*time.Location {
 }
 
 // zoneLists caches PhoneZones by the data's list (see there). It is
-// bounded by the data: a few hundred lists.
+// bounded by the data: one entry per list the data holds, a few hundred.
 var zoneLists sync.Map // *string -> []*time.Location
 
 // e164Digits returns the digits of "+<digits>" (separators allowed), or
