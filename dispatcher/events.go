@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/mail"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -22,6 +23,7 @@ const (
 	TypeAgreementCompleted = "agreement.completed"
 	TypeBorrowerOptedOut   = "borrower.opted_out"
 	TypeBorrowerCeased     = "borrower.ceased"
+	TypeBorrowerConsented  = "borrower.consented"
 )
 
 // Event is a CloudEvents 1.0 structured-mode event.
@@ -121,6 +123,24 @@ type (
 		Phone      string            `json:"phone"`
 		Email      string            `json:"email"`
 		Blackouts  []domain.Blackout `json:"blackouts"`
+		// PhoneKind is what the number is to the borrower: mobile, home,
+		// work or other (optional; the contact rules read the number's
+		// type when it is missing).
+		PhoneKind string `json:"phone_kind"`
+		// PhoneCheckedAt (RFC 3339) is when the number was last confirmed
+		// to be the borrower's, and PhoneCheck how: consent or
+		// reassigned_number_check. Both or neither; left out, a check
+		// already stored stays while the number does.
+		PhoneCheckedAt string `json:"phone_checked_at"`
+		PhoneCheck     string `json:"phone_check"`
+	}
+	// ConsentData is borrower.consented: the borrower consented to be
+	// contacted on a channel (voice or sms) at At (RFC 3339; default the
+	// event's time, else when forbear applies it).
+	ConsentData struct {
+		BorrowerID string `json:"borrower_id"`
+		Channel    string `json:"channel"`
+		At         string `json:"at"`
 	}
 	// CeasedData is borrower.ceased: stop all collection communication.
 	CeasedData struct {
@@ -180,6 +200,7 @@ var decoders = map[string]func(json.RawMessage) (any, error){
 	TypeAgreementCompleted: decodeAs[AgreementEndData],
 	TypeBorrowerOptedOut:   decodeAs[OptOutData],
 	TypeBorrowerCeased:     decodeAs[CeasedData],
+	TypeBorrowerConsented:  decodeAs[ConsentData],
 }
 
 // decode parses and validates the data of ev's type.
@@ -242,6 +263,48 @@ func (d BorrowerData) validate() error {
 	}
 	for i, bo := range d.Blackouts {
 		if err := checkBlackout(fmt.Sprintf("data.blackouts[%d]", i), bo); err != nil {
+			return err
+		}
+	}
+	return d.validatePhoneFacts()
+}
+
+// validatePhoneFacts checks what the borrower says about the number: its
+// kind and its last confirmation, each only with a number.
+func (d BorrowerData) validatePhoneFacts() error {
+	if d.PhoneKind != "" {
+		if !slices.Contains(domain.PhoneKinds, d.PhoneKind) {
+			return invalid("data.phone_kind", "must be mobile, home, work or other, got %s", short(d.PhoneKind))
+		}
+		if d.Phone == "" {
+			return invalid("data.phone_kind", "is given without a phone")
+		}
+	}
+	switch {
+	case d.PhoneCheckedAt == "" && d.PhoneCheck == "":
+		return nil
+	case d.PhoneCheckedAt == "":
+		return invalid("data.phone_checked_at", "is required with phone_check")
+	case d.PhoneCheck == "":
+		return invalid("data.phone_check", "is required with phone_checked_at: consent or reassigned_number_check")
+	case d.PhoneCheck != domain.PhoneCheckConsent && d.PhoneCheck != domain.PhoneCheckReassigned:
+		return invalid("data.phone_check", "must be consent or reassigned_number_check, got %s", short(d.PhoneCheck))
+	case d.Phone == "":
+		return invalid("data.phone_checked_at", "is given without a phone")
+	}
+	_, err := checkInstant("data.phone_checked_at", d.PhoneCheckedAt)
+	return err
+}
+
+func (d ConsentData) validate() error {
+	if err := checkID("data.borrower_id", d.BorrowerID, MaxIDBytes); err != nil {
+		return err
+	}
+	if d.Channel != string(domain.Voice) && d.Channel != string(domain.SMS) {
+		return invalid("data.channel", "must be voice or sms, got %s", short(d.Channel))
+	}
+	if d.At != "" {
+		if _, err := checkInstant("data.at", d.At); err != nil {
 			return err
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/sirupsen/logrus"
@@ -151,6 +152,8 @@ func (in *Intake) apply(ctx context.Context, ev Event) (bool, error) {
 		err = in.optOut(ctx, d)
 	case CeasedData:
 		err = in.cease(ctx, d)
+	case ConsentData:
+		err = in.consent(ctx, d, ev.Time)
 	}
 	if err != nil {
 		return false, err
@@ -180,10 +183,23 @@ func (in *Intake) upsertBorrower(ctx context.Context, d BorrowerData) error {
 	var oldPhone, oldEmail string
 	var loans []string
 	now := in.clock.Now()
+	var checked *time.Time
+	if d.PhoneCheckedAt != "" {
+		t, err := checkInstant("data.phone_checked_at", d.PhoneCheckedAt)
+		if err != nil {
+			return err
+		}
+		if t.After(now.Add(maxClockSkew)) {
+			return invalid("data.phone_checked_at", "is in the future (%s)", t.Format(time.RFC3339))
+		}
+		checked = &t
+	}
 	err := in.state.UpdateBorrower(ctx, d.BorrowerID, func(b *domain.Borrower) (bool, error) {
 		oldPhone, oldEmail, loans = b.Phone, b.Email, b.LoanIDs
 		b.Name, b.Locale, b.Timezone, b.Phone, b.Email = d.Name, d.Locale, d.Timezone, d.Phone, d.Email
 		b.Blackouts = d.Blackouts
+		b.PhoneKind = d.PhoneKind
+		applyPhoneCheck(b, oldPhone, checked, d.PhoneCheck)
 		b.Updated = now
 		return true, nil
 	})
@@ -202,6 +218,67 @@ func (in *Intake) upsertBorrower(ctx context.Context, d BorrowerData) error {
 	}
 	// A new time zone moves every reminder of the borrower.
 	return in.reindexLoans(ctx, loans)
+}
+
+// applyPhoneCheck records what confirms b's number as the borrower's. A
+// check given replaces the stored one; without one, the stored check
+// stays while the number does. A new number (one that replaces another)
+// drops the old number's check and the consents to SMS, which confirmed
+// that number; consents to calls are about the calls and stay.
+func applyPhoneCheck(b *domain.Borrower, oldPhone string, checked *time.Time, how string) {
+	if oldPhone != "" && oldPhone != b.Phone {
+		b.PhoneCheckedAt, b.PhoneCheck = nil, ""
+		b.Consents = slices.DeleteFunc(b.Consents, func(c domain.Consent) bool { return c.Channel == domain.SMS })
+	}
+	if checked != nil {
+		t := checked.UTC()
+		b.PhoneCheckedAt, b.PhoneCheck = &t, how
+	}
+}
+
+// consent records the borrower's consent to be contacted on a channel at
+// d.At, or at the event's time, or now. A borrower not known yet is kept
+// as a stub (as loan.updated does), so the order of events does not
+// matter.
+func (in *Intake) consent(ctx context.Context, d ConsentData, evTime *time.Time) error {
+	now := in.clock.Now()
+	at, field := now, "time"
+	if evTime != nil {
+		at = *evTime
+	}
+	if d.At != "" {
+		t, err := checkInstant("data.at", d.At)
+		if err != nil {
+			return err
+		}
+		at, field = t, "data.at"
+	}
+	if at.After(now.Add(maxClockSkew)) {
+		return invalid(field, "is in the future (%s): a consent counts from when it was given", at.Format(time.RFC3339))
+	}
+	c := domain.Consent{Channel: domain.Channel(d.Channel), At: at.UTC()}
+	return in.state.UpdateBorrower(ctx, d.BorrowerID, func(b *domain.Borrower) (bool, error) {
+		b.Consents = addConsent(b.Consents, c, now)
+		b.Updated = now
+		return true, nil
+	})
+}
+
+// addConsent adds c to a borrower's consents, keeping the record bounded:
+// consents older than consentKeep go, a repeat is stored once, and past
+// domain.MaxConsents the oldest go first. The result is sorted by time.
+func addConsent(list []domain.Consent, c domain.Consent, now time.Time) []domain.Consent {
+	out := slices.DeleteFunc(slices.Clone(list), func(have domain.Consent) bool {
+		return have.At.Before(now.Add(-consentKeep)) || have.Channel == c.Channel && have.At.Equal(c.At)
+	})
+	if !c.At.Before(now.Add(-consentKeep)) {
+		out = append(out, c)
+	}
+	slices.SortStableFunc(out, func(a, b domain.Consent) int { return a.At.Compare(b.At) })
+	if len(out) > domain.MaxConsents {
+		out = out[len(out)-domain.MaxConsents:]
+	}
+	return out
 }
 
 // checkCaseOwner refuses a loan that is known under another borrower. It

@@ -49,6 +49,28 @@ var (
 	maxDueDate = time.Date(2099, 12, 31, 0, 0, 0, 0, time.UTC)
 )
 
+// checkInstant parses an RFC 3339 date-time within the dates forbear
+// accepts.
+func checkInstant(field, s string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, invalid(field, "must be an RFC 3339 date-time like 2026-05-05T09:30:00+08:00, got %s", short(s))
+	}
+	if t.Before(minDueDate) || t.After(maxDueDate) {
+		return time.Time{}, invalid(field, "%s is outside %s..%s", short(s), minDueDate.Format(time.DateOnly), maxDueDate.Format(time.DateOnly))
+	}
+	return t, nil
+}
+
+// maxClockSkew is how far ahead of forbear's clock a date-time the lender
+// reports (a consent, a number check) may be: clocks differ a little, but
+// a consent from the future would stretch what it allows.
+const maxClockSkew = 5 * time.Minute
+
+// consentKeep is how long a consent is kept on the borrower's record: more
+// than any rule looks back (the 60 days of a number check).
+const consentKeep = 90 * 24 * time.Hour
+
 // maxMuteSpan is the furthest a mute's until may lie ahead. A mute meant to
 // last longer is one without until (it lasts until deleted).
 const maxMuteSpan = 10 * 366 * 24 * time.Hour

@@ -328,8 +328,9 @@ func (w *Worker) deliver(ctx context.Context, log *logrus.Entry, r domain.Remind
 // later, to be decided again). A deferral is recorded once per reason, not
 // at every return.
 func (w *Worker) hold(ctx context.Context, log *logrus.Entry, r domain.Reminder, to string, text Rendered, d compliance.Decision) outcome {
-	w.o.Metrics.Compliance(d.Rule, string(d.Status))
-	// The engine's reason starts with its rule ("cap: ...").
+	w.o.Metrics.Compliance(d.Rule, string(d.Status), d.Pack, d.Citation)
+	// The engine's reason starts with its rule and the rule's source
+	// ("cap[us-regf 12 CFR 1006.14(b)(2)(i)]: ...").
 	reason := d.Reason
 	if d.Status != domain.Deferred {
 		return w.finishRendered(ctx, log, r, text, d.Status, reason, to, "")

@@ -211,6 +211,9 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 	if err != nil {
 		return nil, err
 	}
+	for _, note := range rules.Deprecated {
+		a.log.Warn(note)
+	}
 	if a.ledger, err = dispatcher.NewLedger(ctx, a.js, rules, o.Clock); err != nil {
 		return nil, err
 	}

@@ -17,17 +17,42 @@ import (
 	"github.com/forbear/forbear/internal/testkit"
 )
 
-// metric reads one sample from the instance's /metrics (0 when absent).
+// metric sums the samples of the instance's /metrics that match series
+// (0 when none): the name and every label the series gives, whatever other
+// labels a sample has, so `x{rule="cap"}` counts x{citation="...",rule="cap",...}.
+// Label values in series must not hold `",`.
 func metric(t *testing.T, base, series string) float64 {
 	t.Helper()
-	_, body := do(t, http.MethodGet, base+"/metrics", "", nil)
-	for _, line := range strings.Split(string(body), "\n") {
-		if v, ok := strings.CutPrefix(line, series+" "); ok {
-			f, _ := strconv.ParseFloat(v, 64)
-			return f
+	name, want, _ := strings.Cut(strings.TrimSuffix(series, "}"), "{")
+	var pairs []string
+	if want != "" {
+		for _, p := range strings.Split(want, `",`) {
+			pairs = append(pairs, strings.TrimSuffix(p, `"`)+`"`)
 		}
 	}
-	return 0
+	_, body := do(t, http.MethodGet, base+"/metrics", "", nil)
+	sum := 0.0
+	for _, line := range strings.Split(string(body), "\n") {
+		sample, value, ok := strings.Cut(line, "} ")
+		labels := ""
+		if ok {
+			sample, labels, _ = strings.Cut(sample, "{")
+		} else if sample, value, ok = strings.Cut(line, " "); !ok {
+			continue
+		}
+		if sample != name {
+			continue
+		}
+		matches := true
+		for _, p := range pairs {
+			matches = matches && strings.Contains(","+labels+",", ","+p+",")
+		}
+		if matches {
+			f, _ := strconv.ParseFloat(value, 64)
+			sum += f
+		}
+	}
+	return sum
 }
 
 // postBorrower posts one borrower with one overdue loan.
@@ -312,4 +337,52 @@ func TestLongDeferralLeavesTheConsumerWindow(t *testing.T) {
 	})
 	clk.Set(time.Date(2026, 11, 24, 8, 0, 0, 0, sh))
 	waitFor(t, 30*time.Second, "the SMS once the window opens", func() bool { return len(w.twilio.Messages()) == 1 })
+}
+
+// TestDeferredSMSNamesItsRuleAndCitation: under us-regf an SMS to a
+// number nobody confirmed is deferred, and its audit record and the
+// decisions metric name the rule, the pack and the article; nothing
+// reaches Twilio until the borrower's consent to SMS is recorded, and then
+// the same reminder goes out (deferred, not dropped).
+func TestDeferredSMSNamesItsRuleAndCitation(t *testing.T) {
+	t.Parallel()
+	ny, _ := time.LoadLocation("America/New_York")
+	clk := clock.NewFake(time.Date(2026, 11, 23, 12, 0, 0, 0, ny))
+	w := newWorld(t)
+	cfg := w.config(t, 0, "sms")
+	cfg.Compliance.Preset = config.Presets{"us-regf"}
+	cfg.Dispatcher.MaxDefer = config.Duration(100 * time.Millisecond)
+	audit := watchAudit(t, w.nats.Conn)
+	a := w.startWithClock(t, cfg, "A", clk)
+	base := "http://" + a.Addr()
+	postBorrower(t, base, "unchecked", "+12125550100", "u@example.com", "America/New_York", "2026-11-23")
+	defer func() {
+		if t.Failed() {
+			audit.dump(t)
+		}
+	}()
+
+	waitFor(t, 30*time.Second, "a deferred record", func() bool { return len(recordsFor(audit, "unchecked", domain.Deferred)) > 0 })
+	d := recordsFor(audit, "unchecked", domain.Deferred)[0]
+	if want := "number_check[us-regf 12 CFR 1006.6(d)(5)]: "; !strings.HasPrefix(d.Reason, want) {
+		t.Fatalf("deferred reason %q does not start with %q", d.Reason, want)
+	}
+	series := `forbear_compliance_decisions_total{citation="12 CFR 1006.6(d)(5)",pack="us-regf",rule="number_check",status="deferred"}`
+	waitFor(t, 30*time.Second, "the reminder decided again, counted with its pack and citation", func() bool { return metric(t, base, series) >= 3 })
+	if n := len(w.twilio.Messages()); n != 0 {
+		t.Fatalf("%d SMS sent to a number nobody confirmed", n)
+	}
+	if n := len(recordsFor(audit, "unchecked", domain.Deferred)); n != 1 {
+		t.Errorf("%d deferred records, want 1 (recorded once per reason)", n)
+	}
+
+	consent := map[string]any{"specversion": "1.0", "id": "consent-1", "source": "test", "type": "borrower.consented",
+		"data": map[string]any{"borrower_id": "unchecked", "channel": "sms"}}
+	if status, body := post(t, base+"/v1/events", consent); status != http.StatusOK {
+		t.Fatalf("consent: %d %s", status, body)
+	}
+	waitFor(t, 30*time.Second, "the SMS once the consent is recorded", func() bool { return len(w.twilio.Messages()) == 1 })
+	if sent := recordsFor(audit, "unchecked", domain.Sent); len(sent) != 1 || sent[0].ID != d.ID {
+		t.Fatalf("sent records %+v, want the deferred reminder %s", sent, d.ID)
+	}
 }

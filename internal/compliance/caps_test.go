@@ -83,7 +83,10 @@ func TestCheckCaps(t *testing.T) {
 			if d.Status != domain.Capped || d.Rule != RuleCap || !d.Until.Equal(tt.wantUntil) {
 				t.Fatalf("got %s/%s until %s, want capped/cap until %s (%s)", d.Status, d.Rule, d.Until, tt.wantUntil, d.Reason)
 			}
-			for _, s := range []string{"cap: " + string(tt.rem.Channel), "frees at " + tt.wantUntil.In(loc(t, sh)).Format(time.RFC3339)} {
+			if !strings.HasPrefix(d.Reason, "cap[") {
+				t.Errorf("reason %q does not start with the rule", d.Reason)
+			}
+			for _, s := range []string{"]: " + string(tt.rem.Channel), "frees at " + tt.wantUntil.In(loc(t, sh)).Format(time.RFC3339)} {
 				if !strings.Contains(d.Reason, s) {
 					t.Errorf("reason %q does not mention %q", d.Reason, s)
 				}
@@ -109,8 +112,8 @@ func TestCheckCapBeatsWindow(t *testing.T) {
 func TestCheckConversation(t *testing.T) {
 	t.Parallel()
 	const ny = "America/New_York"
-	std := compile(t, config.Compliance{Preset: PresetUSRegF}, nil)
-	off := compile(t, config.Compliance{Preset: PresetUSRegF, AfterConversation: durp(0)}, nil)
+	std := compile(t, config.Compliance{Preset: config.Presets{PresetUSRegF}}, nil)
+	off := compile(t, config.Compliance{Preset: config.Presets{PresetUSRegF}, AfterConversation: durp(0)}, nil)
 	short := compile(t, config.Compliance{AfterConversation: durp(48 * time.Hour)}, nil)
 	now := at(t, ny, "2026-05-05 12:00")
 	talked := func(loan string, ago time.Duration) Attempt {
@@ -128,7 +131,7 @@ func TestCheckConversation(t *testing.T) {
 		{"blocks calls about that loan", std, reminder(domain.Voice, "L1"), []Attempt{talked("L1", 3*day)}, false, now.Add(4 * day)},
 		{"latest conversation decides", std, reminder(domain.Voice, "L1"), []Attempt{talked("L1", 6*day), talked("L1", day)}, false, now.Add(6 * day)},
 		{"not calls about another loan", std, reminder(domain.Voice, "L2"), []Attempt{talked("L1", 3*day)}, true, time.Time{}},
-		{"not sms about that loan", std, reminder(domain.SMS, "L1"), []Attempt{talked("L1", 3*day)}, true, time.Time{}},
+		{"not sms about that loan", std, reminder(domain.SMS, "L1"), []Attempt{talked("L1", 3*day)}, true, time.Time{}}, // (the borrower's number was checked)
 		{"a second before 7 days", std, reminder(domain.Voice, "L1"), []Attempt{talked("L1", 7*day-time.Second)}, false, now.Add(time.Second)},
 		{"ends after 7 days", std, reminder(domain.Voice, "L1"), []Attempt{talked("L1", 7*day)}, true, time.Time{}},
 		{"rang is not a conversation", std, reminder(domain.Voice, "L1"), []Attempt{attempt(domain.Voice, "L1", now.Add(-time.Hour), OutcomeRang)}, true, time.Time{}},
@@ -138,7 +141,10 @@ func TestCheckConversation(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			d := tt.rules.Check(now, tt.rem, borrower(ny, "+1 212 555 0100"), Ledger{Attempts: tt.ledger})
+			b := borrower(ny, "+1 212 555 0100")
+			checked := now.Add(-day)
+			b.PhoneCheckedAt, b.PhoneCheck = &checked, domain.PhoneCheckReassigned
+			d := tt.rules.Check(now, tt.rem, b, Ledger{Attempts: tt.ledger})
 			if d.Allowed != tt.wantOK {
 				t.Fatalf("Allowed = %v, want %v (%s)", d.Allowed, tt.wantOK, d.Reason)
 			}
@@ -148,7 +154,7 @@ func TestCheckConversation(t *testing.T) {
 			if d.Status != domain.Capped || d.Rule != RuleConversation || !d.Until.Equal(tt.wantUntil) {
 				t.Fatalf("got %s/%s until %s, want capped/conversation until %s", d.Status, d.Rule, d.Until, tt.wantUntil)
 			}
-			for _, s := range []string{"conversation: ", "loan L1", "7d", "until " + tt.wantUntil.In(loc(t, ny)).Format(time.RFC3339)} {
+			for _, s := range []string{"conversation[us-regf 12 CFR 1006.14(b)(2)(ii)]: ", "loan L1", "7d", "until " + tt.wantUntil.In(loc(t, ny)).Format(time.RFC3339)} {
 				if !strings.Contains(d.Reason, s) {
 					t.Errorf("reason %q does not mention %q", d.Reason, s)
 				}
@@ -163,7 +169,7 @@ func TestCheckConnectedPerDay(t *testing.T) {
 	// cn-nifa: at most 3 connected calls a day; conversations would block
 	// the loan for 7 days, so use a different loan for each call and turn
 	// the conversation rule off to see this rule alone.
-	rules := compile(t, config.Compliance{Preset: PresetCNNIFA, AfterConversation: durp(0)}, nil)
+	rules := compile(t, config.Compliance{Preset: config.Presets{PresetCNNIFA}, AfterConversation: durp(0)}, nil)
 	now := at(t, sh, "2026-05-05 15:00")
 	talked := func(loan, when string) Attempt {
 		return attempt(domain.Voice, loan, at(t, sh, when), OutcomeConnected)
@@ -192,7 +198,7 @@ func TestCheckConnectedPerDay(t *testing.T) {
 			if d.Status != domain.Capped || d.Rule != RuleConnectedPerDay || !d.Until.Equal(want) {
 				t.Fatalf("got %s/%s until %s, want capped/connected_per_day until %s", d.Status, d.Rule, d.Until, want)
 			}
-			for _, s := range []string{"connected_per_day: 3 connected calls on 2026-05-05 (Asia/Shanghai), at most 3", want.Format(time.RFC3339)} {
+			for _, s := range []string{"connected_per_day[cn-gbt-2025 风控指引, forbear's reading: voice conversations a day]: 3 connected calls on 2026-05-05 (Asia/Shanghai)", "at most 3 a day", want.Format(time.RFC3339)} {
 				if !strings.Contains(d.Reason, s) {
 					t.Errorf("reason %q does not mention %q", d.Reason, s)
 				}
@@ -245,7 +251,7 @@ func TestLedgerPrune(t *testing.T) {
 // decision.
 func TestPruneKeepsDecisions(t *testing.T) {
 	t.Parallel()
-	rules := compile(t, config.Compliance{Preset: PresetCNNIFA}, nil)
+	rules := compile(t, config.Compliance{Preset: config.Presets{PresetCNNIFA}}, nil)
 	now := at(t, "Asia/Shanghai", "2026-05-05 12:00")
 	var l Ledger
 	for i := range 40 {

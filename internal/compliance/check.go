@@ -86,39 +86,71 @@ type Decision struct {
 	// Status is domain.Deferred (hold and try again at Until) or
 	// domain.Capped (record, do not send, do not retry).
 	Status domain.Status
-	// Rule is the rule that decided: send_window, blackout, cap,
-	// conversation or connected_per_day.
+	// Rule is the rule that decided (one of the Rule* ids).
 	Rule string
-	// Reason says which rule, which window or cap, which zones and until
-	// when, for the delivery record.
+	// Pack and Citation say where the rule's value comes from (Source):
+	// the preset and the article of its text, "config" and the key, or
+	// "forbear" and "default".
+	Pack     string
+	Citation string
+	// Reason is the delivery record's reason: the rule, its source and
+	// what it found, as "rule[pack citation]: which window or cap, which
+	// zones, until when".
 	Reason string
 	// Until is when to try again (deferred) or when the cap frees
 	// (capped; informational).
 	Until time.Time
 }
 
+// decision builds a Decision whose Reason starts with the rule and its
+// source.
+func decision(status domain.Status, rule string, src Source, until time.Time, format string, args ...any) Decision {
+	return Decision{Status: status, Rule: rule, Pack: src.Pack, Citation: src.Citation, Until: until,
+		Reason: rule + "[" + src.String() + "]: " + fmt.Sprintf(format, args...)}
+}
+
 // searchHorizon bounds the search for the next instant that is inside the
 // window in every zone of a borrower.
 const searchHorizon = 48 * time.Hour
 
+// numberHold is how long after its due time an SMS waits for its number to
+// be confirmed (RuleNumberCheck) before it is capped: forbear's choice, so
+// that a reminder does not circulate for ever.
+const numberHold = 7 * day
+
 // Check decides whether rem may go to b at now, given b's recent attempts.
 // Capping rules come first (a capped reminder is not retried), then the
-// send window and blackouts, which defer. Attempts carrying rem's own ID
-// are ignored, so a redelivered reminder does not cap itself.
+// rules that defer: the number check, the send window and blackouts.
+// Attempts carrying rem's own ID are ignored, so a redelivered reminder
+// does not cap itself.
 func (r Rules) Check(now time.Time, rem domain.Reminder, b domain.Borrower, l Ledger) Decision {
 	zs := zonesOf(b.Phone, b.Timezone, r.DefaultZone)
+	loc := zs.primary
 	if rem.Channel == domain.Voice {
-		if d, ok := r.checkConversation(now, rem, l, zs.primary()); ok {
+		if d, ok := r.checkConversation(now, rem, l, loc); ok {
 			return d
 		}
-		if d, ok := r.checkConnectedPerDay(now, rem, l, zs.primary()); ok {
+		if d, ok := r.checkConnectedPerDay(now, rem, l, loc); ok {
+			return d
+		}
+		if d, ok := r.checkCallsPerDay(now, rem, l, loc); ok {
 			return d
 		}
 	}
-	if d, ok := r.checkCap(now, rem, l, zs.primary()); ok {
+	if d, ok := r.checkCap(now, rem, b, l, loc); ok {
 		return d
 	}
-	g := gate{w: r.Window, zs: zs, blackouts: b.Blackouts, ch: rem.Channel}
+	if rem.Channel == domain.Voice || rem.Channel == domain.SMS {
+		if d, ok := r.checkPhoneContacts(now, rem, b, l, loc); ok {
+			return d
+		}
+	}
+	if rem.Channel == domain.SMS {
+		if d, ok := r.checkNumber(now, rem, b, loc); ok {
+			return d
+		}
+	}
+	g := gate{w: r.Window, src: r.SourceOf(RuleSendWindow), zs: zs, blackouts: b.Blackouts, ch: rem.Channel}
 	return g.decide(now)
 }
 
@@ -137,21 +169,22 @@ func (r Rules) checkConversation(now time.Time, rem domain.Reminder, l Ledger, l
 		return Decision{}, false
 	}
 	until := last.Add(r.AfterConversation)
-	return Decision{
-		Status: domain.Capped, Rule: RuleConversation, Until: until,
-		Reason: fmt.Sprintf("conversation: a call about loan %s connected at %s; no calls about that loan for %s after a conversation, until %s",
-			rem.LoanID, stamp(last, loc), fmtDur(r.AfterConversation), stamp(until, loc)),
-	}, true
+	return decision(domain.Capped, RuleConversation, r.SourceOf(RuleConversation), until,
+		"a call about loan %s connected at %s; no calls about that loan for %s after a conversation, until %s",
+		rem.LoanID, stamp(last, loc), fmtDur(r.AfterConversation), stamp(until, loc)), true
+}
+
+// localDay returns the bounds of now's day in loc.
+func localDay(now time.Time, loc *time.Location) (start, end time.Time) {
+	y, m, d := now.In(loc).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, loc), time.Date(y, m, d+1, 0, 0, 0, 0, loc)
 }
 
 func (r Rules) checkConnectedPerDay(now time.Time, rem domain.Reminder, l Ledger, loc *time.Location) (Decision, bool) {
 	if r.MaxConnectedPerDay <= 0 {
 		return Decision{}, false
 	}
-	lt := now.In(loc)
-	y, m, d := lt.Date()
-	dayStart := time.Date(y, m, d, 0, 0, 0, 0, loc)
-	dayEnd := time.Date(y, m, d+1, 0, 0, 0, 0, loc)
+	dayStart, dayEnd := localDay(now, loc)
 	n := 0
 	for _, a := range l.Attempts {
 		if a.Outcome == OutcomeConnected && a.Channel == domain.Voice && !a.At.Before(dayStart) && a.At.Before(dayEnd) && a.ID != rem.ID {
@@ -161,61 +194,213 @@ func (r Rules) checkConnectedPerDay(now time.Time, rem domain.Reminder, l Ledger
 	if n < r.MaxConnectedPerDay {
 		return Decision{}, false
 	}
-	return Decision{
-		Status: domain.Capped, Rule: RuleConnectedPerDay, Until: dayEnd,
-		Reason: fmt.Sprintf("connected_per_day: %d connected calls on %s (%s), at most %d a day; until %s",
-			n, lt.Format(time.DateOnly), loc, r.MaxConnectedPerDay, stamp(dayEnd, loc)),
-	}, true
+	return decision(domain.Capped, RuleConnectedPerDay, r.SourceOf(RuleConnectedPerDay), dayEnd,
+		"%d connected calls on %s (%s), whoever or whatever spoke for the lender, at most %d a day; until %s",
+		n, dayStart.Format(time.DateOnly), loc, r.MaxConnectedPerDay, stamp(dayEnd, loc)), true
 }
 
-func (r Rules) checkCap(now time.Time, rem domain.Reminder, l Ledger, loc *time.Location) (Decision, bool) {
-	c, ok := r.Caps[rem.Channel]
-	if !ok || c.Max <= 0 || c.Per <= 0 {
+// checkCallsPerDay caps the calls placed to the borrower's number in a
+// local day. Every call placed counts, answered, unanswered or busy; only
+// failed calls (never placed) and cancelled ones (stopped before the
+// provider) do not. forbear calls one number per borrower, so the
+// borrower's calls of the day are the number's.
+func (r Rules) checkCallsPerDay(now time.Time, rem domain.Reminder, l Ledger, loc *time.Location) (Decision, bool) {
+	if r.MaxCallsPerDay <= 0 {
 		return Decision{}, false
 	}
-	cut := now.Add(-c.Per)
+	dayStart, dayEnd := localDay(now, loc)
 	n := 0
-	for i := range l.Attempts {
-		if counted(&l.Attempts[i], &rem, c, cut) {
+	for _, a := range l.Attempts {
+		if a.Channel == domain.Voice && a.Outcome != OutcomeFailed && a.Outcome != OutcomeCanceled &&
+			!a.At.Before(dayStart) && a.At.Before(dayEnd) && a.ID != rem.ID {
 			n++
 		}
 	}
+	if n < r.MaxCallsPerDay {
+		return Decision{}, false
+	}
+	return decision(domain.Capped, RuleCallsPerDay, r.SourceOf(RuleCallsPerDay), dayEnd,
+		"%d calls placed to the borrower's number on %s (%s), answered or not, at most %d a day; until %s",
+		n, dayStart.Format(time.DateOnly), loc, r.MaxCallsPerDay, stamp(dayEnd, loc)), true
+}
+
+// consentFrom returns the earliest voice consent of b still inside the
+// consent window at now: calls placed at or after it are not counted by
+// the voice cap (zero: none). Any consent in force covers the calls after
+// it, so the earliest one covers the most.
+func (r Rules) consentFrom(now time.Time, b domain.Borrower) time.Time {
+	if r.ConsentWindow <= 0 {
+		return time.Time{}
+	}
+	var from time.Time
+	for _, c := range b.Consents {
+		if c.Channel == domain.Voice && !c.At.After(now) && now.Before(c.At.Add(r.ConsentWindow)) && (from.IsZero() || c.At.Before(from)) {
+			from = c.At
+		}
+	}
+	return from
+}
+
+func (r Rules) checkCap(now time.Time, rem domain.Reminder, b domain.Borrower, l Ledger, loc *time.Location) (Decision, bool) {
+	c, ok := r.Caps[rem.Channel]
+	if !ok || !c.on() {
+		return Decision{}, false
+	}
+	k := counter{ch: rem.Channel, loan: rem.LoanID, perLoan: c.PerLoan, cut: now.Add(-c.Per), self: rem.ID}
+	if rem.Channel == domain.Voice {
+		k.consentFrom = r.consentFrom(now, b)
+	}
+	n, until := k.count(l, c)
 	if n < c.Max {
 		return Decision{}, false
 	}
-	// The cap frees when all but Max-1 of the counted attempts have left
-	// the window: at the (n-Max)th oldest one's time + Per.
-	var buf [32]int64
-	times := buf[:0]
-	for i := range l.Attempts {
-		if counted(&l.Attempts[i], &rem, c, cut) {
-			times = append(times, l.Attempts[i].At.UnixNano())
-		}
-	}
-	slices.Sort(times)
-	until := time.Unix(0, times[n-c.Max]).Add(c.Per)
 	scope := "the borrower"
 	if c.PerLoan {
 		scope = "loan " + rem.LoanID
 	}
-	return Decision{
-		Status: domain.Capped, Rule: RuleCap, Until: until,
-		Reason: fmt.Sprintf("cap: %s %s reached for %s (%d counted in the last %s); frees at %s",
-			rem.Channel, c, scope, n, fmtDur(c.Per), stamp(until, loc)),
-	}, true
+	note := ""
+	if !k.consentFrom.IsZero() {
+		k.consentFrom = time.Time{}
+		if all, _ := k.count(l, c); all > n {
+			src := r.SourceOf(SourceConsent)
+			note = fmt.Sprintf(" (%d placed after the borrower's consent of %s not counted while it is under %s old, %s)",
+				all-n, stamp(r.consentFrom(now, b), loc), fmtDur(r.ConsentWindow), src)
+		}
+	}
+	return decision(domain.Capped, RuleCap, r.SourceOf(CapKey(rem.Channel)), until,
+		"%s %s reached for %s (%d counted in the last %s%s); frees at %s",
+		rem.Channel, c, scope, n, fmtDur(c.Per), note, stamp(until, loc)), true
 }
 
-// counted reports whether a counts toward cap c for rem: same channel
-// (and loan, for a per-loan cap), an outcome that counts, after cut. An
-// attempt stamped after now (clock skew between instances) still counts.
-func counted(a *Attempt, rem *domain.Reminder, c Cap, cut time.Time) bool {
-	return a.Channel == rem.Channel && a.Counts() && a.At.After(cut) &&
-		(!c.PerLoan || a.LoanID == rem.LoanID) && a.ID != rem.ID
+// checkPhoneContacts caps the calls and texts about one loan by the kind
+// of number they go to (PhoneCaps). Attempts count whatever number they
+// went to, so a borrower whose number changed kind is counted at least as
+// strictly as either number alone.
+func (r Rules) checkPhoneContacts(now time.Time, rem domain.Reminder, b domain.Borrower, l Ledger, loc *time.Location) (Decision, bool) {
+	if !r.PhoneContacts.on() {
+		return Decision{}, false
+	}
+	kind, personal := phoneKind(b)
+	c := r.PhoneContacts.Other
+	if personal {
+		c = r.PhoneContacts.Personal
+	}
+	if !c.on() {
+		return Decision{}, false
+	}
+	k := counter{ch: domain.Voice, also: domain.SMS, loan: rem.LoanID, perLoan: c.PerLoan, cut: now.Add(-c.Per), self: rem.ID}
+	n, until := k.count(l, c)
+	if n < c.Max {
+		return Decision{}, false
+	}
+	scope := "the borrower"
+	if c.PerLoan {
+		scope = "loan " + rem.LoanID
+	}
+	return decision(domain.Capped, RulePhoneContacts, r.SourceOf(RulePhoneContacts), until,
+		"%d calls and texts about %s in the last %s, at most %d per %s to a %s number; frees at %s",
+		n, scope, fmtDur(c.Per), c.Max, fmtDur(c.Per), kind, stamp(until, loc)), true
+}
+
+// checkNumber holds an SMS to a number that was not confirmed to be the
+// borrower's (a consent, a reassigned-number check, or a consent to SMS)
+// within NumberCheck. The SMS is deferred, not dropped: it goes once a
+// confirmation is recorded, and is capped only when none comes within
+// numberHold of its due time. The reason does not change from one return
+// of the reminder to the next, so the deferral is recorded once.
+func (r Rules) checkNumber(now time.Time, rem domain.Reminder, b domain.Borrower, loc *time.Location) (Decision, bool) {
+	if r.NumberCheck <= 0 || b.Phone == "" {
+		return Decision{}, false
+	}
+	last, how := numberConfirmed(now, b)
+	if !last.IsZero() && !now.After(last.Add(r.NumberCheck)) {
+		return Decision{}, false
+	}
+	why := "the number has no consent or reassigned-number check on record"
+	if !last.IsZero() {
+		why = fmt.Sprintf("the number was last confirmed on %s (%s), more than %s ago", stamp(last, loc), how, fmtDur(r.NumberCheck))
+	}
+	due := rem.DueAt
+	if due.IsZero() {
+		due = rem.QueuedAt
+	}
+	if due.IsZero() {
+		due = now
+	}
+	holdEnd := due.Add(numberHold)
+	src := r.SourceOf(RuleNumberCheck)
+	if !now.Before(holdEnd) {
+		return decision(domain.Capped, RuleNumberCheck, src, time.Time{},
+			"%s; an SMS needs a consent or a reassigned-number check within %s, and none came within %s of the reminder's due time (%s): not sent",
+			why, fmtDur(r.NumberCheck), fmtDur(numberHold), stamp(due, loc)), true
+	}
+	return decision(domain.Deferred, RuleNumberCheck, src, holdEnd,
+		"%s; an SMS needs a consent or a reassigned-number check within %s; held until one is recorded, at most until %s",
+		why, fmtDur(r.NumberCheck), stamp(holdEnd, loc)), true
+}
+
+// numberConfirmed returns the latest confirmation of b's number at or
+// before now, and how it was made.
+func numberConfirmed(now time.Time, b domain.Borrower) (time.Time, string) {
+	var last time.Time
+	how := ""
+	if t := b.PhoneCheckedAt; t != nil && !t.After(now) && b.PhoneCheck != "" {
+		last, how = *t, b.PhoneCheck
+	}
+	if c, ok := b.LatestConsent(domain.SMS, now); ok && c.After(last) {
+		last, how = c, "consent to SMS"
+	}
+	return last, how
+}
+
+// counter counts the attempts a rolling cap looks at: on channel ch (or
+// also), about loan when perLoan, after cut, not the reminder's own
+// (self), with an outcome that counts, and not placed at or after
+// consentFrom when that is set.
+type counter struct {
+	ch, also    domain.Channel
+	loan        string
+	perLoan     bool
+	cut         time.Time
+	self        string
+	consentFrom time.Time
+}
+
+func (k *counter) counts(a *Attempt) bool {
+	return (a.Channel == k.ch || k.also != "" && a.Channel == k.also) && a.Counts() && a.At.After(k.cut) &&
+		(!k.perLoan || a.LoanID == k.loan) && a.ID != k.self &&
+		(k.consentFrom.IsZero() || a.At.Before(k.consentFrom))
+}
+
+// count returns how many attempts count, and, when that reaches c.Max,
+// when the cap frees: when all but Max-1 of them have left the window, at
+// the (n-Max)th oldest one's time + Per. An attempt stamped after now
+// (clock skew between instances) still counts.
+func (k *counter) count(l Ledger, c Cap) (int, time.Time) {
+	n := 0
+	for i := range l.Attempts {
+		if k.counts(&l.Attempts[i]) {
+			n++
+		}
+	}
+	if n < c.Max {
+		return n, time.Time{}
+	}
+	var buf [32]int64
+	times := buf[:0]
+	for i := range l.Attempts {
+		if k.counts(&l.Attempts[i]) {
+			times = append(times, l.Attempts[i].At.UnixNano())
+		}
+	}
+	slices.Sort(times)
+	return n, time.Unix(0, times[n-c.Max]).Add(c.Per)
 }
 
 // gate evaluates the deferring rules (send window and blackouts).
 type gate struct {
 	w         Window
+	src       Source // of the window
 	zs        zoneSet
 	blackouts []domain.Blackout
 	ch        domain.Channel
@@ -227,7 +412,7 @@ func (g *gate) windowOK(t time.Time, n int) bool {
 		return true
 	}
 	for i := 0; i < n; i++ {
-		h, m, _ := t.In(g.zs.zones[i]).Clock()
+		h, m, _ := t.In(g.zs.zone(i)).Clock()
 		if !g.w.Contains(h*60 + m) {
 			return false
 		}
@@ -241,7 +426,7 @@ func (g *gate) blackout(t time.Time) int {
 	if len(g.blackouts) == 0 {
 		return -1
 	}
-	h, m, _ := t.In(g.zs.primary()).Clock()
+	h, m, _ := t.In(g.zs.primary).Clock()
 	mm := h*60 + m
 	for i := range g.blackouts {
 		s, e, ok := g.bounds(i)
@@ -290,7 +475,7 @@ func (g *gate) next(now time.Time, n int) (time.Time, bool) {
 		}
 	}
 	for i := 0; i < n; i++ {
-		loc := g.zs.zones[i]
+		loc := g.zs.zone(i)
 		t := now
 		for {
 			lt := t.In(loc)
@@ -332,7 +517,7 @@ func (g *gate) next(now time.Time, n int) (time.Time, bool) {
 	if best == math.MaxInt64 {
 		return time.Time{}, false
 	}
-	return time.Unix(best, 0).In(g.zs.primary()), true
+	return time.Unix(best, 0).In(g.zs.primary), true
 }
 
 func floorDiv(a, b int64) int64 {
@@ -347,28 +532,32 @@ func floorDiv(a, b int64) int64 {
 // when the zones share no allowed moment within the horizon) and the
 // blackouts.
 func (g *gate) decide(now time.Time) Decision {
-	n := g.zs.n
+	n := g.zs.count(true)
 	if g.allowed(now, n) {
 		return Decision{Allowed: true}
 	}
-	until, ok := g.next(now, n)
+	var until time.Time
+	ok := false
+	if n == 1 || !g.cannotShare(now, n) {
+		until, ok = g.next(now, n)
+	}
 	fallback := ""
 	if !ok && n > 1 {
 		fallback = fmt.Sprintf("%s share no time inside %s within %s, so the primary zone %s decides; ",
-			g.zoneList(), g.w, fmtDur(searchHorizon), g.zs.primary())
+			g.zoneList(n), g.w, fmtDur(searchHorizon), g.zs.primary)
 		n = 1
 		if g.allowed(now, n) {
-			return Decision{Allowed: true, Reason: "send_window: " + fallback + "now is inside it"}
+			return Decision{Allowed: true, Reason: RuleSendWindow + "[" + g.src.String() + "]: " + fallback + "now is inside it"}
 		}
 		until, ok = g.next(now, n)
 	}
-	loc := g.zs.primary()
-	rule := RuleSendWindow
+	loc := g.zs.primary
+	rule, src := RuleSendWindow, g.src
 	var why string
 	if !g.windowOK(now, n) {
 		why = fmt.Sprintf("%s is outside %s", g.localNow(now, n), g.w)
 	} else {
-		rule = RuleBlackout
+		rule, src = RuleBlackout, blackoutSource
 		b := g.blackouts[g.blackout(now)]
 		chans := "all channels"
 		if len(b.Channels) > 0 {
@@ -379,28 +568,54 @@ func (g *gate) decide(now time.Time) Decision {
 	if !ok {
 		// Only blackouts can leave no allowed time: they cover the whole
 		// window on this channel. Record it rather than retry forever.
-		return Decision{
-			Status: domain.Capped, Rule: RuleBlackout,
-			Reason: fmt.Sprintf("blackout: %s%s; the borrower's blackouts leave no time inside %s on %s within %s",
-				fallback, why, g.w, g.ch, fmtDur(searchHorizon)),
-		}
+		return decision(domain.Capped, RuleBlackout, blackoutSource, time.Time{},
+			"%s%s; the borrower's blackouts leave no time inside %s on %s within %s",
+			fallback, why, g.w, g.ch, fmtDur(searchHorizon))
 	}
-	return Decision{
-		Status: domain.Deferred, Rule: rule, Until: until,
-		Reason: fmt.Sprintf("%s: %s%s; deferred until %s%s", rule, fallback, why, stamp(until, loc), g.elsewhere(until, n)),
-	}
+	return decision(domain.Deferred, rule, src, until, "%s%s; deferred until %s%s", fallback, why, stamp(until, loc), g.elsewhere(until, n))
 }
 
-// zoneList names the borrower's zones and where each comes from.
-func (g *gate) zoneList() string {
+// cannotShare reports, cheaply, that the first n zones (three or more)
+// share no time inside the window anywhere within the search horizon, so
+// that the exact search can be skipped: a number the data places only by
+// its country (an unassigned +1 area code: some 40 zones from Guam to
+// Newfoundland) would otherwise cost a search on every check. The zones'
+// windows meet only when their UTC offsets fit in an arc shorter than the
+// window; within the horizon each offset moves at most once, by an hour
+// or less, so an arc 3h longer than the window at now cannot shrink
+// enough. Otherwise it reports false and the exact search decides.
+func (g *gate) cannotShare(now time.Time, n int) bool {
+	const daySecs = 24 * 3600
+	var buf [64]int
+	if n < 3 || n > len(buf) || g.w.Always() {
+		return false
+	}
+	offs := buf[:n]
+	for i := range offs {
+		_, off := now.In(g.zs.zone(i)).Zone()
+		offs[i] = (off%daySecs + daySecs) % daySecs
+	}
+	slices.Sort(offs)
+	gap := offs[0] + daySecs - offs[n-1]
+	for i := 1; i < n; i++ {
+		gap = max(gap, offs[i]-offs[i-1])
+	}
+	return daySecs-gap >= (g.w.End-g.w.Start)*60+3*3600
+}
+
+// maxListed bounds how many zones a reason names.
+const maxListed = 4
+
+// zoneList names the first n zones and where each comes from.
+func (g *gate) zoneList(n int) string {
 	var sb strings.Builder
-	for i := 0; i < g.zs.n; i++ {
+	for i := range min(n, maxListed) {
 		if i > 0 {
 			sb.WriteString(" and ")
 		}
-		sb.WriteString(g.zs.zones[i].String())
+		sb.WriteString(g.zs.zone(i).String())
 		switch {
-		case i == 1:
+		case i > 0:
 			sb.WriteString(" (phone region)")
 		case g.zs.stored:
 			sb.WriteString(" (stored)")
@@ -408,19 +623,27 @@ func (g *gate) zoneList() string {
 			sb.WriteString(" (default)")
 		}
 	}
+	if n > maxListed {
+		fmt.Fprintf(&sb, " and %d more zones of the phone number", n-maxListed)
+	}
 	return sb.String()
 }
 
 // localNow renders now in the first n zones: "07:59 Asia/Shanghai".
 func (g *gate) localNow(now time.Time, n int) string {
-	parts := make([]string, n)
-	for i := range n {
-		parts[i] = now.In(g.zs.zones[i]).Format("15:04") + " " + g.zs.zones[i].String()
-		if n > 1 && i == 1 {
-			parts[i] += " (phone region)"
+	parts := make([]string, 0, min(n, maxListed))
+	for i := range min(n, maxListed) {
+		part := now.In(g.zs.zone(i)).Format("15:04") + " " + g.zs.zone(i).String()
+		if i > 0 {
+			part += " (phone region)"
 		}
+		parts = append(parts, part)
 	}
-	return strings.Join(parts, " / ")
+	s := strings.Join(parts, " / ")
+	if n > maxListed {
+		s += fmt.Sprintf(" and %d more zones", n-maxListed)
+	}
+	return s
 }
 
 // elsewhere renders until in the other zones: " (08:00 America/New_York)".
@@ -430,11 +653,14 @@ func (g *gate) elsewhere(until time.Time, n int) string {
 	}
 	var sb strings.Builder
 	sb.WriteString(" (")
-	for i := 1; i < n; i++ {
+	for i := 1; i < min(n, maxListed); i++ {
 		if i > 1 {
 			sb.WriteString(", ")
 		}
-		sb.WriteString(until.In(g.zs.zones[i]).Format("15:04 ") + g.zs.zones[i].String())
+		sb.WriteString(until.In(g.zs.zone(i)).Format("15:04 ") + g.zs.zone(i).String())
+	}
+	if n > maxListed {
+		fmt.Fprintf(&sb, " and %d more", n-maxListed)
 	}
 	sb.WriteString(")")
 	return sb.String()

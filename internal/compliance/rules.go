@@ -12,30 +12,45 @@ import (
 	"github.com/forbear/forbear/internal/domain"
 )
 
-// Rule names, as they appear in Decision.Rule.
+// Rule ids, as they appear in Decision.Rule, the audit record's reason and
+// the rule label of forbear_compliance_decisions_total.
 const (
 	RuleSendWindow      = "send_window"
 	RuleBlackout        = "blackout"
 	RuleCap             = "cap"
 	RuleConversation    = "conversation"
 	RuleConnectedPerDay = "connected_per_day"
+	// RuleCallsPerDay caps the calls placed to the borrower's number in a
+	// local day, answered or not.
+	RuleCallsPerDay = "calls_per_day"
+	// RulePhoneContacts caps calls and texts about one loan by the kind of
+	// number they go to.
+	RulePhoneContacts = "phone_contacts"
+	// RuleNumberCheck holds an SMS to a number not confirmed recently.
+	RuleNumberCheck = "number_check"
 )
 
-// Preset names accepted by compliance.preset.
+// Keys of Rules.Sources besides the rule ids: the consent exclusion, the
+// opt-out line, the default zone. A cap's key is CapKey(channel).
 const (
-	PresetUSRegF  = "us-regf"
-	PresetCNNIFA  = "cn-nifa"
-	minutesPerDay = 24 * 60
+	SourceConsent     = "consent"
+	SourceOptOutLine  = "opt_out_line"
+	SourceDefaultZone = "default_zone"
 )
+
+// CapKey is the Sources key of a channel's cap: "cap.sms".
+func CapKey(ch domain.Channel) string { return RuleCap + "." + string(ch) }
+
+const minutesPerDay = 24 * 60
 
 // Rules are the compiled contact rules. Build them with Compile; the zero
 // value has no rules at all (always open, no caps) and takes UTC for
 // borrowers without a zone. Rules are read-only once built and safe for
-// concurrent use (copies share the Caps map: do not modify it).
+// concurrent use (copies share the maps and slices: do not modify them).
 type Rules struct {
-	// Preset is the preset the rules started from ("" for the built-in
-	// rules only).
-	Preset string
+	// Presets are the presets the rules were built from, aliases resolved,
+	// in the order given (empty: the built-in rules only).
+	Presets []string
 	// Window is the daily send window in borrower local time.
 	Window Window
 	// Caps are the rolling caps per channel; a channel without an entry is
@@ -47,6 +62,21 @@ type Rules struct {
 	// MaxConnectedPerDay caps connected calls per borrower per local day
 	// of the borrower's primary zone (0: no cap).
 	MaxConnectedPerDay int
+	// MaxCallsPerDay caps the calls placed to the borrower's number per
+	// local day, answered or not (0: no cap). forbear calls one number per
+	// borrower, so it counts every call of the borrower that day.
+	MaxCallsPerDay int
+	// ConsentWindow: the voice cap does not count the calls placed after a
+	// consent to calls while that consent is younger than this (0:
+	// consents change no count).
+	ConsentWindow time.Duration
+	// NumberCheck: an SMS goes only to a number confirmed to be the
+	// borrower's (a consent, or a reassigned-number check) at most this
+	// long ago; others are held (0: no check).
+	NumberCheck time.Duration
+	// PhoneContacts caps calls and texts about one loan by the kind of
+	// number (zero: no such cap).
+	PhoneContacts PhoneCaps
 	// OptOutKeywords are the inbound SMS words that opt a number out
 	// (matched case-insensitively on the whole trimmed message).
 	OptOutKeywords []string
@@ -56,6 +86,49 @@ type Rules struct {
 	// RequireOptOutLine asks the renderer to make sure every electronic
 	// message (sms, email) tells the borrower how to opt out.
 	RequireOptOutLine bool
+	// Sources says where each rule's value comes from, by rule id (a cap
+	// by CapKey, and the Source* keys): see Source.
+	Sources map[string]Source
+	// Deprecated are notes on deprecated settings in use (a preset alias),
+	// for the log at start.
+	Deprecated []string
+}
+
+// Source is where a rule's value comes from: a preset and the article of
+// its text, a configuration key, or forbear's own default.
+type Source struct {
+	// Pack is the preset's name, PackConfig for a key, PackForbear for a
+	// built-in default, PackBorrower for the borrower's own blackouts.
+	Pack string
+	// Citation is the article the value follows (a preset), the key that
+	// set it (PackConfig), or "default".
+	Citation string
+}
+
+// Packs of values that do not come from a preset.
+const (
+	PackForbear  = "forbear"
+	PackConfig   = "config"
+	PackBorrower = "borrower"
+)
+
+var (
+	builtinSource  = Source{Pack: PackForbear, Citation: "default"}
+	blackoutSource = Source{Pack: PackBorrower, Citation: "blackouts"}
+)
+
+// String renders the source as the audit record's reason shows it between
+// brackets: "us-regf 12 CFR 1006.6(b)(1)(i)", "config
+// compliance.send_window", "forbear default".
+func (s Source) String() string { return s.Pack + " " + s.Citation }
+
+// SourceOf returns where the rule with Sources key key comes from; a key
+// with no entry is forbear's default.
+func (r Rules) SourceOf(key string) Source {
+	if s, ok := r.Sources[key]; ok {
+		return s
+	}
+	return builtinSource
 }
 
 // Window is a daily window in minutes from local midnight, [Start, End).
@@ -95,7 +168,36 @@ func (c Cap) String() string {
 	return fmt.Sprintf("%d per %s %s", c.Max, fmtDur(c.Per), scope)
 }
 
-// builtin returns the rules that apply before any preset or key.
+// on reports whether the cap limits anything.
+func (c Cap) on() bool { return c.Max > 0 && c.Per > 0 }
+
+// atLeastAsStrict reports whether c never allows what d refuses: no more
+// attempts, over a window at least as long, counted over at least as much
+// (a borrower's every loan covers one loan). A cap that is off is the
+// least strict of all.
+func (c Cap) atLeastAsStrict(d Cap) bool {
+	if !d.on() {
+		return true
+	}
+	if !c.on() {
+		return false
+	}
+	return c.Max <= d.Max && c.Per >= d.Per && (!c.PerLoan || d.PerLoan)
+}
+
+// PhoneCaps cap the calls and texts about one loan by what the number is
+// to the borrower: Personal for a home or mobile number, Other for any
+// other (work) number. Every call that reached the line and every text
+// counts, as Attempt.Counts says.
+type PhoneCaps struct {
+	Personal Cap
+	Other    Cap
+}
+
+func (p PhoneCaps) on() bool { return p.Personal.on() || p.Other.on() }
+
+// builtin returns the rules that apply before any preset or key: forbear's
+// own defaults, none of them from a text.
 func builtin() Rules {
 	return Rules{
 		Window: Window{Start: 8 * 60, End: 21 * 60},
@@ -105,53 +207,15 @@ func builtin() Rules {
 		},
 		AfterConversation: 7 * 24 * time.Hour,
 		OptOutKeywords:    []string{"STOP", "UNSUBSCRIBE", "退订", "TD", "T"},
+		Sources:           map[string]Source{},
 	}
 }
 
-// presets applies a named preset on top of r. Each preset documents its
-// sources (see also the package documentation).
-var presets = map[string]func(r *Rules) error{
-	// us-regf: CFPB Regulation F, 12 CFR part 1006.
-	//   - 1006.6(b)(1)(i): before 8 a.m. and after 9 p.m. local time is
-	//     inconvenient -> window 08:00-21:00 in every possible zone.
-	//   - 1006.14(b)(2): more than 7 calls within 7 consecutive days, or
-	//     any call within 7 days after a telephone conversation, about a
-	//     particular debt -> voice 7 per 7d per loan, 7d after a
-	//     conversation.
-	//   - 1006.6(d)(3), 1006.6(e): electronic communications carry an
-	//     opt-out notice -> RequireOptOutLine.
-	PresetUSRegF: func(r *Rules) error {
-		r.Window = Window{Start: 8 * 60, End: 21 * 60}
-		r.Caps[domain.Voice] = Cap{Max: 7, Per: 7 * 24 * time.Hour, PerLoan: true}
-		r.AfterConversation = 7 * 24 * time.Hour
-		r.RequireOptOutLine = true
-		return nil
-	},
-	// cn-nifa: 中国互联网金融协会《互联网金融逾期债务催收自律公约（试行）》
-	// (2018): contact between 8:00 and 21:00; no contact of unrelated third
-	// parties (forbear contacts only the borrower's own contact points). At
-	// most 3 connected calls per borrower per day is this product's preset.
-	PresetCNNIFA: func(r *Rules) error {
-		r.Window = Window{Start: 8 * 60, End: 21 * 60}
-		r.MaxConnectedPerDay = 3
-		if r.DefaultZone == nil {
-			loc, err := loadZone("Asia/Shanghai")
-			if err != nil {
-				return fmt.Errorf("needs time zone Asia/Shanghai: %w", err)
-			}
-			r.DefaultZone = loc
-		}
-		return nil
-	},
-}
-
-// PresetNames lists the presets compliance.preset accepts, sorted.
-func PresetNames() []string { return slices.Sorted(maps.Keys(presets)) }
-
 // Compile builds the rules from the configuration: the built-in rules,
-// then the preset, then every key that is set. defaultZone is the zone of
-// borrowers without a known one (scheduler.timezone; nil: UTC, or
-// Asia/Shanghai under cn-nifa). Errors name the key at fault.
+// then the presets (combined, per rule the strictest; see packs.go), then
+// every key that is set. defaultZone is the zone of borrowers without a
+// known one (scheduler.timezone; nil: UTC, or the zone a preset names).
+// Errors name the key at fault.
 func Compile(c config.Compliance, defaultZone *time.Location) (Rules, error) {
 	r := builtin()
 	r.DefaultZone = defaultZone
@@ -159,17 +223,9 @@ func Compile(c config.Compliance, defaultZone *time.Location) (Rules, error) {
 	bad := func(key, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("compliance.%s: %s", key, fmt.Sprintf(format, args...)))
 	}
+	setBy := func(key, rule string) { r.Sources[rule] = Source{Pack: PackConfig, Citation: "compliance." + key} }
 
-	if c.Preset != "" {
-		apply, ok := presets[c.Preset]
-		if !ok {
-			bad("preset", "unknown preset %q (want one of %s)", c.Preset, strings.Join(PresetNames(), ", "))
-		} else if err := apply(&r); err != nil {
-			bad("preset", "%s: %v", c.Preset, err)
-		} else {
-			r.Preset = c.Preset
-		}
-	}
+	applyPresets(&r, c.Preset, bad)
 
 	if w := c.SendWindow; w.Start != "" || w.End != "" {
 		start, errS := parseClock(w.Start)
@@ -188,6 +244,7 @@ func Compile(c config.Compliance, defaultZone *time.Location) (Rules, error) {
 				bad("send_window", "start %s must be before end %s (a window cannot wrap midnight; 00:00-24:00 means no window)", w.Start, w.End)
 			} else {
 				r.Window = Window{Start: start, End: end}
+				setBy("send_window", RuleSendWindow)
 			}
 		}
 	}
@@ -195,6 +252,9 @@ func Compile(c config.Compliance, defaultZone *time.Location) (Rules, error) {
 	if c.Caps != nil {
 		if len(c.Caps) == 0 {
 			r.Caps = map[domain.Channel]Cap{} // "caps: {}": no caps at all
+			for _, ch := range domain.Channels {
+				setBy("caps", CapKey(ch))
+			}
 		}
 		for _, name := range slices.Sorted(maps.Keys(c.Caps)) {
 			cp, ch := c.Caps[name], domain.Channel(name)
@@ -209,6 +269,7 @@ func Compile(c config.Compliance, defaultZone *time.Location) (Rules, error) {
 			}
 			if cp.Max == 0 { // max 0: this channel is not capped
 				delete(r.Caps, ch)
+				setBy(key, CapKey(ch))
 				continue
 			}
 			if cp.Per.D() <= 0 {
@@ -227,6 +288,7 @@ func Compile(c config.Compliance, defaultZone *time.Location) (Rules, error) {
 				continue
 			}
 			r.Caps[ch] = Cap{Max: cp.Max, Per: cp.Per.D(), PerLoan: perLoan}
+			setBy(key, CapKey(ch))
 		}
 	}
 
@@ -235,6 +297,7 @@ func Compile(c config.Compliance, defaultZone *time.Location) (Rules, error) {
 			bad("after_conversation", "must not be negative, got %s", d)
 		} else {
 			r.AfterConversation = d
+			setBy("after_conversation", RuleConversation)
 		}
 	}
 	if c.MaxConnectedPerDay != nil {
@@ -242,6 +305,7 @@ func Compile(c config.Compliance, defaultZone *time.Location) (Rules, error) {
 			bad("max_connected_per_day", "must not be negative, got %d", n)
 		} else {
 			r.MaxConnectedPerDay = n
+			setBy("max_connected_per_day", RuleConnectedPerDay)
 		}
 	}
 	if c.OptOutKeywords != nil {
@@ -269,7 +333,8 @@ func (r Rules) Keep() time.Duration {
 	for _, c := range r.Caps {
 		keep = max(keep, c.Per)
 	}
-	if r.MaxConnectedPerDay > 0 {
+	keep = max(keep, r.PhoneContacts.Personal.Per, r.PhoneContacts.Other.Per)
+	if r.MaxConnectedPerDay > 0 || r.MaxCallsPerDay > 0 {
 		keep = max(keep, 48*time.Hour) // a local day is at most 25h long
 	}
 	return keep

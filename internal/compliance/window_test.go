@@ -248,7 +248,7 @@ func TestCheckBlackout(t *testing.T) {
 			if d.Status != domain.Deferred || d.Rule != tt.wantRule || !d.Until.Equal(at(t, sh, tt.wantUntil)) {
 				t.Fatalf("got %s/%s until %s, want deferred/%s until %s (%s)", d.Status, d.Rule, d.Until, tt.wantRule, tt.wantUntil, d.Reason)
 			}
-			if !strings.HasPrefix(d.Reason, tt.wantRule+": ") {
+			if !strings.HasPrefix(d.Reason, tt.wantRule+"[") {
 				t.Errorf("reason %q does not start with the rule", d.Reason)
 			}
 		})
@@ -286,7 +286,7 @@ func TestNextIsExact(t *testing.T) {
 		now := bases[rng.IntN(len(bases))].Add(time.Duration(rng.Int64N(int64(72 * time.Hour))))
 		zs := zonesOf(b.Phone, b.Timezone, rules.DefaultZone)
 		g := gate{w: rules.Window, zs: zs, blackouts: b.Blackouts, ch: domain.SMS}
-		n := zs.n
+		n := zs.count(true)
 		if g.allowed(now, n) {
 			continue
 		}

@@ -2,14 +2,14 @@ package compliance
 
 import (
 	"errors"
+	"slices"
+	"sync"
 	"time"
+
+	"github.com/nyaruka/phonenumbers"
 
 	"github.com/forbear/forbear/internal/tz"
 )
-
-// maxZones is how many zones a borrower can have: the stored (or default)
-// zone and the phone region's zone.
-const maxZones = 2
 
 var errNoZone = errors.New("empty or local time zone name")
 
@@ -22,159 +22,152 @@ func loadZone(name string) (*time.Location, error) {
 	return tz.Load(name)
 }
 
-// zoneSet is a borrower's zones without allocating: zones[0] is the
-// primary zone (stored, or default), zones[1] the phone region's zone.
+// zoneSet is a borrower's zones, without allocating: the primary zone
+// (stored, or default), then the zones the phone number may be in that
+// differ from it.
 type zoneSet struct {
-	zones [maxZones]*time.Location
-	n     int
+	primary *time.Location
+	// phone is the number's zones as PhoneZones gives them (shared and
+	// read-only); skip is the index of the one that is the primary zone,
+	// or -1.
+	phone []*time.Location
+	skip  int
 	// stored is false when the stored zone was missing or unknown and the
 	// default stands in for it.
 	stored bool
 }
 
-func (z *zoneSet) primary() *time.Location { return z.zones[0] }
+// count is how many zones there are: all of them, or only the primary.
+func (z *zoneSet) count(all bool) int {
+	if !all {
+		return 1
+	}
+	n := 1 + len(z.phone)
+	if z.skip >= 0 {
+		n--
+	}
+	return n
+}
+
+// zone returns zone i of count(true): 0 is the primary zone.
+func (z *zoneSet) zone(i int) *time.Location {
+	if i == 0 {
+		return z.primary
+	}
+	j := i - 1
+	if z.skip >= 0 && j >= z.skip {
+		j++
+	}
+	return z.phone[j]
+}
 
 // Zones returns the borrower's zones: the stored zone (or def when it is
-// missing or unknown; nil def means UTC), then the zone of the phone
-// number's region when that is known and differs.
+// missing or unknown; nil def means UTC), then every zone the phone number
+// may be in that differs from it (see PhoneZones).
 func Zones(phone string, stored string, def *time.Location) []*time.Location {
 	zs := zonesOf(phone, stored, def)
-	return append([]*time.Location(nil), zs.zones[:zs.n]...)
+	out := make([]*time.Location, zs.count(true))
+	for i := range out {
+		out[i] = zs.zone(i)
+	}
+	return out
 }
 
 func zonesOf(phone, stored string, def *time.Location) zoneSet {
-	var zs zoneSet
+	zs := zoneSet{skip: -1}
 	if loc, err := loadZone(stored); err == nil {
-		zs.zones[0], zs.stored = loc, true
+		zs.primary, zs.stored = loc, true
 	} else if def != nil {
-		zs.zones[0] = def
+		zs.primary = def
 	} else {
-		zs.zones[0] = time.UTC
+		zs.primary = time.UTC
 	}
-	zs.n = 1
-	if name := PhoneZone(phone); name != "" && name != zs.zones[0].String() {
-		if loc, err := loadZone(name); err == nil {
-			zs.zones[1] = loc
-			zs.n = 2
+	zs.phone = PhoneZones(phone)
+	for i, z := range zs.phone {
+		if z.String() == zs.primary.String() {
+			zs.skip = i
+			break
 		}
 	}
 	return zs
 }
 
-// PhoneZone returns the IANA zone of an E.164 number's region, or "" when
-// the country spans several zones or the number is not known. For +1 it
-// looks at the area code (a table of large area codes per zone).
-func PhoneZone(phone string) string {
-	var buf [15]byte // E.164: at most 15 digits
+// maxDigits is the longest E.164 number.
+const maxDigits = 15
+
+// PhoneZones returns every zone a number may be in, as libphonenumber's
+// time-zone data says (github.com/nyaruka/phonenumbers): one zone for most
+// numbers, two where an area code spans two (+1 208: America/Boise and
+// America/Los_Angeles), and a whole country's zones where the data knows
+// only the country code (an unassigned +1 area code gives every zone of
+// the NANP). It returns nil for a number that is not "+" and digits (with
+// spaces, dashes, dots or parentheses) or that the data does not place.
+// The result is shared: do not modify it.
+func PhoneZones(phone string) []*time.Location {
+	digits, ok := e164Digits(phone)
+	if !ok {
+		return nil
+	}
+	names, err := phonenumbers.GetTimezonesForPrefix(digits)
+	// A number the data does not place gets a new one-element slice each
+	// time: answered here, never cached, so such numbers cannot grow the
+	// cache.
+	if err != nil || len(names) == 0 || len(names) == 1 && names[0] == phonenumbers.UNKNOWN_TIMEZONE {
+		return nil
+	}
+	// Otherwise the data hands out the same slice for the same prefix, so
+	// its first element's address names the list: the zones are loaded
+	// once.
+	if locs, ok := zoneLists.Load(&names[0]); ok {
+		return locs.([]*time.Location)
+	}
+	var locs []*time.Location
+	for _, name := range names {
+		if name == phonenumbers.UNKNOWN_TIMEZONE {
+			continue
+		}
+		if loc, err := loadZone(name); err == nil && !slices.ContainsFunc(locs, func(l *time.Location) bool { return l.String() == name }) {
+			locs = append(locs, loc)
+		}
+	}
+	zoneLists.Store(&names[0], locs)
+	return locs
+}
+
+// zoneLists caches PhoneZones by the data's list (see there). It is
+// bounded by the data: one entry per list the data holds, a few hundred.
+var zoneLists sync.Map // *string -> []*time.Location
+
+// e164Digits returns the digits of "+<digits>" (separators allowed), or
+// false. A number already in E.164 is returned without copying.
+func e164Digits(phone string) (string, bool) {
+	if len(phone) < 2 || phone[0] != '+' {
+		return "", false
+	}
+	plain := true
+	for i := 1; i < len(phone); i++ {
+		if c := phone[i]; c < '0' || c > '9' {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		return phone[1:], len(phone)-1 >= 4 && len(phone)-1 <= maxDigits
+	}
+	var buf [maxDigits]byte
 	n := 0
-	for i := 0; i < len(phone); i++ {
-		c := phone[i]
-		switch {
+	for i := 1; i < len(phone); i++ {
+		switch c := phone[i]; {
 		case c >= '0' && c <= '9':
 			if n == len(buf) {
-				return ""
+				return "", false
 			}
 			buf[n] = c
 			n++
-		case c == '+' && i == 0, c == ' ', c == '-', c == '.', c == '(', c == ')':
+		case c == ' ', c == '-', c == '.', c == '(', c == ')':
 		default:
-			return ""
+			return "", false
 		}
 	}
-	if len(phone) == 0 || phone[0] != '+' || n < 4 {
-		return ""
-	}
-	d := buf[:n]
-	if d[0] == '1' {
-		return nanpZones[string(d[1:4])]
-	}
-	// Country codes are prefix-free: at most one of these matches.
-	for l := 1; l <= 3 && l < n; l++ {
-		if z, ok := countryZones[string(d[:l])]; ok {
-			return z
-		}
-	}
-	return ""
-}
-
-// countryZones maps country calling codes of single-zone countries (or
-// countries where nearly every number is in one zone) to that zone.
-// Countries spanning zones (+7, +52, +55, +61, +62, ...) are absent.
-var countryZones = map[string]string{
-	"20":  "Africa/Cairo",
-	"27":  "Africa/Johannesburg",
-	"30":  "Europe/Athens",
-	"31":  "Europe/Amsterdam",
-	"32":  "Europe/Brussels",
-	"33":  "Europe/Paris",
-	"34":  "Europe/Madrid",
-	"39":  "Europe/Rome",
-	"41":  "Europe/Zurich",
-	"43":  "Europe/Vienna",
-	"44":  "Europe/London",
-	"45":  "Europe/Copenhagen",
-	"46":  "Europe/Stockholm",
-	"47":  "Europe/Oslo",
-	"48":  "Europe/Warsaw",
-	"49":  "Europe/Berlin",
-	"60":  "Asia/Kuala_Lumpur",
-	"63":  "Asia/Manila",
-	"64":  "Pacific/Auckland",
-	"65":  "Asia/Singapore",
-	"66":  "Asia/Bangkok",
-	"81":  "Asia/Tokyo",
-	"82":  "Asia/Seoul",
-	"84":  "Asia/Ho_Chi_Minh",
-	"86":  "Asia/Shanghai",
-	"90":  "Europe/Istanbul",
-	"91":  "Asia/Kolkata",
-	"92":  "Asia/Karachi",
-	"94":  "Asia/Colombo",
-	"95":  "Asia/Yangon",
-	"233": "Africa/Accra",
-	"234": "Africa/Lagos",
-	"254": "Africa/Nairobi",
-	"353": "Europe/Dublin",
-	"358": "Europe/Helsinki",
-	"852": "Asia/Hong_Kong",
-	"853": "Asia/Macau",
-	"855": "Asia/Phnom_Penh",
-	"856": "Asia/Vientiane",
-	"880": "Asia/Dhaka",
-	"886": "Asia/Taipei",
-	"966": "Asia/Riyadh",
-	"971": "Asia/Dubai",
-	"972": "Asia/Jerusalem",
-	"977": "Asia/Kathmandu",
-}
-
-// nanpZones maps large North American area codes to their zone. Area
-// codes not listed (and those split between zones) give no phone zone.
-var nanpZones = map[string]string{
-	// Eastern
-	"202": "America/New_York", "212": "America/New_York", "215": "America/New_York",
-	"305": "America/New_York", "332": "America/New_York", "347": "America/New_York",
-	"404": "America/New_York", "516": "America/New_York", "617": "America/New_York",
-	"631": "America/New_York", "646": "America/New_York", "718": "America/New_York",
-	"786": "America/New_York", "914": "America/New_York", "917": "America/New_York",
-	"929": "America/New_York", "313": "America/Detroit",
-	// Central
-	"214": "America/Chicago", "312": "America/Chicago", "469": "America/Chicago",
-	"713": "America/Chicago", "773": "America/Chicago", "832": "America/Chicago",
-	"872": "America/Chicago",
-	// Mountain
-	"303": "America/Denver", "720": "America/Denver", "801": "America/Denver",
-	// Arizona (no DST)
-	"480": "America/Phoenix", "520": "America/Phoenix", "602": "America/Phoenix",
-	"623": "America/Phoenix",
-	// Pacific
-	"206": "America/Los_Angeles", "213": "America/Los_Angeles", "310": "America/Los_Angeles",
-	"323": "America/Los_Angeles", "408": "America/Los_Angeles", "415": "America/Los_Angeles",
-	"503": "America/Los_Angeles", "510": "America/Los_Angeles", "626": "America/Los_Angeles",
-	"702": "America/Los_Angeles", "818": "America/Los_Angeles",
-	// Alaska, Hawaii
-	"907": "America/Anchorage", "808": "Pacific/Honolulu",
-	// Canada
-	"416": "America/Toronto", "437": "America/Toronto", "514": "America/Toronto",
-	"647": "America/Toronto", "604": "America/Vancouver", "778": "America/Vancouver",
+	return string(buf[:n]), n >= 4
 }

@@ -160,9 +160,10 @@ type SMTP struct {
 
 // Compliance holds the contact rules the dispatcher enforces itself.
 type Compliance struct {
-	// Preset starts from a named rule set ("us-regf", "cn-nifa"); the keys
-	// below that are set override it.
-	Preset     string         `yaml:"preset"`
+	// Preset starts from one named rule set or a combination of them
+	// ("us-regf", or [us-regf, us-ma]: per rule the strictest wins); the
+	// keys below that are set override it.
+	Preset     Presets        `yaml:"preset"`
 	SendWindow Window         `yaml:"send_window"`
 	Caps       map[string]Cap `yaml:"caps"`
 	// AfterConversation blocks further calls about a loan after a connected

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -322,6 +323,36 @@ func TestLoadFile(t *testing.T) {
 			yaml:    "http: [unclosed\n",
 			wantErr: "forbear.yaml",
 		},
+		{
+			name:  "one preset",
+			yaml:  "compliance:\n  preset: us-regf\n",
+			check: wantPresets("us-regf"),
+		},
+		{
+			name:  "presets combined",
+			yaml:  "compliance:\n  preset: [us-regf, us-ma]\n",
+			check: wantPresets("us-regf", "us-ma"),
+		},
+		{
+			name:  "presets as a block list",
+			yaml:  "compliance:\n  preset:\n    - cn-gbt-2025\n    - cn-cba-2026\n",
+			check: wantPresets("cn-gbt-2025", "cn-cba-2026"),
+		},
+		{
+			name:  "no preset",
+			yaml:  "compliance:\n  preset:\n",
+			check: wantPresets(),
+		},
+		{
+			name:    "a preset that is a mapping",
+			yaml:    "compliance:\n  preset: {name: us-regf}\n",
+			wantErr: "compliance.preset (line 2): must be a preset name or a list of preset names",
+		},
+		{
+			name:    "a preset list holding a list",
+			yaml:    "compliance:\n  preset: [us-regf, [us-ma]]\n",
+			wantErr: "compliance.preset[1] (line 2): must be a preset name",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -338,6 +369,16 @@ func TestLoadFile(t *testing.T) {
 			}
 			tt.check(t, cfg)
 		})
+	}
+}
+
+// wantPresets checks compliance.preset as loaded.
+func wantPresets(names ...string) func(t *testing.T, c config.Config) {
+	return func(t *testing.T, c config.Config) {
+		t.Helper()
+		if !slices.Equal(c.Compliance.Preset, config.Presets(names)) {
+			t.Errorf("preset = %q, want %q", c.Compliance.Preset, names)
+		}
 	}
 }
 
@@ -384,6 +425,11 @@ func TestLoadEnv(t *testing.T) {
 					t.Errorf("sms = %+v, want env's auth token over the file's", c.Providers.SMS)
 				}
 			},
+		},
+		{
+			name:    "presets as a comma-separated list",
+			environ: []string{"FORBEAR_COMPLIANCE_PRESET=us-regf, us-ma"},
+			check:   wantPresets("us-regf", "us-ma"),
 		},
 		{
 			name:    "data dir",

@@ -104,6 +104,9 @@ func walk(v reflect.Value, envName, key string, fn func(reflect.Value, string, s
 		}
 		return nil
 	}
+	if reflect.PointerTo(v.Type()).Implements(textUnmarshaler) {
+		return fn(v, envName, key) // a value read from text (a list such as Presets)
+	}
 	switch v.Kind() {
 	case reflect.String, reflect.Int, reflect.Int64, reflect.Float64, reflect.Bool:
 		return fn(v, envName, key)

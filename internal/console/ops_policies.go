@@ -72,12 +72,15 @@ func (c *Console) getPolicies(w http.ResponseWriter, r *http.Request, rq *reques
 		v.Policies = append(v.Policies, pv)
 	}
 	v.Rules = rulesInWords(rq.Lang, ops.Compliance, ops.Rules, c.o.DefaultZone)
-	if v.Preset = ops.Rules.Preset; v.Preset != "" {
-		if _, ok := catalog["preset."+v.Preset+".summary"]; ok {
-			v.PresetSummary = rq.Lang.T("preset." + v.Preset + ".summary")
-			v.PresetSources = rq.Lang.T("preset." + v.Preset + ".sources")
+	v.Preset = strings.Join(ops.Rules.Presets, ", ")
+	var summaries, sources []string
+	for _, p := range ops.Rules.Presets {
+		if _, ok := catalog["preset."+p+".summary"]; ok {
+			summaries = append(summaries, rq.Lang.T("preset."+p+".summary"))
+			sources = append(sources, rq.Lang.T("preset."+p+".sources"))
 		}
 	}
+	v.PresetSummary, v.PresetSources = strings.Join(summaries, " "), strings.Join(sources, "; ")
 	c.render(w, rq, http.StatusOK, "policies", rq.Lang.T("policies.title"), v)
 }
 
@@ -363,17 +366,28 @@ type ruleLine struct {
 func rulesInWords(l Lang, c config.Compliance, r compliance.Rules, zone *time.Location) []ruleLine {
 	builtin, _ := compliance.Compile(config.Compliance{}, zone)
 	preset := builtin
-	if r.Preset != "" {
-		if p, err := compliance.Compile(config.Compliance{Preset: r.Preset}, zone); err == nil {
+	if len(r.Presets) > 0 {
+		if p, err := compliance.Compile(config.Compliance{Preset: r.Presets}, zone); err == nil {
 			preset = p
 		}
 	}
-	origin := func(keySet bool, key string, presetChanged bool) string {
+	// The preset a value comes from is the one its source names (with
+	// several presets, the strictest one's).
+	presetOf := func(sourceKey string) string {
+		if src := preset.SourceOf(sourceKey); src.Pack != compliance.PackForbear {
+			return src.Pack
+		}
+		return strings.Join(r.Presets, "+")
+	}
+	// A value is the preset's where the preset changed it or its source
+	// names the preset (a text may fix the value forbear uses anyway).
+	originOf := func(keySet bool, key string, presetChanged bool, sourceKey string) string {
+		_, fromPreset := preset.Sources[sourceKey]
 		switch {
 		case keySet:
 			return l.T("rules.origin.key", key)
-		case presetChanged:
-			return l.T("rules.origin.preset", r.Preset)
+		case presetChanged || fromPreset:
+			return l.T("rules.origin.preset", presetOf(sourceKey))
 		}
 		return l.T("rules.origin.builtin")
 	}
@@ -385,7 +399,7 @@ func rulesInWords(l Lang, c config.Compliance, r compliance.Rules, zone *time.Lo
 		start, end, _ := strings.Cut(r.Window.String(), "-")
 		windowText = l.T("rules.window", start, end)
 	}
-	add("window", windowText, origin(c.SendWindow.Start != "" || c.SendWindow.End != "", "compliance.send_window", preset.Window != builtin.Window))
+	add("window", windowText, originOf(c.SendWindow.Start != "" || c.SendWindow.End != "", "compliance.send_window", preset.Window != builtin.Window, compliance.RuleSendWindow))
 
 	for _, ch := range domain.Channels {
 		name := l.T("rules.channel." + string(ch))
@@ -405,29 +419,44 @@ func rulesInWords(l Lang, c config.Compliance, r compliance.Rules, zone *time.Lo
 		}
 		pb, pbOK := preset.Caps[ch]
 		bb, bbOK := builtin.Caps[ch]
-		add("cap-"+string(ch), text, origin(keyed, key, pbOK != bbOK || pb != bb))
+		add("cap-"+string(ch), text, originOf(keyed, key, pbOK != bbOK || pb != bb, compliance.CapKey(ch)))
 	}
 
 	conv := l.T("rules.conversation_0")
 	if r.AfterConversation > 0 {
 		conv = l.T("rules.conversation", durationWords(l, r.AfterConversation))
 	}
-	add("conversation", conv, origin(c.AfterConversation != nil, "compliance.after_conversation", preset.AfterConversation != builtin.AfterConversation))
+	add("conversation", conv, originOf(c.AfterConversation != nil, "compliance.after_conversation", preset.AfterConversation != builtin.AfterConversation, compliance.RuleConversation))
 
 	connected := l.T("rules.connected_0")
 	if r.MaxConnectedPerDay > 0 {
 		connected = l.T("rules.connected", r.MaxConnectedPerDay)
 	}
-	add("connected", connected, origin(c.MaxConnectedPerDay != nil, "compliance.max_connected_per_day", preset.MaxConnectedPerDay != builtin.MaxConnectedPerDay))
+	add("connected", connected, originOf(c.MaxConnectedPerDay != nil, "compliance.max_connected_per_day", preset.MaxConnectedPerDay != builtin.MaxConnectedPerDay, compliance.RuleConnectedPerDay))
+
+	// Rules only a preset sets: listed when one does.
+	if r.MaxCallsPerDay > 0 {
+		add("calls", l.T("rules.calls", r.MaxCallsPerDay), originOf(false, "", true, compliance.RuleCallsPerDay))
+	}
+	if pc := r.PhoneContacts; pc.Personal.Max > 0 || pc.Other.Max > 0 {
+		add("phone-contacts", l.T("rules.phone_contacts", pc.Personal.Max, durationWords(l, pc.Personal.Per), pc.Other.Max, durationWords(l, pc.Other.Per)),
+			originOf(false, "", true, compliance.RulePhoneContacts))
+	}
+	if r.ConsentWindow > 0 {
+		add("consent", l.T("rules.consent", durationWords(l, r.ConsentWindow)), originOf(false, "", true, compliance.SourceConsent))
+	}
+	if r.NumberCheck > 0 {
+		add("number-check", l.T("rules.number_check", durationWords(l, r.NumberCheck)), originOf(false, "", true, compliance.RuleNumberCheck))
+	}
 
 	keywords := l.T("rules.keywords_none")
 	if len(r.OptOutKeywords) > 0 {
 		keywords = l.T("rules.keywords", strings.Join(r.OptOutKeywords, ", "))
 	}
-	add("keywords", keywords, origin(c.OptOutKeywords != nil, "compliance.opt_out_keywords", false))
+	add("keywords", keywords, originOf(c.OptOutKeywords != nil, "compliance.opt_out_keywords", false, ""))
 
 	if r.RequireOptOutLine {
-		add("optout-line", l.T("rules.optout_line"), origin(false, "", true))
+		add("optout-line", l.T("rules.optout_line"), originOf(false, "", true, compliance.SourceOptOutLine))
 	}
 	zoneName := "UTC"
 	if r.DefaultZone != nil {

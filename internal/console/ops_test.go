@@ -900,7 +900,7 @@ func TestPoliciesPageDrawsAndListsEveryStep(t *testing.T) {
 func TestPoliciesPageSaysWhereEachRuleComesFrom(t *testing.T) {
 	t.Parallel()
 	b := newOps(t, func(c *config.Config) {
-		c.Compliance.Preset = compliance.PresetCNNIFA
+		c.Compliance.Preset = config.Presets{compliance.PresetCNGBT}
 		c.Compliance.SendWindow = config.Window{Start: "09:00", End: "20:00"}
 		c.Compliance.Caps = map[string]config.Cap{"email": {Max: 2, Per: config.Duration(7 * 24 * time.Hour)}}
 	})
@@ -910,13 +910,39 @@ func TestPoliciesPageSaysWhereEachRuleComesFrom(t *testing.T) {
 		"rule-window":    "between 09:00 and 20:00 in the borrower's local time; where the phone number's region has other zones, only in the hours inside the window in all of them. Outside it they wait and are sent when it opens. (set by compliance.send_window)",
 		"rule-cap-email": "Email: at most 2 in any 7 days, counted per borrower. (set by compliance.caps.email)",
 		"rule-cap-sms":   "(built-in default)",
-		"rule-connected": "At most 3 connected calls per borrower per local day. (from preset cn-nifa)",
+		"rule-connected": "At most 3 connected calls per borrower per local day. (from preset cn-gbt-2025)",
 	} {
 		if _, li := elementByID(t, res.body, id); !strings.Contains(text(li), want) {
 			t.Errorf("%s = %q, want %q", id, text(li), want)
 		}
 	}
-	if _, p := elementByID(t, res.body, "rules-sources"); !strings.Contains(text(p), "互联网金融逾期债务催收自律公约") {
+	if _, p := elementByID(t, res.body, "rules-sources"); !strings.Contains(text(p), "贷后催收风控指引") {
+		t.Errorf("preset sources %q", text(p))
+	}
+}
+
+// TestPoliciesPageNamesThePresetOfEachRule: with presets combined, each
+// rule line names the preset its value comes from, and the rules only a
+// preset sets are listed.
+func TestPoliciesPageNamesThePresetOfEachRule(t *testing.T) {
+	t.Parallel()
+	b := newOps(t, func(c *config.Config) {
+		c.Compliance.Preset = config.Presets{compliance.PresetUSRegF, compliance.PresetUSMA}
+	})
+	s := b.browser(t, "t-ops")
+	res := s.get(t, "/console/policies")
+	for id, want := range map[string]string{
+		"rule-phone-contacts": "at most 2 calls and texts in any 7 days to a home or mobile number, and 2 in any 30 days to other numbers. (from preset us-ma)",
+		"rule-number-check":   "within 60 days; otherwise it waits for one. (from preset us-regf)",
+		"rule-consent":        "(from preset us-regf)",
+		"rule-cap-voice":      "(from preset us-regf)",
+		"rules-preset":        "Preset: us-regf, us-ma.",
+	} {
+		if _, li := elementByID(t, res.body, id); !strings.Contains(text(li), want) {
+			t.Errorf("%s = %q, want %q", id, text(li), want)
+		}
+	}
+	if _, p := elementByID(t, res.body, "rules-sources"); !strings.Contains(text(p), "940 CMR 7.04(1)(f)") || !strings.Contains(text(p), "1006.14(b)(3)(i)") {
 		t.Errorf("preset sources %q", text(p))
 	}
 }

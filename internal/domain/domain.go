@@ -47,10 +47,65 @@ type Borrower struct {
 	// Blackouts are hours the borrower asked not to be contacted in (at
 	// work, say), in the borrower's local time.
 	Blackouts []Blackout `json:"blackouts,omitempty"`
+	// PhoneKind is what the phone number is to the borrower (one of
+	// PhoneKinds); empty means not given, and the contact rules that need
+	// it read the number's type instead.
+	PhoneKind string `json:"phone_kind,omitempty"`
+	// PhoneCheckedAt is when the number was last confirmed to be the
+	// borrower's, and PhoneCheck how (PhoneCheckConsent or
+	// PhoneCheckReassigned). Both are cleared when the number changes.
+	PhoneCheckedAt *time.Time `json:"phone_checked_at,omitempty"`
+	PhoneCheck     string     `json:"phone_check,omitempty"`
+	// Consents are the borrower's recent consents to be contacted on a
+	// channel (borrower.consented), newest last, at most MaxConsents.
+	Consents []Consent `json:"consents,omitempty"`
 	// LoanIDs are the borrower's loans known to forbear (maintained by
 	// intake, so a borrower-wide change can reschedule every case).
 	LoanIDs []string  `json:"loan_ids,omitempty"`
 	Updated time.Time `json:"updated"`
+}
+
+// What a phone number is to its borrower (borrower.upserted phone_kind).
+const (
+	PhoneMobile = "mobile"
+	PhoneHome   = "home"
+	PhoneWork   = "work"
+	PhoneOther  = "other"
+)
+
+// PhoneKinds lists the phone kinds, in a stable order.
+var PhoneKinds = []string{PhoneMobile, PhoneHome, PhoneWork, PhoneOther}
+
+// How a number was confirmed to be the borrower's (phone_check).
+const (
+	// PhoneCheckConsent: the borrower confirmed the number (a consent).
+	PhoneCheckConsent = "consent"
+	// PhoneCheckReassigned: a reassigned-numbers database said the number
+	// has not changed hands since the borrower gave it.
+	PhoneCheckReassigned = "reassigned_number_check"
+)
+
+// Consent is the borrower's consent to be contacted on a channel, given at
+// At (borrower.consented). A consent to calls keeps the calls it covers
+// out of the call-frequency count for a while; a consent to SMS confirms
+// the number for text messages.
+type Consent struct {
+	Channel Channel   `json:"channel"`
+	At      time.Time `json:"at"`
+}
+
+// MaxConsents bounds a borrower's stored consents; the oldest go first.
+const MaxConsents = 16
+
+// LatestConsent returns the newest consent on ch at or before now.
+func (b Borrower) LatestConsent(ch Channel, now time.Time) (time.Time, bool) {
+	var last time.Time
+	for _, c := range b.Consents {
+		if c.Channel == ch && !c.At.After(now) && c.At.After(last) {
+			last = c.At
+		}
+	}
+	return last, !last.IsZero()
 }
 
 // Blackout is a daily period, in the borrower's local time, when some or

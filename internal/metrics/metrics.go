@@ -52,8 +52,9 @@ func New() *Metrics {
 			Name: "forbear_reminders_published_total", Help: "Reminders published by sweeps.",
 		}),
 		compliance: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "forbear_compliance_decisions_total", Help: "Reminders held by a compliance rule, by rule and status (deferred, capped).",
-		}, []string{"rule", "status"}),
+			Name: "forbear_compliance_decisions_total",
+			Help: "Reminders held by a compliance rule, by rule, status (deferred, capped), and where the rule's value comes from: pack (a preset, config, forbear, borrower) and citation (the article, or the key).",
+		}, []string{"rule", "status", "pack", "citation"}),
 		sweep: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "forbear_sweep_seconds", Help: "Duration of scheduler sweeps.",
 			Buckets: prometheus.ExponentialBuckets(0.01, 2, 15),
@@ -118,10 +119,12 @@ func (m *Metrics) Published(n int) {
 	}
 }
 
-// Compliance counts a reminder held by a rule.
-func (m *Metrics) Compliance(rule, status string) {
+// Compliance counts a reminder held by a rule, with the pack and citation
+// its value comes from (compliance.Source). Their values are few: one per
+// rule of each preset, and the configuration keys.
+func (m *Metrics) Compliance(rule, status, pack, citation string) {
 	if m != nil {
-		m.compliance.WithLabelValues(rule, status).Inc()
+		m.compliance.WithLabelValues(rule, status, pack, citation).Inc()
 	}
 }
 
