@@ -93,6 +93,7 @@ type App struct {
 	sched     *scheduler.Scheduler
 	policies  scheduler.Policies
 	inbox     *inapp.Inbox
+	calls     *voice.Answers // what calls with a voicemail say once answered
 	ledger    *dispatcher.Ledger
 	signer    *signing.Signer
 	support   *support.Service
@@ -214,6 +215,9 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 	if a.ledger, err = dispatcher.NewLedger(ctx, a.js, rules, o.Clock); err != nil {
 		return nil, err
 	}
+	if a.calls, err = voice.OpenAnswers(ctx, a.js); err != nil {
+		return nil, err
+	}
 	if err := a.buildWorkers(ctx, o); err != nil {
 		return nil, err
 	}
@@ -222,7 +226,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 		DefaultZone: a.zone, PhoneRegion: cfg.Console.PhoneRegion, Clock: o.Clock, Log: a.log.WithField("part", "support"),
 	})
 	outcomes := &dispatcher.Outcomes{Intake: a.intake, Ledger: a.ledger, Audit: a.audit, State: a.state, Metrics: a.metrics,
-		Keywords: rules.OptOutKeywords, Confirmation: optOutConfirmation(cfg.Compliance.OptOutConfirmation)}
+		Keywords: rules.OptOutKeywords, Confirmation: optOutConfirmation(cfg.Compliance.OptOutConfirmation), Calls: a.calls}
 	// One authenticator for the API and the console: a role means the same
 	// in both.
 	authn := auth.New(cfg.Auth.Tokens, a.signer.BorrowerFromToken)
@@ -365,7 +369,7 @@ func (a *App) buildWorkers(ctx context.Context, o Options) error {
 			if ch == domain.SMS {
 				p, err = sms.New(pc, sms.Options{HTTPClient: hc})
 			} else {
-				p, err = voice.New(pc, voice.Options{HTTPClient: hc})
+				p, err = voice.New(pc, voice.Options{HTTPClient: hc, Calls: a.calls, AnswerURL: a.publicURL() + "/v1/providers/twilio/voice"})
 			}
 		case "smtp":
 			p, err = email.New(pc, email.Options{})

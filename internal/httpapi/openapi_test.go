@@ -390,7 +390,11 @@ func TestOpenAPIAnswers(t *testing.T) {
 		if r.status != want {
 			t.Errorf("signed POST %s: %d %s, want %d", path, r.status, bytes.TrimSpace(r.body), want)
 		}
-		for _, p := range doc.checkAnswer(t, http.MethodPost, path, r) {
+		u, err := url.Parse(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range doc.checkAnswer(t, http.MethodPost, u.Path, r) {
 			t.Error(p)
 		}
 		return r
@@ -398,6 +402,8 @@ func TestOpenAPIAnswers(t *testing.T) {
 	signed(204, "/v1/providers/twilio/status", url.Values{"MessageSid": {"SM1"}, "MessageStatus": {"delivered"}})
 	wantField(signed(400, "/v1/providers/twilio/status", url.Values{"CallSid": {"CA1"}, "CallStatus": {"completed"}, "CallDuration": {"abc"}}), "CallDuration")
 	signed(200, "/v1/providers/twilio/inbound", url.Values{"From": {"+8613800000009"}, "Body": {"hello"}})
+	signed(200, "/v1/providers/twilio/voice?r=none", url.Values{"CallSid": {"CA1"}, "AnsweredBy": {"machine_end_beep"}})
+	wantField(signed(400, "/v1/providers/twilio/voice", url.Values{"CallSid": {"CA1"}, "AnsweredBy": {"human"}}), "r")
 	ask(403, "GET", "/v1/unsubscribe?b=b-doc&a=doc%40example.com&sig=forged", "", "", "")
 	ask(403, "POST", "/v1/unsubscribe", "", ctForm, "b=b-doc&a=doc%40example.com&sig=forged")
 	ask(200, "GET", "/healthz", "", "", "")

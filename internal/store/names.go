@@ -49,6 +49,7 @@ const (
 	EmailsBucket       = "forbear_emails"       // Token(lower-case email) -> borrower ids with that address
 	StatsBucket        = "forbear_stats"        // hour.instance -> delivery counts, owned by internal/stats
 	InstancesBucket    = "forbear_instances"    // Token(instance) -> heartbeat, owned by internal/stats
+	CallsBucket        = "forbear_calls"        // Token(reminder) -> what a call says once answered, owned by channels/voice
 )
 
 // Token turns an id into a string that is safe as one NATS subject token
