@@ -197,6 +197,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 	a.intake = dispatcher.NewIntake(dispatcher.IntakeOptions{
 		State: a.state, EventIDs: eventIDs, Reindex: a.sched, Fence: a.fence, Clock: o.Clock,
 		Log: a.log.WithField("part", "intake"), AgreementPolicy: cfg.Agreements.Policy, Observe: a.metrics.Event,
+		History: a.audit,
 	})
 	if a.inbox, err = inapp.New(a.js, inapp.WithClock(o.Clock)); err != nil {
 		return nil, err
@@ -223,7 +224,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 	}
 	a.support = support.New(support.Options{
 		State: a.state, Ledger: a.ledger, Policies: a.policies, AgreementPolicy: cfg.Agreements.Policy,
-		DefaultZone: a.zone, PhoneRegion: cfg.Console.PhoneRegion, Clock: o.Clock, Log: a.log.WithField("part", "support"),
+		DefaultZone: a.zone, PhoneRegion: cfg.Console.PhoneRegion, Clock: o.Clock, Records: a.audit, Log: a.log.WithField("part", "support"),
 	})
 	outcomes := &dispatcher.Outcomes{Intake: a.intake, Ledger: a.ledger, Audit: a.audit, State: a.state, Metrics: a.metrics,
 		Keywords: rules.OptOutKeywords, Confirmation: optOutConfirmation(cfg.Compliance.OptOutConfirmation), Calls: a.calls}

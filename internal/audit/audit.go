@@ -263,3 +263,91 @@ func (r *Recorder) encode(d domain.Delivery) ([]byte, error) {
 	}
 	return data, nil
 }
+
+// MaxExport bounds the records one borrower's export reads (delivery
+// records and suppression changes together): years of reminders are a few
+// thousand.
+const MaxExport = 1_000_000
+
+// RecordSuppressionChanges stores changes of one borrower's suppressions
+// on the borrower's suppression history subject, and waits for the stream
+// to acknowledge them.
+func (r *Recorder) RecordSuppressionChanges(ctx context.Context, changes []domain.SuppressionChange) error {
+	futures := make([]jetstream.PubAckFuture, 0, len(changes))
+	for _, c := range changes {
+		if c.Instance == "" {
+			c.Instance = r.instance
+		}
+		data, err := json.Marshal(c)
+		if err != nil {
+			return fmt.Errorf("audit: suppression change of %s: %w", c.BorrowerID, err)
+		}
+		f, err := r.js.PublishAsync(store.SuppressionHistorySubject(c.BorrowerID), data)
+		if err != nil {
+			return fmt.Errorf("audit: suppression change of %s: %w", c.BorrowerID, err)
+		}
+		futures = append(futures, f)
+	}
+	for _, f := range futures {
+		select {
+		case <-f.Ok():
+		case err := <-f.Err():
+			return fmt.Errorf("audit: suppression change: %w", err)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// CountRecords is how many delivery records and suppression changes a
+// borrower has, in two requests whatever the number. Any replica may
+// answer.
+func (r *Recorder) CountRecords(ctx context.Context, borrowerID string) (uint64, error) {
+	current, err := r.read.Count(ctx, store.DeliveriesStream, store.BorrowerRecordsFilter(borrowerID))
+	if err != nil {
+		return 0, fmt.Errorf("audit: count: %w", err)
+	}
+	legacy, err := r.read.Count(ctx, store.DeliveriesStream, store.LegacyDeliverySubject(borrowerID))
+	if err != nil {
+		return 0, fmt.Errorf("audit: count: %w", err)
+	}
+	return current + legacy, nil
+}
+
+// EachDelivery calls fn with every delivery record of a borrower, oldest
+// first (those from before per-reminder subjects, then the others), a page
+// at a time, stopping at fn's first error. Any replica may answer, as for
+// List.
+func (r *Recorder) EachDelivery(ctx context.Context, borrowerID string, fn func(domain.Delivery) error) error {
+	each := func(m *jetstream.RawStreamMsg) error {
+		var d domain.Delivery
+		if json.Unmarshal(m.Data, &d) != nil {
+			return nil // not a record: skipped, as List does
+		}
+		return fn(d)
+	}
+	for _, filter := range []string{store.LegacyDeliverySubject(borrowerID), store.DeliveryFilter(borrowerID)} {
+		if err := r.read.Each(ctx, store.DeliveriesStream, filter, MaxExport, each); err != nil {
+			return fmt.Errorf("audit: read records: %w", err)
+		}
+	}
+	return nil
+}
+
+// EachSuppressionChange calls fn with every recorded change of a
+// borrower's suppressions, oldest first, a page at a time, stopping at
+// fn's first error. Any replica may answer.
+func (r *Recorder) EachSuppressionChange(ctx context.Context, borrowerID string, fn func(domain.SuppressionChange) error) error {
+	err := r.read.Each(ctx, store.DeliveriesStream, store.SuppressionHistorySubject(borrowerID), MaxExport, func(m *jetstream.RawStreamMsg) error {
+		var c domain.SuppressionChange
+		if json.Unmarshal(m.Data, &c) != nil {
+			return nil
+		}
+		return fn(c)
+	})
+	if err != nil {
+		return fmt.Errorf("audit: read suppression history: %w", err)
+	}
+	return nil
+}

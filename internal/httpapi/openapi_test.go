@@ -332,6 +332,10 @@ func TestOpenAPIAnswers(t *testing.T) {
 	ask(204, "DELETE", "/v1/borrowers/b-doc/mutes/"+muteID, tokSupport, "", "")
 	ask(404, "DELETE", "/v1/borrowers/b-doc/mutes/"+muteID, tokSupport, "", "")
 	ask(200, "GET", "/v1/borrowers/b-doc/deliveries?limit=5", tokSupport, "", "")
+	ask(200, "GET", "/v1/borrowers/b-doc/export", tokSupport, "", "")
+	ask(200, "GET", "/v1/borrowers/b-doc/export?format=csv", tokSupport, "", "")
+	wantField(ask(400, "GET", "/v1/borrowers/b-doc/export?format=pdf", tokSupport, "", ""), "format")
+	wantField(ask(404, "GET", "/v1/borrowers/nobody/export", tokSupport, "", ""), "id")
 	ask(200, "GET", "/v1/outbox?channel=sms", tokSupport, "", "")
 	wantField(ask(400, "GET", "/v1/outbox?channel=fax", tokSupport, "", ""), "channel")
 
