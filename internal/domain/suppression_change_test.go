@@ -18,8 +18,8 @@ func TestSuppressionChanges(t *testing.T) {
 	later := now.Add(time.Hour)
 	ceased := now.Add(-24 * time.Hour)
 	before := domain.Suppressions{BorrowerID: "b1",
-		Mutes: []domain.Mute{{ID: "m-ran-out", Until: &ended}, {ID: "m-lifted", Until: &later}, {ID: "m-kept"}},
-		Holds: []domain.Hold{{AgreementID: "A1", LoanIDs: []string{"L1"}}, {AgreementID: "A2", LoanIDs: []string{"L2"}}},
+		Mutes:   []domain.Mute{{ID: "m-ran-out", Until: &ended}, {ID: "m-lifted", Until: &later}, {ID: "m-kept"}},
+		Holds:   []domain.Hold{{AgreementID: "A1", LoanIDs: []string{"L1"}}, {AgreementID: "A2", LoanIDs: []string{"L2"}}},
 		OptOuts: []domain.OptOut{{Channel: domain.SMS, Address: "+15550000001"}},
 		Ceased:  &ceased,
 	}
