@@ -35,6 +35,7 @@ import (
 	"github.com/forbear/forbear/internal/httpapi"
 	"github.com/forbear/forbear/internal/metrics"
 	"github.com/forbear/forbear/internal/natsrv"
+	"github.com/forbear/forbear/internal/retention"
 	"github.com/forbear/forbear/internal/signing"
 	"github.com/forbear/forbear/internal/stats"
 	"github.com/forbear/forbear/internal/store"
@@ -57,8 +58,9 @@ type Options struct {
 	// NATSURL overrides config nats.url (tests connect several instances to
 	// one server this way).
 	NATSURL string
-	// NoScheduler leaves the cron sweep off (tests and the benchmark drive
-	// sweeps themselves through Scheduler()).
+	// NoScheduler leaves the cron sweep and the daily audit retention run
+	// off (tests and the benchmark drive them through Scheduler() and
+	// Retention()).
 	NoScheduler bool
 	// NoHTTP skips the HTTP listener; Handler() still serves.
 	NoHTTP bool
@@ -87,6 +89,8 @@ type App struct {
 	metrics   *metrics.Metrics
 	state     *store.State
 	audit     *audit.Recorder
+	activity  *retention.Index  // each borrower's last record, for retention
+	purger    *retention.Purger // removes the records of borrowers idle past audit.retention
 	fence     *dispatcher.Fence
 	intake    *dispatcher.Intake
 	templates *templates.Store
@@ -173,8 +177,17 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 		a.log.WithField("part", "stats")); err != nil {
 		return nil, err
 	}
-	// Every record this instance writes is counted for the dashboard.
-	a.audit = audit.New(a.js, a.instance, audit.WithObserver(a.counter.Add))
+	// Every record this instance writes is counted for the dashboard, and
+	// moves its borrower's last activity for retention (also with
+	// audit.retention 0, so that setting an age later finds the index).
+	if a.activity, err = retention.OpenIndex(ctx, a.js); err != nil {
+		return nil, err
+	}
+	a.audit = audit.New(a.js, a.instance, audit.WithObserver(a.counter.Add), audit.WithActivity(a.activity.Touch))
+	if a.purger, err = retention.NewPurger(ctx, retention.Options{JS: a.js, Index: a.activity, Age: cfg.Audit.Retention.D(),
+		Clock: o.Clock, Log: a.log.WithField("part", "retention")}); err != nil {
+		return nil, err
+	}
 	a.fence = dispatcher.NewFence(a.state, dispatcher.FenceOptions{
 		Instance: a.instance, Lease: cfg.Dispatcher.FenceLease.D(), Observe: a.metrics.Fence, ObserveCheck: o.FenceCheck,
 		Log: a.log.WithField("part", "fence"),
@@ -482,6 +495,7 @@ func (a *App) Start(ctx context.Context) error {
 		if err := a.sched.Start(runCtx); err != nil {
 			return err
 		}
+		a.purger.Start(runCtx)
 	}
 	a.counter.Start(runCtx)
 	go a.watchQueueDepth(runCtx)
@@ -525,15 +539,22 @@ func (a *App) Stop(ctx context.Context) error {
 	if a.sched != nil && !a.noSched {
 		errs = append(errs, a.sched.Stop(ctx))
 	}
+	if a.purger != nil {
+		errs = append(errs, a.purger.Stop(ctx))
+	}
 	if a.stopIntake != nil {
 		a.stopIntake()
 	}
 	for _, w := range a.workers {
 		errs = append(errs, w.Stop(ctx))
 	}
-	// The last records are written: fold their counts.
+	// The last records are written: fold their counts, store their
+	// borrowers' last activity.
 	if a.counter != nil {
 		errs = append(errs, tidy(ctx, a.counter.Stop))
+	}
+	if a.activity != nil {
+		errs = append(errs, tidy(ctx, a.activity.Flush))
 	}
 	if a.cancel != nil {
 		a.cancel()
@@ -612,6 +633,10 @@ func (a *App) Templates() *templates.Store { return a.templates }
 
 // Audit exposes the delivery records.
 func (a *App) Audit() *audit.Recorder { return a.audit }
+
+// Retention exposes the audit retention runs (tests run them on a moved
+// clock).
+func (a *App) Retention() *retention.Purger { return a.purger }
 
 // Support answers support staff's questions: search and the borrower
 // page.

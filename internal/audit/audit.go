@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -38,6 +39,7 @@ type Recorder struct {
 	read     *store.Reader
 	instance string
 	observe  func(domain.Delivery)
+	activity func(borrowerID string, at time.Time)
 }
 
 // Option tunes a Recorder.
@@ -52,9 +54,19 @@ func WithObserver(fn func(domain.Delivery)) Option {
 	return func(r *Recorder) { r.observe = fn }
 }
 
+// WithActivity has fn told, before it is published, about every record
+// this Recorder writes (delivery records and suppression changes): the
+// borrower and the record's time. The retention index keeps each
+// borrower's last activity this way. fn must be quick, must not block and
+// must be safe for concurrent use.
+func WithActivity(fn func(borrowerID string, at time.Time)) Option {
+	return func(r *Recorder) { r.activity = fn }
+}
+
 // New returns a Recorder; instance names this forbear instance in records.
 func New(js jetstream.JetStream, instance string, opts ...Option) *Recorder {
-	r := &Recorder{js: js, read: store.NewReader(js), instance: instance, observe: func(domain.Delivery) {}}
+	r := &Recorder{js: js, read: store.NewReader(js), instance: instance, observe: func(domain.Delivery) {},
+		activity: func(string, time.Time) {}}
 	for _, o := range opts {
 		o(r)
 	}
@@ -94,6 +106,7 @@ func (r *Recorder) publishAsync(d domain.Delivery) (jetstream.PubAckFuture, erro
 	if err != nil {
 		return nil, err
 	}
+	r.touch(d.BorrowerID, d.At)
 	f, err := r.js.PublishAsync(store.DeliverySubject(d.BorrowerID, d.ID), data)
 	if err != nil {
 		return nil, fmt.Errorf("audit: record %s %s: %w", d.ID, d.Status, err)
@@ -111,6 +124,7 @@ func (r *Recorder) RecordOnce(ctx context.Context, d domain.Delivery, key string
 	if err != nil {
 		return false, err
 	}
+	r.touch(d.BorrowerID, d.At)
 	ack, err := r.js.Publish(ctx, store.DeliverySubject(d.BorrowerID, d.ID), data, jetstream.WithMsgID(key))
 	if err != nil {
 		return false, fmt.Errorf("audit: record %s %s: %w", d.ID, d.Status, err)
@@ -253,6 +267,18 @@ func newestOf(msgs []*jetstream.RawStreamMsg, id string, statuses []domain.Statu
 	return domain.Delivery{}, false
 }
 
+// touch tells the activity hook about a record of borrowerID at at (now
+// when the record has no time), before the record is published. The hook
+// deciding nothing on its own is what makes that safe: a purge reads the
+// borrower's newest record before it deletes anything, so a lost or early
+// index entry only keeps records longer.
+func (r *Recorder) touch(borrowerID string, at time.Time) {
+	if at.IsZero() {
+		at = time.Now()
+	}
+	r.activity(borrowerID, at)
+}
+
 func (r *Recorder) encode(d domain.Delivery) ([]byte, error) {
 	if d.Instance == "" {
 		d.Instance = r.instance
@@ -282,6 +308,7 @@ func (r *Recorder) RecordSuppressionChanges(ctx context.Context, changes []domai
 		if err != nil {
 			return fmt.Errorf("audit: suppression change of %s: %w", c.BorrowerID, err)
 		}
+		r.touch(c.BorrowerID, c.At)
 		f, err := r.js.PublishAsync(store.SuppressionHistorySubject(c.BorrowerID), data)
 		if err != nil {
 			return fmt.Errorf("audit: suppression change of %s: %w", c.BorrowerID, err)

@@ -51,6 +51,7 @@ const (
 	StatsBucket        = "forbear_stats"        // hour.instance -> delivery counts, owned by internal/stats
 	InstancesBucket    = "forbear_instances"    // Token(instance) -> heartbeat, owned by internal/stats
 	CallsBucket        = "forbear_calls"        // Token(reminder) -> what a call says once answered, owned by channels/voice
+	RetentionBucket    = "forbear_retention"    // borrowers by day of last record, owned by internal/retention
 )
 
 // Token turns an id into a string that is safe as one NATS subject token

@@ -171,6 +171,36 @@ func (r *Reader) Each(ctx context.Context, stream, filter string, max int, fn fu
 	}
 }
 
+// Scan calls fn with the messages of stream matching filter (wildcards
+// allowed) whose sequences are from from through through, oldest first, at
+// most max of them, a page of ReadBatch at a time. It returns where a next
+// scan starts: after the last message read, or through+1 when none is
+// left. On fn's error it returns that message's sequence, so that a next
+// scan reads it again. Like Last, any replica may answer.
+func (r *Reader) Scan(ctx context.Context, stream, filter string, from, through uint64, max int, fn func(*jetstream.RawStreamMsg) error) (uint64, error) {
+	next := from
+	for read := 0; read < max && next <= through; {
+		msgs, pending, err := r.page(ctx, stream, filter, next, min(ReadBatch, max-read))
+		if err != nil {
+			return next, err
+		}
+		for _, m := range msgs {
+			if m.Sequence > through {
+				return through + 1, nil
+			}
+			if err := fn(m); err != nil {
+				return m.Sequence, err
+			}
+			next = m.Sequence + 1
+			read++
+		}
+		if len(msgs) == 0 || pending == 0 {
+			return through + 1, nil
+		}
+	}
+	return next, nil
+}
+
 // forward calls fn with up to max messages matching filter from sequence
 // from on, oldest first.
 func (r *Reader) forward(ctx context.Context, stream, filter string, from uint64, max int, fn func(*jetstream.RawStreamMsg)) error {

@@ -76,7 +76,7 @@ func Setup(ctx context.Context, js jetstream.JetStream, o Options) error {
 	}
 	for _, b := range []string{BorrowersBucket, CasesBucket, AgreementsBucket, SuppressionsBucket,
 		EventIDsBucket, OccurrencesBucket, DueBucket, InboxBucket, TemplatesBucket, LeasesBucket, SecretsBucket, LedgerBucket, PhonesBucket,
-		EmailsBucket, StatsBucket, InstancesBucket, CallsBucket} {
+		EmailsBucket, StatsBucket, InstancesBucket, CallsBucket, RetentionBucket} {
 		cfg := jetstream.KeyValueConfig{Bucket: b, Storage: jetstream.FileStorage, Replicas: o.Replicas}
 		switch b {
 		case TemplatesBucket:
