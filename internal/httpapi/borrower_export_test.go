@@ -155,7 +155,7 @@ func TestBorrowerExportCSV(t *testing.T) {
 	}
 	kinds := map[string]int{}
 	var deliveries [][]string
-	var history []string
+	var history, inForce []string
 	for _, row := range rows[1:] {
 		if len(row) != len(support.CSVHeader) {
 			t.Fatalf("row %v has %d fields, want %d", row, len(row), len(support.CSVHeader))
@@ -165,7 +165,12 @@ func TestBorrowerExportCSV(t *testing.T) {
 		case "delivery":
 			deliveries = append(deliveries, row)
 		case "suppression_change":
+			if row[col["at"]] == "" {
+				t.Errorf("change row %v without a time", row)
+			}
 			history = append(history, row[col["action"]]+" "+row[col["suppression"]]+" by "+row[col["by"]])
+		case "suppression":
+			inForce = append(inForce, row[col["action"]]+" "+row[col["suppression"]]+" "+row[col["channel"]])
 		}
 	}
 	if kinds["suppression"] != 2 || kinds["suppression_change"] != 6 || kinds["delivery"] != 2 {
@@ -181,8 +186,20 @@ func TestBorrowerExportCSV(t *testing.T) {
 			t.Errorf("suppressed row %v", d)
 		}
 	}
-	if !slices.Contains(history, "added mute by desk") || !slices.Contains(history, "removed mute by desk") {
-		t.Errorf("history rows %v lack the mute and its lifting by desk", history)
+	wantHistory := []string{
+		"added agreement by event ev-a-b-csv from lender-backend",
+		"removed agreement by event ev-b-b-csv from lender-backend",
+		"added mute by desk",
+		"removed mute by desk",
+		"added opt_out by event ev-o-b-csv from lender-backend",
+		"added ceased by event ev-c-b-csv from lender-backend",
+	}
+	if !slices.Equal(history, wantHistory) {
+		t.Errorf("history rows\n got %q\nwant %q", history, wantHistory)
+	}
+	slices.Sort(inForce)
+	if want := []string{"in_force ceased ", "in_force opt_out sms"}; !slices.Equal(inForce, want) {
+		t.Errorf("suppressions in force %q, want %q", inForce, want)
 	}
 }
 
