@@ -24,6 +24,11 @@ type Message struct {
 	// Text is the SMS text, the email plain-text body, the voice script or
 	// the in-app body.
 	Text string
+	// Voicemail, on a call, is what to leave on an answering machine
+	// instead of Text, in VoicemailLocale; empty when the template has
+	// none (the call then says Text to whoever answers).
+	Voicemail       string
+	VoicemailLocale string
 	// HTML is the email HTML body, already escaped; empty means text only.
 	HTML string
 	// UnsubscribeURL, when set, goes into the email List-Unsubscribe header.

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/forbear/forbear/channels/voice"
 	"github.com/forbear/forbear/internal/audit"
 	"github.com/forbear/forbear/internal/compliance"
 	"github.com/forbear/forbear/internal/domain"
@@ -44,6 +45,9 @@ type Outcomes struct {
 	Keywords []string
 	// Confirmation is the one reply to an opt-out, by locale ("" none).
 	Confirmation map[string]string
+	// Calls keeps what calls placed with answering-machine detection say
+	// (and were answered by); nil when no call leaves a voicemail.
+	Calls *voice.Answers
 }
 
 // Status applies a Twilio status callback (call or message). query is the
@@ -70,8 +74,23 @@ func (o *Outcomes) Status(ctx context.Context, query, form url.Values) error {
 	var optOut bool
 	if callStatus := form.Get("CallStatus"); callStatus != "" {
 		status, d.ProviderRef = callStatus, form.Get("CallSid")
-		switch callStatus {
-		case "completed":
+		heard, voicemail := voice.HeardScript, ""
+		if callStatus == "completed" {
+			if heard, voicemail, err = o.heard(ctx, r.ID, form.Get("AnsweredBy")); err != nil {
+				return err
+			}
+		}
+		switch {
+		case callStatus == "completed" && heard == voice.HeardVoicemail:
+			// A limited-content message was left: an attempt that counts,
+			// not a conversation.
+			outcome = compliance.OutcomeVoicemail
+			d.Status, d.Reason = domain.Delivered, "voicemail left, "+strconv.Itoa(secs)+"s"
+			d.SetText("", voicemail)
+		case callStatus == "completed" && heard == voice.HeardNothing:
+			outcome = compliance.OutcomeRang
+			d.Status, d.Reason = domain.Delivered, "call answered by a fax; nothing said"
+		case callStatus == "completed":
 			// A connected call is a conversation (spec §7): the ledger
 			// blocks more calls about the loan for after_conversation.
 			if secs > 0 {
@@ -81,7 +100,7 @@ func (o *Outcomes) Status(ctx context.Context, query, form url.Values) error {
 				outcome = compliance.OutcomeRang
 				d.Status, d.Reason = domain.Delivered, "call completed without a conversation"
 			}
-		case "busy", "failed", "no-answer", "canceled":
+		case callStatus == "busy", callStatus == "failed", callStatus == "no-answer", callStatus == "canceled":
 			outcome = callStatus
 			d.Status, d.Reason = domain.Failed, "call "+callStatus
 		default:
@@ -125,6 +144,40 @@ func (o *Outcomes) Status(ctx context.Context, query, form url.Values) error {
 		o.Metrics.Delivery(string(r.Channel), string(d.Status))
 	}
 	return nil
+}
+
+// Answer is the TwiML for a call placed with answering-machine detection,
+// now answered as answeredBy reports (Twilio's request to the call's URL,
+// which names the reminder). See voice.Hears for who hears what; a call
+// forbear has nothing kept for says nothing.
+func (o *Outcomes) Answer(ctx context.Context, reminderID, answeredBy string) (string, error) {
+	if o.Calls == nil {
+		return voice.HangupTwiML, nil
+	}
+	twiml, _, err := o.Calls.Answer(ctx, reminderID, answeredBy)
+	return twiml, err
+}
+
+// heard is what reminder id's call said once answered: by answeredBy
+// (the callback's AnsweredBy), else by what the call's answer kept (Twilio
+// may leave AnsweredBy out of the status callback), with the voicemail
+// text when one was left. A call without detection said its script.
+func (o *Outcomes) heard(ctx context.Context, id, answeredBy string) (voice.Heard, string, error) {
+	if o.Calls == nil {
+		return voice.Hears(answeredBy), "", nil
+	}
+	c, found, err := o.Calls.Get(ctx, id)
+	if err != nil {
+		return 0, "", err
+	}
+	if answeredBy == "" {
+		answeredBy = c.AnsweredBy
+	}
+	heard := voice.Hears(answeredBy)
+	if heard == voice.HeardVoicemail && found {
+		return heard, c.Voicemail, nil
+	}
+	return heard, "", nil
 }
 
 // maxDurationDigits bounds CallDuration: nine digits is over 31 years.

@@ -3,10 +3,12 @@ package dispatcher_test
 import (
 	"errors"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/forbear/forbear/channels/voice"
 	"github.com/forbear/forbear/dispatcher"
 	"github.com/forbear/forbear/internal/audit"
 	"github.com/forbear/forbear/internal/compliance"
@@ -228,5 +230,47 @@ func TestReplayedMessageCallbackChangesNothing(t *testing.T) {
 	}
 	if n := len(c.records(t)); n != 1 {
 		t.Fatalf("%d records after a message callback and two replays, want 1", n)
+	}
+}
+
+// TestCallbackVoicemailFromTheAnswer: a completed call that an answering
+// machine took is a voicemail in the ledger, not a conversation, even when
+// the status callback leaves AnsweredBy out: the call's answer kept it.
+// Its record carries the voicemail text.
+func TestCallbackVoicemailFromTheAnswer(t *testing.T) {
+	t.Parallel()
+	c := callbackSetup(t)
+	ctx := testkit.Context(t, time.Minute)
+	calls, err := voice.OpenAnswers(ctx, c.nats.JS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.outcomes.Calls = calls
+	const left = "Please call Sam at 800-555-0100."
+	if err := calls.Put(ctx, c.call.ID, voice.Call{BorrowerID: "b1", Script: "Your loan is overdue.", Locale: "en-US",
+		Voicemail: left, VoicemailLocale: "en-US"}); err != nil {
+		t.Fatal(err)
+	}
+	twiml, err := c.outcomes.Answer(ctx, c.call.ID, "machine_end_silence")
+	if err != nil || !strings.Contains(twiml, left) || strings.Contains(twiml, "overdue") {
+		t.Fatalf("answer = %q, %v; want the voicemail", twiml, err)
+	}
+	if err := c.outcomes.Status(ctx, c.query, callForm("CA1", "completed", "31")); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.outcome(t); got != compliance.OutcomeVoicemail {
+		t.Errorf("outcome = %q, want %q", got, compliance.OutcomeVoicemail)
+	}
+	var rec domain.Delivery
+	for _, d := range c.records(t) {
+		if d.Status == domain.Delivered {
+			rec = d
+		}
+	}
+	if !strings.Contains(rec.Reason, "voicemail") || rec.Text != left {
+		t.Errorf("record %+v, want a voicemail with its text", rec)
+	}
+	if twiml, err := c.outcomes.Answer(ctx, "loan-9/call/0/voice", "human"); err != nil || twiml != voice.HangupTwiML {
+		t.Errorf("a call with nothing kept: %q, %v; want a hang-up", twiml, err)
 	}
 }

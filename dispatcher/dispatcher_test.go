@@ -179,10 +179,10 @@ func TestMuteAcknowledgementWaitsOneLease(t *testing.T) {
 	if _, ok := sup.Blocking(r, "li@example.com", b.clock.Now()); ok {
 		t.Fatalf("email blocked by an sms-only mute")
 	}
-	if err := b.intake.DeleteMute(ctx, "b1", m.ID); err != nil {
+	if err := b.intake.DeleteMute(ctx, "b1", m.ID, "desk"); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.intake.DeleteMute(ctx, "b1", m.ID); !errors.Is(err, dispatcher.ErrNotFound) {
+	if err := b.intake.DeleteMute(ctx, "b1", m.ID, "desk"); !errors.Is(err, dispatcher.ErrNotFound) {
 		t.Fatalf("second delete: err = %v, want ErrNotFound", err)
 	}
 }

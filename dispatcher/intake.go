@@ -13,6 +13,7 @@ import (
 
 	"github.com/forbear/forbear/internal/clock"
 	"github.com/forbear/forbear/internal/domain"
+	"github.com/forbear/forbear/internal/logging"
 	"github.com/forbear/forbear/internal/store"
 )
 
@@ -43,6 +44,13 @@ type Intake struct {
 	log       *logrus.Entry
 	agreement string // policy agreement.activated starts
 	observe   func(typ, result string)
+	history   SuppressionHistory
+}
+
+// SuppressionHistory keeps every change of borrowers' suppressions
+// (audit.Recorder does, beside the delivery records).
+type SuppressionHistory interface {
+	RecordSuppressionChanges(ctx context.Context, changes []domain.SuppressionChange) error
 }
 
 // IntakeOptions configure an Intake.
@@ -57,6 +65,9 @@ type IntakeOptions struct {
 	AgreementPolicy string
 	// Observe, if set, counts applied events by type and result.
 	Observe func(typ, result string)
+	// History, if set, records every change of a borrower's suppressions
+	// with who made it.
+	History SuppressionHistory
 }
 
 // NewIntake returns an Intake.
@@ -65,7 +76,7 @@ func NewIntake(o IntakeOptions) *Intake {
 		o.Observe = func(string, string) {}
 	}
 	return &Intake{state: o.State, eventIDs: o.EventIDs, reindex: o.Reindex, fence: o.Fence,
-		clock: o.Clock, log: o.Log, agreement: o.AgreementPolicy, observe: o.Observe}
+		clock: o.Clock, log: o.Log, agreement: o.AgreementPolicy, observe: o.Observe, history: o.History}
 }
 
 // ErrNotFound is a reference to a borrower, loan or agreement forbear does
@@ -137,6 +148,7 @@ func (in *Intake) apply(ctx context.Context, ev Event) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	by := eventActor(ev)
 	switch d := data.(type) {
 	case BorrowerData:
 		err = in.upsertBorrower(ctx, d)
@@ -145,13 +157,13 @@ func (in *Intake) apply(ctx context.Context, ev Event) (bool, error) {
 	case PaymentData:
 		err = in.payment(ctx, d)
 	case AgreementData:
-		err = in.activate(ctx, d)
+		err = in.activate(ctx, d, by)
 	case AgreementEndData:
-		err = in.endAgreement(ctx, ev.Type, d)
+		err = in.endAgreement(ctx, ev.Type, d, by)
 	case OptOutData:
-		err = in.optOut(ctx, d)
+		err = in.optOut(ctx, d, by)
 	case CeasedData:
-		err = in.cease(ctx, d)
+		err = in.cease(ctx, d, by)
 	case ConsentData:
 		err = in.consent(ctx, d, ev.Time)
 	}
@@ -168,6 +180,10 @@ func (in *Intake) apply(ctx context.Context, ev Event) (bool, error) {
 	in.log.WithFields(logrus.Fields{"event_id": ev.ID, "type": ev.Type}).Debug("event applied")
 	return suppresses(ev.Type), nil
 }
+
+// eventActor names an event as the author of the changes it makes, in the
+// suppression history.
+func eventActor(ev Event) string { return "event " + ev.ID + " from " + ev.Source }
 
 func notFound(field, format string, args ...any) *FieldError {
 	return &FieldError{Code: CodeNotFound, Field: field, Message: fmt.Sprintf(format, args...)}
@@ -360,7 +376,7 @@ func isZero(decimal string) bool {
 	return strings.Trim(strings.ReplaceAll(decimal, ".", ""), "0") == ""
 }
 
-func (in *Intake) activate(ctx context.Context, d AgreementData) error {
+func (in *Intake) activate(ctx context.Context, d AgreementData, by string) error {
 	now := in.clock.Now()
 	// Refusals come before the hold is written.
 	if a, err := in.state.Agreement(ctx, d.AgreementID); err == nil && a.BorrowerID != d.BorrowerID {
@@ -375,7 +391,7 @@ func (in *Intake) activate(ctx context.Context, d AgreementData) error {
 	}
 	// The hold goes first: from its write on, no collection reminder for
 	// these loans passes a fence.
-	if err := in.updateSuppressions(ctx, d.BorrowerID, func(s *domain.Suppressions) error {
+	if err := in.updateSuppressions(ctx, d.BorrowerID, by, func(s *domain.Suppressions) error {
 		s.Holds = slices.DeleteFunc(s.Holds, func(h domain.Hold) bool { return h.AgreementID == d.AgreementID })
 		if len(s.Holds) >= MaxActiveAgreements {
 			return limitReached("data.agreement_id", "borrower %s already has %d active agreements, the most forbear keeps",
@@ -426,7 +442,7 @@ func (in *Intake) setCaseAgreement(ctx context.Context, loanID, borrowerID, from
 	return in.reindex.Reindex(ctx, KindLoan, loanID)
 }
 
-func (in *Intake) endAgreement(ctx context.Context, typ string, d AgreementEndData) error {
+func (in *Intake) endAgreement(ctx context.Context, typ string, d AgreementEndData, by string) error {
 	var loans []string
 	err := in.state.UpdateAgreement(ctx, d.AgreementID, func(a *domain.Agreement) (bool, error) {
 		if a.ID == "" {
@@ -446,7 +462,7 @@ func (in *Intake) endAgreement(ctx context.Context, typ string, d AgreementEndDa
 	if err != nil {
 		return err
 	}
-	if err := in.updateSuppressions(ctx, d.BorrowerID, func(s *domain.Suppressions) error {
+	if err := in.updateSuppressions(ctx, d.BorrowerID, by, func(s *domain.Suppressions) error {
 		s.Holds = slices.DeleteFunc(s.Holds, func(h domain.Hold) bool { return h.AgreementID == d.AgreementID })
 		return nil
 	}); err != nil {
@@ -460,13 +476,13 @@ func (in *Intake) endAgreement(ctx context.Context, typ string, d AgreementEndDa
 	return in.reindex.Reindex(ctx, KindAgreement, d.AgreementID)
 }
 
-func (in *Intake) optOut(ctx context.Context, d OptOutData) error {
+func (in *Intake) optOut(ctx context.Context, d OptOutData, by string) error {
 	chans := []domain.Channel{domain.Channel(d.Channel)}
 	if d.Channel == "all" {
 		chans = domain.Channels
 	}
 	now := in.clock.Now()
-	return in.updateSuppressions(ctx, d.BorrowerID, func(s *domain.Suppressions) error {
+	return in.updateSuppressions(ctx, d.BorrowerID, by, func(s *domain.Suppressions) error {
 		for _, ch := range chans {
 			s.OptOuts = addOptOut(s.OptOuts, domain.OptOut{Channel: ch, Source: "event", At: now})
 		}
@@ -474,9 +490,9 @@ func (in *Intake) optOut(ctx context.Context, d OptOutData) error {
 	})
 }
 
-func (in *Intake) cease(ctx context.Context, d CeasedData) error {
+func (in *Intake) cease(ctx context.Context, d CeasedData, by string) error {
 	now := in.clock.Now()
-	return in.updateSuppressions(ctx, d.BorrowerID, func(s *domain.Suppressions) error {
+	return in.updateSuppressions(ctx, d.BorrowerID, by, func(s *domain.Suppressions) error {
 		if s.Ceased == nil {
 			s.Ceased = &now
 		}
@@ -486,13 +502,37 @@ func (in *Intake) cease(ctx context.Context, d CeasedData) error {
 
 // updateSuppressions is the one way intake changes a borrower's
 // suppressions: compare-and-set, with expired mutes pruned first so that
-// the record holds only what is in force.
-func (in *Intake) updateSuppressions(ctx context.Context, borrowerID string, change func(*domain.Suppressions) error) error {
+// the record holds only what is in force. Then what changed is recorded
+// in the suppression history, made by by (a token name, an event, a
+// provider).
+//
+// The history is written after the suppression, which is what stops
+// sends and must not wait on it. A history write that still fails after
+// retries is logged, and the suppression stands: retrying the whole change
+// would find nothing left to record.
+func (in *Intake) updateSuppressions(ctx context.Context, borrowerID, by string, change func(*domain.Suppressions) error) error {
+	var before, after domain.Suppressions
+	now := in.clock.Now()
 	_, err := in.state.UpdateSuppressions(ctx, borrowerID, func(s *domain.Suppressions) error {
-		*s = s.Active(in.clock.Now())
-		return change(s)
+		before = s.Clone()
+		*s = s.Active(now)
+		if err := change(s); err != nil {
+			return err
+		}
+		after = s.Clone()
+		return nil
 	})
-	return err
+	if err != nil || in.history == nil {
+		return err
+	}
+	changes := domain.SuppressionChanges(before, after, now, by)
+	if len(changes) == 0 {
+		return nil
+	}
+	if err := store.Retry(ctx, func(ctx context.Context) error { return in.history.RecordSuppressionChanges(ctx, changes) }); err != nil {
+		in.log.WithError(err).WithField(logging.FieldBorrower, borrowerID).Error("suppression changed but its history was not recorded")
+	}
+	return nil
 }
 
 // maxAddressOptOuts bounds a channel's opt-outs of single addresses; past

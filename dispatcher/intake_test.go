@@ -405,7 +405,7 @@ func TestActiveMutesAreCapped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := b.intake.DeleteMute(ctx, "b1", sup.Mutes[0].ID); err != nil {
+	if err := b.intake.DeleteMute(ctx, "b1", sup.Mutes[0].ID, "desk"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := b.intake.AddMute(ctx, "b1", dispatcher.MuteRequest{Reason: "room again"}, "desk"); err != nil {

@@ -58,7 +58,7 @@ func (in *Intake) AddMute(ctx context.Context, borrowerID string, req MuteReques
 		} else if err != nil {
 			return err
 		}
-		return in.updateSuppressions(ctx, borrowerID, func(s *domain.Suppressions) error {
+		return in.updateSuppressions(ctx, borrowerID, by, func(s *domain.Suppressions) error {
 			if slices.ContainsFunc(s.Mutes, func(have domain.Mute) bool { return have.ID == m.ID }) {
 				return nil
 			}
@@ -78,8 +78,9 @@ func (in *Intake) AddMute(ctx context.Context, borrowerID string, req MuteReques
 	return m, nil
 }
 
-// DeleteMute lifts a mute; reminders resume at the next sweep.
-func (in *Intake) DeleteMute(ctx context.Context, borrowerID, muteID string) error {
+// DeleteMute lifts a mute; reminders resume at the next sweep. by (a token
+// name) is who lifted it, for the suppression history.
+func (in *Intake) DeleteMute(ctx context.Context, borrowerID, muteID, by string) error {
 	b, err := in.state.Borrower(ctx, borrowerID)
 	if errors.Is(err, store.ErrNotFound) {
 		return ErrNotFound
@@ -87,7 +88,7 @@ func (in *Intake) DeleteMute(ctx context.Context, borrowerID, muteID string) err
 		return err
 	}
 	found := false
-	if err := in.updateSuppressions(ctx, borrowerID, func(s *domain.Suppressions) error {
+	if err := in.updateSuppressions(ctx, borrowerID, by, func(s *domain.Suppressions) error {
 		n := len(s.Mutes)
 		s.Mutes = slices.DeleteFunc(s.Mutes, func(m domain.Mute) bool { return m.ID == muteID })
 		found = len(s.Mutes) < n
@@ -107,7 +108,7 @@ func (in *Intake) AddOptOut(ctx context.Context, borrowerID string, o domain.Opt
 	// Adding an opt-out twice keeps one, so a write lost while a stream
 	// elects a leader is simply tried again (see store.Retry).
 	return store.Retry(ctx, func(ctx context.Context) error {
-		return in.updateSuppressions(ctx, borrowerID, func(s *domain.Suppressions) error {
+		return in.updateSuppressions(ctx, borrowerID, o.Source, func(s *domain.Suppressions) error {
 			s.OptOuts = addOptOut(s.OptOuts, o)
 			return nil
 		})

@@ -29,6 +29,10 @@ type Rendered struct {
 	HTML    string
 	Locale  string
 	Version int
+	// Voicemail is what a call leaves on an answering machine, in
+	// VoicemailLocale (voice reminders whose template has one).
+	Voicemail       string
+	VoicemailLocale string
 }
 
 // Renderer renders a reminder's template for its borrower and case.
@@ -270,6 +274,7 @@ func (w *Worker) deliver(ctx context.Context, log *logrus.Entry, r domain.Remind
 	msg := channels.Message{
 		ReminderID: r.ID, BorrowerID: r.BorrowerID, LoanID: r.LoanID, Channel: r.Channel, To: to,
 		Locale: text.Locale, Subject: text.Subject, Text: text.Text, HTML: text.HTML,
+		Voicemail: text.Voicemail, VoicemailLocale: text.VoicemailLocale,
 	}
 	if r.Channel == domain.Email && w.o.UnsubscribeURL != nil {
 		msg.UnsubscribeURL = w.o.UnsubscribeURL(r.BorrowerID, to)

@@ -34,6 +34,11 @@ type Definition struct {
 	Note string `json:"note,omitempty" yaml:"note,omitempty"`
 	// Channels maps a channel to its texts by locale ("zh-CN", "en-US").
 	Channels map[domain.Channel]map[string]Text `json:"channels" yaml:"channels"`
+	// Voicemail maps a locale to what a call leaves on an answering
+	// machine instead of the voice script (answering-machine detection
+	// tells which answered). It is a limited-content message (12 CFR
+	// 1006.2(j)): see limitedContentProblem for what it may use.
+	Voicemail map[string]string `json:"voicemail,omitempty" yaml:"voicemail,omitempty"`
 }
 
 // Text is the source of one channel in one locale. SMS and voice texts are
@@ -136,13 +141,15 @@ func (t Text) MarshalYAML() (any, error) {
 // encoded is the wire form of a Definition with in-app subjects spelled
 // "title", so that what GET shows is what PUT and the files take.
 type encoded struct {
-	Category string                            `json:"category,omitempty" yaml:"category,omitempty"`
-	Note     string                            `json:"note,omitempty" yaml:"note,omitempty"`
-	Channels map[domain.Channel]map[string]any `json:"channels" yaml:"channels"`
+	Category  string                            `json:"category,omitempty" yaml:"category,omitempty"`
+	Note      string                            `json:"note,omitempty" yaml:"note,omitempty"`
+	Channels  map[domain.Channel]map[string]any `json:"channels" yaml:"channels"`
+	Voicemail map[string]string                 `json:"voicemail,omitempty" yaml:"voicemail,omitempty"`
 }
 
 func (d Definition) encode() encoded {
-	e := encoded{Category: d.Category, Note: d.Note, Channels: make(map[domain.Channel]map[string]any, len(d.Channels))}
+	e := encoded{Category: d.Category, Note: d.Note, Channels: make(map[domain.Channel]map[string]any, len(d.Channels)),
+		Voicemail: d.Voicemail}
 	for ch, texts := range d.Channels {
 		m := make(map[string]any, len(texts))
 		for loc, t := range texts {

@@ -20,7 +20,8 @@ type Change struct {
 	// whole template (Field "category" or "note").
 	Channel string `json:"channel,omitempty"`
 	Locale  string `json:"locale,omitempty"`
-	// Field is "body" or "subject" ("title" for in-app texts), or
+	// Field is "body" or "subject" ("title" for in-app texts), "voicemail"
+	// (channel voice: the text a call leaves on a machine), or
 	// "category" or "note".
 	Field string `json:"field"`
 	// Kind is "added", "removed" or "changed".
@@ -66,6 +67,16 @@ func Diff(before, after Definition) []Change {
 			field(ch, loc, subject, b[loc].Subject, a[loc].Subject)
 			field(ch, loc, "body", b[loc].Body, a[loc].Body)
 		}
+	}
+	locales := sortedKeys(before.Voicemail)
+	for loc := range after.Voicemail {
+		if _, ok := before.Voicemail[loc]; !ok {
+			locales = append(locales, loc)
+		}
+	}
+	slices.Sort(locales)
+	for _, loc := range locales {
+		field(domain.Voice, loc, "voicemail", before.Voicemail[loc], after.Voicemail[loc])
 	}
 	return changes
 }

@@ -103,6 +103,11 @@ type Rendered struct {
 	// HTML is the email body as HTML (escaped text, <br> for newlines); empty
 	// for other channels.
 	HTML string
+	// Voicemail is what a call leaves on an answering machine, in
+	// VoicemailLocale (voice channel of a template with voicemail texts
+	// only; empty otherwise).
+	Voicemail       string
+	VoicemailLocale string
 }
 
 // maxOutput bounds what one text may render to. An SMS is at most a few
@@ -116,6 +121,8 @@ type compiled struct {
 	id       string
 	version  int
 	channels map[domain.Channel]*compiledChannel
+	// voicemail holds the voicemail texts by locale; nil without any.
+	voicemail *compiledChannel
 }
 
 type compiledChannel struct {
@@ -209,6 +216,13 @@ func (c *compiled) render(ch domain.Channel, locale string, data Context) (Rende
 	r := Rendered{ID: c.id, Version: c.version, Channel: ch, Locale: t.locale, Subject: subject, Text: text}
 	if ch == domain.Email {
 		r.HTML = TextToHTML(text)
+	}
+	if ch == domain.Voice && c.voicemail != nil && c.voicemail.fallback != nil {
+		vt := c.voicemail.pick(locale)
+		if _, r.Voicemail, err = vt.execute(data); err != nil {
+			return Rendered{}, fmt.Errorf("templates: %s v%d voicemail/%s: %w", c.id, c.version, vt.locale, err)
+		}
+		r.VoicemailLocale = vt.locale
 	}
 	return r, nil
 }

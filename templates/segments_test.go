@@ -181,7 +181,7 @@ func TestBundledSMSFitDefaultLimit(t *testing.T) {
 	}
 	for id, def := range defs {
 		for loc, text := range def.Channels[domain.SMS] {
-			ct, err := compileText(domain.SMS, loc, text)
+			ct, err := compileText(string(domain.SMS), loc, text)
 			if err != nil {
 				t.Fatal(err)
 			}

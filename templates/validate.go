@@ -11,17 +11,24 @@ import (
 )
 
 // ValidationError is why a template was refused. Channel and Locale name the
-// text at fault; both are empty for a problem of the whole template.
+// text at fault; both are empty for a problem of the whole template. A
+// problem of a voicemail text has Voicemail set, its Locale, and Channel
+// "voice".
 type ValidationError struct {
-	Channel string
-	Locale  string
-	Problem string
+	Channel   string
+	Locale    string
+	Voicemail bool
+	Problem   string
 }
 
 // Error names the channel, the locale and the problem, so that an operator
 // reading a 400 knows which text to fix.
 func (e *ValidationError) Error() string {
 	switch {
+	case e.Voicemail && e.Locale == "":
+		return "voicemail: " + e.Problem
+	case e.Voicemail:
+		return "voicemail, locale " + e.Locale + ": " + e.Problem
 	case e.Channel == "" && e.Locale == "":
 		return "template: " + e.Problem
 	case e.Locale == "":
@@ -154,7 +161,7 @@ func compileChecked(id string, d Definition, r rules) (*compiled, error) {
 				add(string(ch), loc, "%s", p)
 				continue
 			}
-			ct, err := compileText(ch, loc, t)
+			ct, err := compileText(string(ch), loc, t)
 			if err != nil {
 				add(string(ch), loc, "%v", err)
 				continue
@@ -187,9 +194,12 @@ func compileChecked(id string, d Definition, r rules) (*compiled, error) {
 		cc.finish()
 		c.channels[ch] = cc
 	}
+	vm, vmErrs := compileVoicemail(id, d)
+	errs = append(errs, vmErrs...)
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
+	c.voicemail = vm
 	return c, nil
 }
 
@@ -225,10 +235,10 @@ func shapeProblem(ch domain.Channel, t Text) string {
 }
 
 // compileText parses one text with the helpers of its locale.
-func compileText(ch domain.Channel, loc string, t Text) (*compiledText, error) {
+func compileText(kind, loc string, t Text) (*compiledText, error) {
 	fm := newFormatter(loc).funcs()
 	parse := func(part, src string) (*template.Template, error) {
-		tpl, err := template.New(string(ch) + "/" + loc + "/" + part).Option("missingkey=error").Funcs(fm).Parse(src)
+		tpl, err := template.New(kind + "/" + loc + "/" + part).Option("missingkey=error").Funcs(fm).Parse(src)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", part, err)
 		}

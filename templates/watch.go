@@ -177,7 +177,7 @@ func compileStored(def Definition) (*compiled, error) {
 	for ch, texts := range def.Channels {
 		cc := &compiledChannel{texts: make(map[string]*compiledText, len(texts))}
 		for loc, t := range texts {
-			ct, err := compileText(ch, loc, t)
+			ct, err := compileText(string(ch), loc, t)
 			if err != nil {
 				return nil, fmt.Errorf("%s/%s: %w", ch, loc, err)
 			}
@@ -185,6 +185,18 @@ func compileStored(def Definition) (*compiled, error) {
 		}
 		cc.finish()
 		c.channels[ch] = cc
+	}
+	if len(def.Voicemail) > 0 {
+		vm := &compiledChannel{texts: make(map[string]*compiledText, len(def.Voicemail))}
+		for loc, body := range def.Voicemail {
+			ct, err := compileText(voicemailKind, loc, Text{Body: body})
+			if err != nil {
+				return nil, fmt.Errorf("voicemail/%s: %w", loc, err)
+			}
+			vm.texts[loc] = ct
+		}
+		vm.finish()
+		c.voicemail = vm
 	}
 	return c, nil
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -37,12 +38,31 @@ type Options struct {
 	// StatusCallback, when set, is the URL Twilio posts the call's outcome
 	// to (the 7-day conversation rule depends on it).
 	StatusCallback string
+	// Calls and AnswerURL place calls that leave a voicemail: a message
+	// with a Voicemail text is kept in Calls, and the call asks Twilio for
+	// answering-machine detection and for its TwiML at AnswerURL (with
+	// ?r=<reminder id>) once answered. Without both, every call says its
+	// script inline.
+	Calls     CallKeeper
+	AnswerURL string
 }
+
+// CallKeeper keeps a call's texts until Twilio asks for them (Answers).
+type CallKeeper interface {
+	Put(ctx context.Context, reminderID string, c Call) error
+}
+
+// MachineDetection is the answering-machine detection a call with a
+// voicemail asks for: Twilio waits for the end of a machine's greeting, so
+// the voicemail is recorded from the beep on.
+const MachineDetection = "DetectMessageEnd"
 
 // Provider places calls through Twilio. It is safe for concurrent use.
 type Provider struct {
-	api      *twilioapi.Client
-	callback string
+	api       *twilioapi.Client
+	callback  string
+	calls     CallKeeper
+	answerURL string
 }
 
 var (
@@ -60,25 +80,36 @@ func New(cfg config.Provider, opts Options) (*Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Provider{api: api, callback: opts.StatusCallback}, nil
+	return &Provider{api: api, callback: opts.StatusCallback, calls: opts.Calls, answerURL: opts.AnswerURL}, nil
 }
 
 // Send places a call from the configured number to msg.To that says
-// msg.Text in msg.Locale. The request starts only if channels.BeginCall(ctx)
-// allows it.
+// msg.Text in msg.Locale. A message with a Voicemail text (and a provider
+// with Calls and AnswerURL) is placed with answering-machine detection:
+// its texts are kept first, and the call gets its TwiML from AnswerURL
+// once answered (see Answers.Answer). The request starts only if
+// channels.BeginCall(ctx) allows it.
 func (p *Provider) Send(ctx context.Context, msg channels.Message) (channels.Result, error) {
 	if msg.To == "" || msg.Text == "" {
 		return channels.Result{}, &channels.Error{Kind: channels.Permanent, Err: errors.New("voice: message has no recipient or no text")}
 	}
 	twiml := TwiML(msg.Locale, msg.Text)
-	if len(twiml) > MaxTwiML {
-		return channels.Result{}, &channels.Error{
-			Kind: channels.Permanent,
-			Code: "twiml_too_long",
-			Err:  fmt.Errorf("voice: script is %d bytes of TwiML, Twilio accepts %d", len(twiml), MaxTwiML),
-		}
+	if err := checkLength("script", twiml); err != nil {
+		return channels.Result{}, err
 	}
-	params := (&openapi.CreateCallParams{}).SetTo(msg.To).SetFrom(p.api.From()).SetTwiml(twiml)
+	params := (&openapi.CreateCallParams{}).SetTo(msg.To).SetFrom(p.api.From())
+	if msg.Voicemail != "" && p.calls != nil && p.answerURL != "" {
+		if err := checkLength("voicemail", TwiML(msg.VoicemailLocale, msg.Voicemail)); err != nil {
+			return channels.Result{}, err
+		}
+		call := Call{BorrowerID: msg.BorrowerID, Script: msg.Text, Locale: msg.Locale, Voicemail: msg.Voicemail, VoicemailLocale: msg.VoicemailLocale}
+		if err := p.calls.Put(ctx, msg.ReminderID, call); err != nil {
+			return channels.Result{}, &channels.Error{Kind: channels.Retry, Err: err}
+		}
+		params.SetUrl(p.answerURL + "?" + url.Values{"r": {msg.ReminderID}}.Encode()).SetMachineDetection(MachineDetection)
+	} else {
+		params.SetTwiml(twiml)
+	}
 	// A per-message callback (which names the reminder) beats the
 	// provider-wide one.
 	if cb := cmp.Or(msg.StatusCallback, p.callback); cb != "" {
@@ -95,6 +126,18 @@ func (p *Provider) Send(ctx context.Context, msg channels.Message) (channels.Res
 		return channels.Result{}, fmt.Errorf("voice send: %w", err)
 	}
 	return channels.Result{ProviderRef: sid, Status: domain.Sent}, nil
+}
+
+// checkLength refuses TwiML longer than Twilio takes, before any request.
+func checkLength(what, twiml string) error {
+	if len(twiml) <= MaxTwiML {
+		return nil
+	}
+	return &channels.Error{
+		Kind: channels.Permanent,
+		Code: "twiml_too_long",
+		Err:  fmt.Errorf("voice: %s is %d bytes of TwiML, Twilio accepts %d", what, len(twiml), MaxTwiML),
+	}
 }
 
 // Lookup reports whether Twilio has a call from the configured number to

@@ -35,6 +35,7 @@ import (
 	"github.com/forbear/forbear/internal/httpapi"
 	"github.com/forbear/forbear/internal/metrics"
 	"github.com/forbear/forbear/internal/natsrv"
+	"github.com/forbear/forbear/internal/retention"
 	"github.com/forbear/forbear/internal/signing"
 	"github.com/forbear/forbear/internal/stats"
 	"github.com/forbear/forbear/internal/store"
@@ -57,8 +58,9 @@ type Options struct {
 	// NATSURL overrides config nats.url (tests connect several instances to
 	// one server this way).
 	NATSURL string
-	// NoScheduler leaves the cron sweep off (tests and the benchmark drive
-	// sweeps themselves through Scheduler()).
+	// NoScheduler leaves the cron sweep and the daily audit retention run
+	// off (tests and the benchmark drive them through Scheduler() and
+	// Retention()).
 	NoScheduler bool
 	// NoHTTP skips the HTTP listener; Handler() still serves.
 	NoHTTP bool
@@ -87,12 +89,15 @@ type App struct {
 	metrics   *metrics.Metrics
 	state     *store.State
 	audit     *audit.Recorder
+	activity  *retention.Index  // each borrower's last record, for retention
+	purger    *retention.Purger // removes the records of borrowers idle past audit.retention
 	fence     *dispatcher.Fence
 	intake    *dispatcher.Intake
 	templates *templates.Store
 	sched     *scheduler.Scheduler
 	policies  scheduler.Policies
 	inbox     *inapp.Inbox
+	calls     *voice.Answers // what calls with a voicemail say once answered
 	ledger    *dispatcher.Ledger
 	signer    *signing.Signer
 	support   *support.Service
@@ -172,8 +177,17 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 		a.log.WithField("part", "stats")); err != nil {
 		return nil, err
 	}
-	// Every record this instance writes is counted for the dashboard.
-	a.audit = audit.New(a.js, a.instance, audit.WithObserver(a.counter.Add))
+	// Every record this instance writes is counted for the dashboard, and
+	// moves its borrower's last activity for retention (also with
+	// audit.retention 0, so that setting an age later finds the index).
+	if a.activity, err = retention.OpenIndex(ctx, a.js); err != nil {
+		return nil, err
+	}
+	a.audit = audit.New(a.js, a.instance, audit.WithObserver(a.counter.Add), audit.WithActivity(a.activity.Touch))
+	if a.purger, err = retention.NewPurger(ctx, retention.Options{JS: a.js, Index: a.activity, Age: cfg.Audit.Retention.D(),
+		Clock: o.Clock, Log: a.log.WithField("part", "retention")}); err != nil {
+		return nil, err
+	}
 	a.fence = dispatcher.NewFence(a.state, dispatcher.FenceOptions{
 		Instance: a.instance, Lease: cfg.Dispatcher.FenceLease.D(), Observe: a.metrics.Fence, ObserveCheck: o.FenceCheck,
 		Log: a.log.WithField("part", "fence"),
@@ -196,6 +210,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 	a.intake = dispatcher.NewIntake(dispatcher.IntakeOptions{
 		State: a.state, EventIDs: eventIDs, Reindex: a.sched, Fence: a.fence, Clock: o.Clock,
 		Log: a.log.WithField("part", "intake"), AgreementPolicy: cfg.Agreements.Policy, Observe: a.metrics.Event,
+		History: a.audit,
 	})
 	if a.inbox, err = inapp.New(a.js, inapp.WithClock(o.Clock)); err != nil {
 		return nil, err
@@ -217,15 +232,18 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 	if a.ledger, err = dispatcher.NewLedger(ctx, a.js, rules, o.Clock); err != nil {
 		return nil, err
 	}
+	if a.calls, err = voice.OpenAnswers(ctx, a.js); err != nil {
+		return nil, err
+	}
 	if err := a.buildWorkers(ctx, o); err != nil {
 		return nil, err
 	}
 	a.support = support.New(support.Options{
 		State: a.state, Ledger: a.ledger, Policies: a.policies, AgreementPolicy: cfg.Agreements.Policy,
-		DefaultZone: a.zone, PhoneRegion: cfg.Console.PhoneRegion, Clock: o.Clock, Log: a.log.WithField("part", "support"),
+		DefaultZone: a.zone, PhoneRegion: cfg.Console.PhoneRegion, Clock: o.Clock, Records: a.audit, Log: a.log.WithField("part", "support"),
 	})
 	outcomes := &dispatcher.Outcomes{Intake: a.intake, Ledger: a.ledger, Audit: a.audit, State: a.state, Metrics: a.metrics,
-		Keywords: rules.OptOutKeywords, Confirmation: optOutConfirmation(cfg.Compliance.OptOutConfirmation)}
+		Keywords: rules.OptOutKeywords, Confirmation: optOutConfirmation(cfg.Compliance.OptOutConfirmation), Calls: a.calls}
 	// One authenticator for the API and the console: a role means the same
 	// in both.
 	authn := auth.New(cfg.Auth.Tokens, a.signer.BorrowerFromToken)
@@ -368,7 +386,7 @@ func (a *App) buildWorkers(ctx context.Context, o Options) error {
 			if ch == domain.SMS {
 				p, err = sms.New(pc, sms.Options{HTTPClient: hc})
 			} else {
-				p, err = voice.New(pc, voice.Options{HTTPClient: hc})
+				p, err = voice.New(pc, voice.Options{HTTPClient: hc, Calls: a.calls, AnswerURL: a.publicURL() + "/v1/providers/twilio/voice"})
 			}
 		case "smtp":
 			p, err = email.New(pc, email.Options{})
@@ -480,6 +498,7 @@ func (a *App) Start(ctx context.Context) error {
 		if err := a.sched.Start(runCtx); err != nil {
 			return err
 		}
+		a.purger.Start(runCtx)
 	}
 	a.counter.Start(runCtx)
 	go a.watchQueueDepth(runCtx)
@@ -523,15 +542,22 @@ func (a *App) Stop(ctx context.Context) error {
 	if a.sched != nil && !a.noSched {
 		errs = append(errs, a.sched.Stop(ctx))
 	}
+	if a.purger != nil {
+		errs = append(errs, a.purger.Stop(ctx))
+	}
 	if a.stopIntake != nil {
 		a.stopIntake()
 	}
 	for _, w := range a.workers {
 		errs = append(errs, w.Stop(ctx))
 	}
-	// The last records are written: fold their counts.
+	// The last records are written: fold their counts, store their
+	// borrowers' last activity.
 	if a.counter != nil {
 		errs = append(errs, tidy(ctx, a.counter.Stop))
+	}
+	if a.activity != nil {
+		errs = append(errs, tidy(ctx, a.activity.Flush))
 	}
 	if a.cancel != nil {
 		a.cancel()
@@ -610,6 +636,10 @@ func (a *App) Templates() *templates.Store { return a.templates }
 
 // Audit exposes the delivery records.
 func (a *App) Audit() *audit.Recorder { return a.audit }
+
+// Retention exposes the audit retention runs (tests run them on a moved
+// clock).
+func (a *App) Retention() *retention.Purger { return a.purger }
 
 // Support answers support staff's questions: search and the borrower
 // page.

@@ -24,5 +24,6 @@ func (r renderer) Render(rem domain.Reminder, b domain.Borrower, c domain.Case, 
 	if err != nil {
 		return dispatcher.Rendered{}, err
 	}
-	return dispatcher.Rendered{Subject: out.Subject, Text: out.Text, HTML: out.HTML, Locale: out.Locale, Version: out.Version}, nil
+	return dispatcher.Rendered{Subject: out.Subject, Text: out.Text, HTML: out.HTML, Locale: out.Locale, Version: out.Version,
+		Voicemail: out.Voicemail, VoicemailLocale: out.VoicemailLocale}, nil
 }

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -38,6 +39,7 @@ type Recorder struct {
 	read     *store.Reader
 	instance string
 	observe  func(domain.Delivery)
+	activity func(borrowerID string, at time.Time)
 }
 
 // Option tunes a Recorder.
@@ -52,9 +54,19 @@ func WithObserver(fn func(domain.Delivery)) Option {
 	return func(r *Recorder) { r.observe = fn }
 }
 
+// WithActivity has fn told, before it is published, about every record
+// this Recorder writes (delivery records and suppression changes): the
+// borrower and the record's time. The retention index keeps each
+// borrower's last activity this way. fn must be quick, must not block and
+// must be safe for concurrent use.
+func WithActivity(fn func(borrowerID string, at time.Time)) Option {
+	return func(r *Recorder) { r.activity = fn }
+}
+
 // New returns a Recorder; instance names this forbear instance in records.
 func New(js jetstream.JetStream, instance string, opts ...Option) *Recorder {
-	r := &Recorder{js: js, read: store.NewReader(js), instance: instance, observe: func(domain.Delivery) {}}
+	r := &Recorder{js: js, read: store.NewReader(js), instance: instance, observe: func(domain.Delivery) {},
+		activity: func(string, time.Time) {}}
 	for _, o := range opts {
 		o(r)
 	}
@@ -94,6 +106,7 @@ func (r *Recorder) publishAsync(d domain.Delivery) (jetstream.PubAckFuture, erro
 	if err != nil {
 		return nil, err
 	}
+	r.touch(d.BorrowerID, d.At)
 	f, err := r.js.PublishAsync(store.DeliverySubject(d.BorrowerID, d.ID), data)
 	if err != nil {
 		return nil, fmt.Errorf("audit: record %s %s: %w", d.ID, d.Status, err)
@@ -111,6 +124,7 @@ func (r *Recorder) RecordOnce(ctx context.Context, d domain.Delivery, key string
 	if err != nil {
 		return false, err
 	}
+	r.touch(d.BorrowerID, d.At)
 	ack, err := r.js.Publish(ctx, store.DeliverySubject(d.BorrowerID, d.ID), data, jetstream.WithMsgID(key))
 	if err != nil {
 		return false, fmt.Errorf("audit: record %s %s: %w", d.ID, d.Status, err)
@@ -253,6 +267,18 @@ func newestOf(msgs []*jetstream.RawStreamMsg, id string, statuses []domain.Statu
 	return domain.Delivery{}, false
 }
 
+// touch tells the activity hook about a record of borrowerID at at (now
+// when the record has no time), before the record is published. The hook
+// deciding nothing on its own is what makes that safe: a purge reads the
+// borrower's newest record before it deletes anything, so a lost or early
+// index entry only keeps records longer.
+func (r *Recorder) touch(borrowerID string, at time.Time) {
+	if at.IsZero() {
+		at = time.Now()
+	}
+	r.activity(borrowerID, at)
+}
+
 func (r *Recorder) encode(d domain.Delivery) ([]byte, error) {
 	if d.Instance == "" {
 		d.Instance = r.instance
@@ -262,4 +288,93 @@ func (r *Recorder) encode(d domain.Delivery) ([]byte, error) {
 		return nil, fmt.Errorf("audit: record %s %s: %w", d.ID, d.Status, err)
 	}
 	return data, nil
+}
+
+// MaxExport bounds the records one borrower's export reads (delivery
+// records and suppression changes together): years of reminders are a few
+// thousand.
+const MaxExport = 1_000_000
+
+// RecordSuppressionChanges stores changes of one borrower's suppressions
+// on the borrower's suppression history subject, and waits for the stream
+// to acknowledge them.
+func (r *Recorder) RecordSuppressionChanges(ctx context.Context, changes []domain.SuppressionChange) error {
+	futures := make([]jetstream.PubAckFuture, 0, len(changes))
+	for _, c := range changes {
+		if c.Instance == "" {
+			c.Instance = r.instance
+		}
+		data, err := json.Marshal(c)
+		if err != nil {
+			return fmt.Errorf("audit: suppression change of %s: %w", c.BorrowerID, err)
+		}
+		r.touch(c.BorrowerID, c.At)
+		f, err := r.js.PublishAsync(store.SuppressionHistorySubject(c.BorrowerID), data)
+		if err != nil {
+			return fmt.Errorf("audit: suppression change of %s: %w", c.BorrowerID, err)
+		}
+		futures = append(futures, f)
+	}
+	for _, f := range futures {
+		select {
+		case <-f.Ok():
+		case err := <-f.Err():
+			return fmt.Errorf("audit: suppression change: %w", err)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// CountRecords is how many delivery records and suppression changes a
+// borrower has, in two requests whatever the number. Any replica may
+// answer.
+func (r *Recorder) CountRecords(ctx context.Context, borrowerID string) (uint64, error) {
+	current, err := r.read.Count(ctx, store.DeliveriesStream, store.BorrowerRecordsFilter(borrowerID))
+	if err != nil {
+		return 0, fmt.Errorf("audit: count: %w", err)
+	}
+	legacy, err := r.read.Count(ctx, store.DeliveriesStream, store.LegacyDeliverySubject(borrowerID))
+	if err != nil {
+		return 0, fmt.Errorf("audit: count: %w", err)
+	}
+	return current + legacy, nil
+}
+
+// EachDelivery calls fn with every delivery record of a borrower, oldest
+// first (those from before per-reminder subjects, then the others), a page
+// at a time, stopping at fn's first error. Any replica may answer, as for
+// List.
+func (r *Recorder) EachDelivery(ctx context.Context, borrowerID string, fn func(domain.Delivery) error) error {
+	each := func(m *jetstream.RawStreamMsg) error {
+		var d domain.Delivery
+		if json.Unmarshal(m.Data, &d) != nil {
+			return nil // not a record: skipped, as List does
+		}
+		return fn(d)
+	}
+	for _, filter := range []string{store.LegacyDeliverySubject(borrowerID), store.DeliveryFilter(borrowerID)} {
+		if err := r.read.Each(ctx, store.DeliveriesStream, filter, MaxExport, each); err != nil {
+			return fmt.Errorf("audit: read records: %w", err)
+		}
+	}
+	return nil
+}
+
+// EachSuppressionChange calls fn with every recorded change of a
+// borrower's suppressions, oldest first, a page at a time, stopping at
+// fn's first error. Any replica may answer.
+func (r *Recorder) EachSuppressionChange(ctx context.Context, borrowerID string, fn func(domain.SuppressionChange) error) error {
+	err := r.read.Each(ctx, store.DeliveriesStream, store.SuppressionHistorySubject(borrowerID), MaxExport, func(m *jetstream.RawStreamMsg) error {
+		var c domain.SuppressionChange
+		if json.Unmarshal(m.Data, &c) != nil {
+			return nil
+		}
+		return fn(c)
+	})
+	if err != nil {
+		return fmt.Errorf("audit: read suppression history: %w", err)
+	}
+	return nil
 }

@@ -20,6 +20,7 @@ type Config struct {
 	Templates    Templates  `yaml:"templates"`
 	Dispatcher   Dispatcher `yaml:"dispatcher"`
 	Console      Console    `yaml:"console"`
+	Audit        Audit      `yaml:"audit"`
 	Log          Log        `yaml:"log"`
 }
 
@@ -253,6 +254,15 @@ type Console struct {
 	// PhoneRegion is the ISO 3166 alpha-2 region (CN, US, GB) of phone
 	// numbers typed into a search without a country code; default CN.
 	PhoneRegion string `yaml:"phone_region"`
+}
+
+// Audit configures the audit trail (delivery records and suppression
+// changes).
+type Audit struct {
+	// Retention is how long a borrower's records are kept after the
+	// borrower's last record (12 CFR 1006.100: three years after the last
+	// collection activity); 0 keeps them forever.
+	Retention Age `yaml:"retention"`
 }
 
 // Log configures logging.

@@ -311,12 +311,12 @@ func TestLoadFile(t *testing.T) {
 		{
 			name:    "bad duration",
 			yaml:    "policies:\n  - id: p\n    steps:\n      - {id: s, at: soon, channels: [sms], template: t}\n",
-			wantErr: "soon",
+			wantErr: `policies[0].steps[0].at (line 4): invalid duration "soon"`,
 		},
 		{
 			name:    "bad cap duration",
 			yaml:    "compliance:\n  caps:\n    sms: {max: 1, per: daily}\n",
-			wantErr: "daily",
+			wantErr: `compliance.caps.sms.per (line 3): invalid duration "daily"`,
 		},
 		{
 			name:    "not YAML",

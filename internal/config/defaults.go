@@ -45,7 +45,9 @@ func Default() Config {
 		},
 		// CN goes with the default scheduler.timezone, Asia/Shanghai.
 		Console: Console{PhoneRegion: "CN"},
-		Log:     Log{Level: "info"},
+		// Three years after the last activity (12 CFR 1006.100).
+		Audit: Audit{Retention: Age(DefaultRetention)},
+		Log:   Log{Level: "info"},
 	}
 }
 

@@ -79,3 +79,61 @@ func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d)
 
 // D returns the value as a time.Duration.
 func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// Year is the length of the "y" unit of an Age: 365 days.
+const Year = 365 * 24 * time.Hour
+
+// DefaultRetention is audit.retention's default: three years (1095d).
+const DefaultRetention = 3 * Year
+
+// MinRetention is the shortest audit.retention besides 0: a borrower idle
+// for less than a day may still have a reminder in flight, whose worker
+// reads the borrower's records.
+const MinRetention = 24 * time.Hour
+
+// Age is a long duration: a whole number of years ("3y", 365 days each),
+// or what Duration takes ("1095d", "36h"). Negative ages do not parse. It
+// marshals in days when it is a whole number of them.
+type Age time.Duration
+
+// UnmarshalText implements encoding.TextUnmarshaler (YAML, env, flags).
+func (a *Age) UnmarshalText(b []byte) error {
+	s := strings.TrimSpace(string(b))
+	if n, ok := strings.CutSuffix(s, "y"); ok {
+		years, err := strconv.ParseUint(n, 10, 16)
+		if err != nil || years > 200 {
+			return fmt.Errorf("invalid age %q (whole years, at most 200)", s)
+		}
+		*a = Age(time.Duration(years) * Year)
+		return nil
+	}
+	if s == "0" {
+		*a = 0
+		return nil
+	}
+	d, err := ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	if d < 0 {
+		return fmt.Errorf("invalid age %q (negative)", s)
+	}
+	*a = Age(d)
+	return nil
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (a Age) MarshalText() ([]byte, error) { return []byte(a.String()), nil }
+
+// String is the age in days ("1095d") when it is a whole number of them,
+// else in Go syntax.
+func (a Age) String() string {
+	d := time.Duration(a)
+	if d != 0 && d%(24*time.Hour) == 0 {
+		return strconv.FormatInt(int64(d/(24*time.Hour)), 10) + "d"
+	}
+	return d.String()
+}
+
+// D returns the value as a time.Duration.
+func (a Age) D() time.Duration { return time.Duration(a) }

@@ -46,6 +46,12 @@ func decodeYAML(data []byte, cfg *Config) error {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true) // a misspelt key is an error, not a silent default
 	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
+		var doc yaml.Node
+		if yaml.Unmarshal(data, &doc) == nil {
+			if bad := badText(&doc, reflect.TypeFor[Config](), ""); bad != nil {
+				return bad
+			}
+		}
 		return err
 	}
 	// YAML merges maps into the defaults; caps given in the file replace
@@ -57,6 +63,60 @@ func decodeYAML(data []byte, cfg *Config) error {
 	}
 	if err := yaml.Unmarshal(data, &probe); err == nil && probe.Compliance.Caps != nil {
 		cfg.Compliance.Caps = *probe.Compliance.Caps
+	}
+	return nil
+}
+
+// badText finds the key whose value a text unmarshaler (a duration, an
+// age) refused, which YAML reports without the key: it walks the document
+// beside the fields of t and parses each such value again. nil when none
+// is refused.
+func badText(node *yaml.Node, t reflect.Type, key string) error {
+	join := func(name string) string {
+		if key == "" {
+			return name
+		}
+		return key + "." + name
+	}
+	switch {
+	case node.Kind == yaml.DocumentNode:
+		for _, c := range node.Content {
+			if err := badText(c, t, key); err != nil {
+				return err
+			}
+		}
+	case t.Kind() == reflect.Pointer:
+		return badText(node, t.Elem(), key)
+	case reflect.PointerTo(t).Implements(textUnmarshaler):
+		if node.Kind != yaml.ScalarNode {
+			return nil
+		}
+		if err := reflect.New(t).Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(node.Value)); err != nil {
+			return fmt.Errorf("%s (line %d): %w", key, node.Line, err)
+		}
+	case node.Kind == yaml.MappingNode && t.Kind() == reflect.Struct:
+		for i := 0; i+1 < len(node.Content); i += 2 {
+			name := node.Content[i].Value
+			for j := 0; j < t.NumField(); j++ {
+				if strings.Split(t.Field(j).Tag.Get("yaml"), ",")[0] == name {
+					if err := badText(node.Content[i+1], t.Field(j).Type, join(name)); err != nil {
+						return err
+					}
+				}
+			}
+		}
+	case node.Kind == yaml.MappingNode && t.Kind() == reflect.Map:
+		for i := 0; i+1 < len(node.Content); i += 2 {
+			if err := badText(node.Content[i+1], t.Elem(), join(node.Content[i].Value)); err != nil {
+				return err
+			}
+		}
+	case node.Kind == yaml.SequenceNode && t.Kind() == reflect.Slice:
+		for i, c := range node.Content {
+			if err := badText(c, t.Elem(), fmt.Sprintf("%s[%d]", key, i)); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
@@ -251,6 +311,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Dispatcher.AckWait.D() < 5*time.Second {
 		bad("dispatcher.ack_wait", "must be at least 5s")
+	}
+	if r := c.Audit.Retention.D(); r != 0 && r < MinRetention {
+		bad("audit.retention", "must be 0 (keep forever) or at least %s, got %s", Age(MinRetention), c.Audit.Retention)
 	}
 	if !phone.ValidRegion(strings.ToUpper(c.Console.PhoneRegion)) {
 		bad("console.phone_region", "%q is not an ISO 3166 alpha-2 region with phone numbers (CN, US, GB, ...)", c.Console.PhoneRegion)

@@ -223,7 +223,7 @@ func (c *Console) postUnmute(w http.ResponseWriter, r *http.Request, rq *request
 		return
 	}
 	id, muteID := r.PathValue("id"), r.PathValue("mute_id")
-	err := in.DeleteMute(r.Context(), id, muteID)
+	err := in.DeleteMute(r.Context(), id, muteID, rq.Principal.Name)
 	switch {
 	case err == nil:
 		http.Redirect(w, r, borrowerPath(id)+"?unmuted="+url.QueryEscape(muteID)+"#lifted", http.StatusSeeOther)

@@ -332,6 +332,10 @@ func TestOpenAPIAnswers(t *testing.T) {
 	ask(204, "DELETE", "/v1/borrowers/b-doc/mutes/"+muteID, tokSupport, "", "")
 	ask(404, "DELETE", "/v1/borrowers/b-doc/mutes/"+muteID, tokSupport, "", "")
 	ask(200, "GET", "/v1/borrowers/b-doc/deliveries?limit=5", tokSupport, "", "")
+	ask(200, "GET", "/v1/borrowers/b-doc/export", tokSupport, "", "")
+	ask(200, "GET", "/v1/borrowers/b-doc/export?format=csv", tokSupport, "", "")
+	wantField(ask(400, "GET", "/v1/borrowers/b-doc/export?format=pdf", tokSupport, "", ""), "format")
+	wantField(ask(404, "GET", "/v1/borrowers/nobody/export", tokSupport, "", ""), "id")
 	ask(200, "GET", "/v1/outbox?channel=sms", tokSupport, "", "")
 	wantField(ask(400, "GET", "/v1/outbox?channel=fax", tokSupport, "", ""), "channel")
 
@@ -390,7 +394,11 @@ func TestOpenAPIAnswers(t *testing.T) {
 		if r.status != want {
 			t.Errorf("signed POST %s: %d %s, want %d", path, r.status, bytes.TrimSpace(r.body), want)
 		}
-		for _, p := range doc.checkAnswer(t, http.MethodPost, path, r) {
+		u, err := url.Parse(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range doc.checkAnswer(t, http.MethodPost, u.Path, r) {
 			t.Error(p)
 		}
 		return r
@@ -398,6 +406,8 @@ func TestOpenAPIAnswers(t *testing.T) {
 	signed(204, "/v1/providers/twilio/status", url.Values{"MessageSid": {"SM1"}, "MessageStatus": {"delivered"}})
 	wantField(signed(400, "/v1/providers/twilio/status", url.Values{"CallSid": {"CA1"}, "CallStatus": {"completed"}, "CallDuration": {"abc"}}), "CallDuration")
 	signed(200, "/v1/providers/twilio/inbound", url.Values{"From": {"+8613800000009"}, "Body": {"hello"}})
+	signed(200, "/v1/providers/twilio/voice?r=none", url.Values{"CallSid": {"CA1"}, "AnsweredBy": {"machine_end_beep"}})
+	wantField(signed(400, "/v1/providers/twilio/voice", url.Values{"CallSid": {"CA1"}, "AnsweredBy": {"human"}}), "r")
 	ask(403, "GET", "/v1/unsubscribe?b=b-doc&a=doc%40example.com&sig=forged", "", "", "")
 	ask(403, "POST", "/v1/unsubscribe", "", ctForm, "b=b-doc&a=doc%40example.com&sig=forged")
 	ask(200, "GET", "/healthz", "", "", "")

@@ -80,6 +80,7 @@ func (s *Server) apiRoutes() []Route {
 		{"POST", "/v1/borrowers/{id}/mutes", AccessSupport, s.postMute},
 		{"DELETE", "/v1/borrowers/{id}/mutes/{mute_id}", AccessSupport, s.deleteMute},
 		{"GET", "/v1/borrowers/{id}/deliveries", AccessSupport, s.getDeliveries},
+		{"GET", "/v1/borrowers/{id}/export", AccessSupport, s.getExport},
 		{"GET", "/v1/borrowers/{id}/inbox", AccessOwnInbox, s.getInbox},
 		{"GET", "/v1/borrowers/{id}/inbox/stream", AccessOwnInbox, s.getInboxStream},
 		{"POST", "/v1/borrowers/{id}/inbox/{msg_id}/read", AccessOwnInbox, s.postRead},

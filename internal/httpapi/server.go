@@ -248,7 +248,7 @@ func decodeMute(body []byte) (dispatcher.MuteRequest, *apiError) {
 }
 
 func (s *Server) deleteMute(w http.ResponseWriter, r *http.Request) {
-	err := s.o.Intake.DeleteMute(r.Context(), r.PathValue("id"), r.PathValue("mute_id"))
+	err := s.o.Intake.DeleteMute(r.Context(), r.PathValue("id"), r.PathValue("mute_id"), PrincipalFrom(r).Name)
 	if err != nil {
 		s.fail(w, r, err)
 		return

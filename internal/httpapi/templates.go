@@ -121,6 +121,8 @@ type previewRequest struct {
 	// Category goes with it (default: the live version's).
 	Channels json.RawMessage `json:"channels"`
 	Category *string         `json:"category"`
+	// Voicemail goes with a draft: its voicemail texts by locale.
+	Voicemail json.RawMessage `json:"voicemail"`
 	// Version previews a saved version instead of the live one.
 	Version int `json:"version"`
 }
@@ -155,6 +157,9 @@ func (s *Server) previewTemplate(w http.ResponseWriter, r *http.Request, t *temp
 		return
 	case in.Category != nil && len(in.Channels) == 0:
 		writeError(w, apiError{Status: http.StatusBadRequest, Code: "invalid_field", Field: "category", Message: "category only goes with a draft (channels)"})
+		return
+	case len(in.Voicemail) > 0 && len(in.Channels) == 0:
+		writeError(w, apiError{Status: http.StatusBadRequest, Code: "invalid_field", Field: "voicemail", Message: "voicemail only goes with a draft (channels)"})
 		return
 	}
 	data, locale, ok := s.previewContext(w, r, in)
@@ -200,6 +205,9 @@ func (s *Server) previewTemplate(w http.ResponseWriter, r *http.Request, t *temp
 	if out.Version > 0 {
 		resp["version"] = out.Version
 	}
+	if out.Voicemail != "" {
+		resp["voicemail"], resp["voicemail_locale"] = out.Voicemail, out.VoicemailLocale
+	}
 	writeJSON(w, http.StatusOK, resp)
 }
 
@@ -226,6 +234,9 @@ func (s *Server) previewContext(w http.ResponseWriter, r *http.Request, in previ
 // version's category when the request gives none.
 func (s *Server) previewDraft(w http.ResponseWriter, r *http.Request, t *templates.Store, id string, in previewRequest) (templates.Definition, bool) {
 	wire := map[string]json.RawMessage{"channels": in.Channels}
+	if len(in.Voicemail) > 0 {
+		wire["voicemail"] = in.Voicemail
+	}
 	if in.Category != nil {
 		wire["category"], _ = json.Marshal(*in.Category)
 	} else if live := t.Live(id); live > 0 {
@@ -299,10 +310,17 @@ func (s *Server) diffTemplate(w http.ResponseWriter, r *http.Request, t *templat
 }
 
 // templateError maps template store errors: a validation error names the
-// channel and locale (field "channels.<channel>.<locale>").
+// channel and locale (field "channels.<channel>.<locale>", or
+// "voicemail.<locale>" for a voicemail text).
 func (s *Server) templateError(w http.ResponseWriter, r *http.Request, err error) {
 	var ve *templates.ValidationError
 	switch {
+	case errors.As(err, &ve) && ve.Voicemail:
+		field := "voicemail"
+		if ve.Locale != "" {
+			field += "." + ve.Locale
+		}
+		writeError(w, apiError{Status: http.StatusBadRequest, Code: "invalid_template", Message: ve.Error(), Field: field})
 	case errors.As(err, &ve):
 		field := "channels"
 		if ve.Channel != "" {

@@ -58,9 +58,24 @@ func (s *Server) twilioRoutes(tc TwilioCallbacks) []Route {
 		buf.WriteString("</Response>")
 		_, _ = w.Write(buf.Bytes())
 	}
+	answer := func(w http.ResponseWriter, r *http.Request) {
+		id := r.URL.Query().Get("r")
+		if id == "" {
+			writeError(w, apiError{Status: http.StatusBadRequest, Code: "invalid_field", Field: "r", Message: "the call's URL names its reminder (?r=)"})
+			return
+		}
+		twiml, err := tc.Outcomes.Answer(r.Context(), id, r.PostForm.Get("AnsweredBy"))
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		w.Header().Set("Content-Type", "text/xml")
+		_, _ = w.Write([]byte(twiml))
+	}
 	return []Route{
 		{"POST", "/v1/providers/twilio/status", AccessTwilio, status},
 		{"POST", "/v1/providers/twilio/inbound", AccessTwilio, inbound},
+		{"POST", "/v1/providers/twilio/voice", AccessTwilio, answer},
 	}
 }
 

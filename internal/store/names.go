@@ -23,7 +23,8 @@ const (
 	DeliveriesStream = "FORBEAR_DELIVERIES"
 	// DeliveriesPrefix + Token(borrower) + "." + Token(reminder); records
 	// stored before per-reminder subjects are on DeliveriesPrefix +
-	// Token(borrower).
+	// Token(borrower), changes of the borrower's suppressions on
+	// SuppressionHistorySubject.
 	DeliveriesPrefix = "forbear.deliveries."
 
 	OutboxStream = "FORBEAR_OUTBOX"
@@ -49,6 +50,8 @@ const (
 	EmailsBucket       = "forbear_emails"       // Token(lower-case email) -> borrower ids with that address
 	StatsBucket        = "forbear_stats"        // hour.instance -> delivery counts, owned by internal/stats
 	InstancesBucket    = "forbear_instances"    // Token(instance) -> heartbeat, owned by internal/stats
+	CallsBucket        = "forbear_calls"        // Token(reminder) -> what a call says once answered, owned by channels/voice
+	RetentionBucket    = "forbear_retention"    // borrowers by day of last record, owned by internal/retention
 )
 
 // Token turns an id into a string that is safe as one NATS subject token
@@ -97,6 +100,20 @@ func DeliverySubject(borrowerID, reminderID string) string {
 // DeliveryFilter matches every per-reminder subject of a borrower's audit
 // records.
 func DeliveryFilter(borrowerID string) string { return DeliveriesPrefix + Token(borrowerID) + ".*" }
+
+// SuppressionHistorySubject is where the changes of a borrower's
+// suppressions are recorded, beside the delivery records (and retained and
+// purged with them). It has one token more than a reminder's subject, so
+// DeliveryFilter never matches it.
+func SuppressionHistorySubject(borrowerID string) string {
+	return DeliveriesPrefix + Token(borrowerID) + ".suppressions.changes"
+}
+
+// BorrowerRecordsFilter matches every audit subject of a borrower but the
+// legacy one: the per-reminder subjects and the suppression history.
+func BorrowerRecordsFilter(borrowerID string) string {
+	return DeliveriesPrefix + Token(borrowerID) + ".>"
+}
 
 // LegacyDeliverySubject is where a borrower's audit records were stored
 // before they had a subject per reminder; reads still include it.

@@ -33,8 +33,8 @@ const (
 	maxProbes = 130
 )
 
-// ErrReadLimit is returned by AllFromLeader when more messages match than
-// it may read.
+// ErrReadLimit is returned by AllFromLeader and Each when more messages
+// match than they may read.
 var ErrReadLimit = errors.New("store: more messages match than the read allows")
 
 // ErrNoDirectGet is returned when nothing answers a direct get: the stream
@@ -141,6 +141,64 @@ func (r *Reader) AllFromLeader(ctx context.Context, stream, filter string, max i
 func (r *Reader) Count(ctx context.Context, stream, filter string) (uint64, error) {
 	_, n, err := r.count(ctx, stream, filter, 0)
 	return n, err
+}
+
+// Each calls fn with every message of stream whose subject matches filter
+// (wildcards allowed), oldest first, reading a page of ReadBatch at a
+// time: memory stays at one page however many match. It stops at fn's
+// first error, and before the message after max with ErrReadLimit. Like
+// Last, any replica may answer.
+func (r *Reader) Each(ctx context.Context, stream, filter string, max int, fn func(*jetstream.RawStreamMsg) error) error {
+	var from uint64
+	for read := 0; ; {
+		msgs, pending, err := r.page(ctx, stream, filter, from, ReadBatch)
+		if err != nil {
+			return err
+		}
+		for _, m := range msgs {
+			if read == max {
+				return fmt.Errorf("%w: %s on %s, %d", ErrReadLimit, filter, stream, max)
+			}
+			read++
+			if err := fn(m); err != nil {
+				return err
+			}
+		}
+		if len(msgs) == 0 || pending == 0 {
+			return nil
+		}
+		from = msgs[len(msgs)-1].Sequence + 1
+	}
+}
+
+// Scan calls fn with the messages of stream matching filter (wildcards
+// allowed) whose sequences are from from through through, oldest first, at
+// most max of them, a page of ReadBatch at a time. It returns where a next
+// scan starts: after the last message read, or through+1 when none is
+// left. On fn's error it returns that message's sequence, so that a next
+// scan reads it again. Like Last, any replica may answer.
+func (r *Reader) Scan(ctx context.Context, stream, filter string, from, through uint64, max int, fn func(*jetstream.RawStreamMsg) error) (uint64, error) {
+	next := from
+	for read := 0; read < max && next <= through; {
+		msgs, pending, err := r.page(ctx, stream, filter, next, min(ReadBatch, max-read))
+		if err != nil {
+			return next, err
+		}
+		for _, m := range msgs {
+			if m.Sequence > through {
+				return through + 1, nil
+			}
+			if err := fn(m); err != nil {
+				return m.Sequence, err
+			}
+			next = m.Sequence + 1
+			read++
+		}
+		if len(msgs) == 0 || pending == 0 {
+			return through + 1, nil
+		}
+	}
+	return next, nil
 }
 
 // forward calls fn with up to max messages matching filter from sequence

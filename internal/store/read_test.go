@@ -210,3 +210,51 @@ func TestLastReadsKVMarkers(t *testing.T) {
 		t.Fatalf("read %v, want %v", ops, want)
 	}
 }
+
+// TestScanResumes: a scan reads the matching messages of a sequence range
+// in order, at most max a call, says where the next one starts, and ends
+// at the range's end however many match after it; an error from fn
+// leaves that message for the next scan.
+func TestScanResumes(t *testing.T) {
+	t.Parallel()
+	n := testkit.StartNATS(t)
+	publish := readStream(t, n, "SCAN", true)
+	r := store.NewReader(n.JS)
+	ctx := testkit.Context(t, time.Minute)
+	publish("SCAN.other", 5)
+	want := publish("SCAN.b.x", 600)
+	publish("SCAN.other", 5)
+	through := want[len(want)-1]
+	publish("SCAN.b.y", 10) // after the range
+
+	var got []uint64
+	collect := func(m *jetstream.RawStreamMsg) error { got = append(got, m.Sequence); return nil }
+	next, calls := uint64(1), 0
+	for next <= through {
+		calls++
+		if calls > 10 {
+			t.Fatalf("no end after %d scans (next %d)", calls, next)
+		}
+		var err error
+		if next, err = r.Scan(ctx, "SCAN", "SCAN.b.>", next, through, 250, collect); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("scanned %d messages (%v...), want the %d of the range", len(got), got[:min(len(got), 3)], len(want))
+	}
+	if calls != 3 || next != through+1 {
+		t.Errorf("%d scans ending at %d, want 3 ending at %d", calls, next, through+1)
+	}
+
+	boom := errors.New("boom")
+	next, err := r.Scan(ctx, "SCAN", "SCAN.b.>", 1, through, 10, func(m *jetstream.RawStreamMsg) error {
+		if m.Sequence == want[3] {
+			return boom
+		}
+		return nil
+	})
+	if !errors.Is(err, boom) || next != want[3] {
+		t.Errorf("scan failing on %d: next %d, err %v; want to resume at the failed message", want[3], next, err)
+	}
+}

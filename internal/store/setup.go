@@ -17,6 +17,11 @@ const DeliveriesDedupWindow = 10 * time.Minute
 // little over the seven days of delivery counts the dashboard shows.
 const StatsTTL = 7*24*time.Hour + 6*time.Hour
 
+// CallTTL is how long a call's answers in CallsBucket outlive their
+// write: long enough for a call Twilio queues, rings and reports, short
+// enough that rendered texts do not linger.
+const CallTTL = time.Hour
+
 // InstanceTTL is how long an instance's heartbeat in InstancesBucket
 // outlives its last beat: an instance that dies without deleting it drops
 // out of the list after this long.
@@ -71,7 +76,7 @@ func Setup(ctx context.Context, js jetstream.JetStream, o Options) error {
 	}
 	for _, b := range []string{BorrowersBucket, CasesBucket, AgreementsBucket, SuppressionsBucket,
 		EventIDsBucket, OccurrencesBucket, DueBucket, InboxBucket, TemplatesBucket, LeasesBucket, SecretsBucket, LedgerBucket, PhonesBucket,
-		EmailsBucket, StatsBucket, InstancesBucket} {
+		EmailsBucket, StatsBucket, InstancesBucket, CallsBucket, RetentionBucket} {
 		cfg := jetstream.KeyValueConfig{Bucket: b, Storage: jetstream.FileStorage, Replicas: o.Replicas}
 		switch b {
 		case TemplatesBucket:
@@ -83,6 +88,8 @@ func Setup(ctx context.Context, js jetstream.JetStream, o Options) error {
 			cfg.TTL = StatsTTL
 		case InstancesBucket:
 			cfg.TTL = InstanceTTL
+		case CallsBucket:
+			cfg.TTL = CallTTL
 		}
 		if _, err := js.CreateOrUpdateKeyValue(ctx, cfg); err != nil {
 			return fmt.Errorf("store: bucket %s: %w", b, err)

@@ -9,4 +9,8 @@
 //     next reminders with what would happen to each at its time (the real
 //     compliance rules against the current contact ledger, and the
 //     suppressions), and the recent contact attempts.
+//   - OpenExport and BorrowerExport write one borrower's whole record (the
+//     profile, the suppressions in force and every change of them, every
+//     delivery record with its text) as one JSON document or as CSV,
+//     streamed a page of records at a time.
 package support

@@ -30,7 +30,9 @@ type Options struct {
 	// Clock is the instance's clock: the one reminders are scheduled and
 	// decided on.
 	Clock clock.Clock
-	Log   *logrus.Entry
+	// Records is the audit trail exports read (OpenExport); optional.
+	Records Records
+	Log     *logrus.Entry
 }
 
 // Service answers support questions about borrowers.

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"time"
 )
 
 // Sign computes X-Twilio-Signature the way Twilio does for a POST webhook:
@@ -61,6 +62,11 @@ func (s *Server) CallEnded(ctx context.Context, call Record, status string, dura
 	s.SetCallStatus(call.SID, status)
 	form := url.Values{"CallSid": {call.SID}, "CallStatus": {status}, "CallDuration": {fmt.Sprint(duration)},
 		"To": {call.To}, "From": {call.From}, "AccountSid": {s.AccountSID}}
+	// A call answered with machine detection reports its result again in
+	// the status callback.
+	if a := s.answerOf(call.SID); a != nil && a.AnsweredBy != "" {
+		form.Set("AnsweredBy", a.AnsweredBy)
+	}
 	code, body, err := s.Post(ctx, call.StatusCallback, form)
 	if err != nil {
 		return err
@@ -83,4 +89,71 @@ func (s *Server) InboundSMS(ctx context.Context, fullURL, from, to, body string)
 		return answer, fmt.Errorf("faketwilio: inbound webhook answered %d: %s", code, answer)
 	}
 	return answer, nil
+}
+
+// answerTimeout bounds the fake's request to a call's URL.
+const answerTimeout = 30 * time.Second
+
+// AnswerAs makes calls to number answered, once created, the way Twilio
+// answers them: a call placed with a URL has it requested (a signed POST)
+// with the call's details, and, when the call asked for machine detection,
+// AnsweredBy set to answeredBy ("human", "machine_end_beep", "fax", ...).
+// The TwiML the URL returns is kept on the call's record (Record.Answer).
+// Calls with inline TwiML have nothing to request.
+func (s *Server) AnswerAs(number, answeredBy string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.answerAs[number] = answeredBy
+}
+
+// answer requests call's URL as Twilio does when the call is picked up,
+// and records the result.
+func (s *Server) answer(call Record, answeredBy string) {
+	ctx, cancel := context.WithTimeout(context.Background(), answerTimeout)
+	defer cancel()
+	go func() {
+		select {
+		case <-s.stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	s.SetCallStatus(call.SID, "in-progress")
+	form := url.Values{"CallSid": {call.SID}, "AccountSid": {s.AccountSID}, "From": {call.From}, "To": {call.To},
+		"CallStatus": {"in-progress"}, "Direction": {"outbound-api"}, "ApiVersion": {"2010-04-01"}}
+	a := &Answer{}
+	if call.MachineDetection != "" {
+		a.AnsweredBy = answeredBy
+		form.Set("AnsweredBy", answeredBy)
+	}
+	code, body, err := s.Post(ctx, call.URL, form)
+	if err != nil {
+		a.Err = err.Error()
+	} else {
+		a.Status, a.TwiML = code, body
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range s.requests {
+		if s.requests[i].SID == call.SID {
+			s.requests[i].Answer = a
+		}
+	}
+	for i := range s.created {
+		if s.created[i].rec.SID == call.SID {
+			s.created[i].rec.Answer = a
+		}
+	}
+}
+
+// answerOf is how the fake answered the call sid; nil when it did not.
+func (s *Server) answerOf(sid string) *Answer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, res := range s.created {
+		if res.rec.SID == sid {
+			return res.rec.Answer
+		}
+	}
+	return nil
 }

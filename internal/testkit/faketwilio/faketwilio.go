@@ -38,8 +38,13 @@ type Record struct {
 	// Body is the SMS text (Kind SMS).
 	Body string
 	// Twiml is the call's TwiML (Kind Call).
-	Twiml          string
-	StatusCallback string
+	Twiml string
+	// URL is where a call without inline TwiML gets it once answered, and
+	// MachineDetection its answering-machine detection ("Enable",
+	// "DetectMessageEnd" or empty).
+	URL              string
+	MachineDetection string
+	StatusCallback   string
 	// SID is the created resource's id; empty when the request failed or
 	// was a list.
 	SID string
@@ -47,6 +52,23 @@ type Record struct {
 	// answered with (Code 0 on success).
 	Status int
 	Code   int
+	// Answer is what happened when the fake answered the call (see
+	// AnswerAs); nil until then.
+	Answer *Answer
+}
+
+// Answer is the fake's answering of a call placed with a URL: it requested
+// the URL as Twilio does once the called party picks up, and kept what it
+// got back.
+type Answer struct {
+	// AnsweredBy is what answering-machine detection reported ("" when the
+	// call asked for none).
+	AnsweredBy string
+	// Status is the HTTP status of the URL's answer, TwiML its body (0 and
+	// "" when the request failed: Err says why).
+	Status int
+	TwiML  string
+	Err    string
 }
 
 // Failure is a programmed failure for requests to one number.
@@ -77,6 +99,13 @@ type Server struct {
 	failures  map[string][]Failure
 	onRequest func(Record)
 	gate      *Gate
+	// answerAs: number -> what answers calls to it (AnswerAs).
+	answerAs map[string]string
+
+	// answering tracks the goroutines that answer calls; stop ends them
+	// when the test ends.
+	answering sync.WaitGroup
+	stop      chan struct{}
 }
 
 // resource is an accepted message or call.
@@ -99,6 +128,8 @@ func New(t testing.TB) *Server {
 		AccountSID: "AC" + randomHex(16),
 		AuthToken:  randomHex(16),
 		failures:   make(map[string][]Failure),
+		answerAs:   make(map[string]string),
+		stop:       make(chan struct{}),
 	}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	t.Cleanup(func() {
@@ -108,6 +139,8 @@ func New(t testing.TB) *Server {
 		if g != nil {
 			g.Release()
 		}
+		close(s.stop)
+		s.answering.Wait()
 		s.srv.Close()
 	})
 	return s
@@ -268,6 +301,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	rec.To, rec.From = r.Form.Get("To"), r.Form.Get("From")
 	if r.Method == http.MethodPost {
 		rec.Body, rec.Twiml = r.PostForm.Get("Body"), r.PostForm.Get("Twiml")
+		rec.URL, rec.MachineDetection = r.PostForm.Get("Url"), r.PostForm.Get("MachineDetection")
 		rec.StatusCallback = r.PostForm.Get("StatusCallback")
 	}
 
@@ -319,6 +353,8 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request, rec Record) {
 		bad = &apiError{status: http.StatusBadRequest, code: 21602, message: "Message body is required."}
 	case rec.Kind == Call && rec.Twiml == "" && r.PostForm.Get("Url") == "" && r.PostForm.Get("ApplicationSid") == "":
 		bad = &apiError{status: http.StatusBadRequest, code: 21205, message: "Url parameter is required."}
+	case rec.Kind == Call && rec.MachineDetection != "" && rec.MachineDetection != "Enable" && rec.MachineDetection != "DetectMessageEnd":
+		bad = &apiError{status: http.StatusBadRequest, code: 21219, message: "MachineDetection must be Enable or DetectMessageEnd."}
 	}
 	if bad != nil {
 		s.finish(w, r, rec, nil, bad)
@@ -333,8 +369,16 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request, rec Record) {
 	res := resource{rec: rec, created: rec.At.UTC(), status: "queued"}
 	s.mu.Lock()
 	s.created = append(s.created, res)
+	answeredBy, answers := s.answerAs[rec.To]
 	s.mu.Unlock()
 	s.finish(w, r, rec, s.render(res), nil)
+	if answers && rec.Kind == Call && rec.URL != "" {
+		s.answering.Add(1)
+		go func() {
+			defer s.answering.Done()
+			s.answer(rec, answeredBy)
+		}()
+	}
 }
 
 // finish records the request, runs the hook, waits at the gate (creates

@@ -4,11 +4,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/forbear/forbear/internal/testkit"
 	"github.com/forbear/forbear/internal/testkit/faketwilio"
 )
 
@@ -279,4 +281,79 @@ func TestCleanupReleasesHeldRequests(t *testing.T) {
 		go rawPost(s, sms("+15551230030", "x"))
 		<-g.Arrived()
 	})
+}
+
+// TestAnswerAsRequestsTheCallsURL: a call placed with a URL to a number the
+// fake answers as a machine gets its URL requested, signed, with
+// AnsweredBy; the TwiML that comes back is kept on the call's record, and
+// the status callback repeats AnsweredBy. A call without machine detection
+// is requested without AnsweredBy; calls to other numbers are not answered.
+func TestAnswerAsRequestsTheCallsURL(t *testing.T) {
+	t.Parallel()
+	s := faketwilio.New(t)
+	type hit struct {
+		answeredBy string
+		signed     bool
+	}
+	hits := make(chan hit, 8)
+	var app *httptest.Server
+	app = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := r.ParseForm(); err != nil {
+			t.Error(err)
+		}
+		full := app.URL + r.URL.RequestURI()
+		hits <- hit{r.PostForm.Get("AnsweredBy"), r.Header.Get("X-Twilio-Signature") == faketwilio.Sign(s.AuthToken, full, r.PostForm)}
+		w.Header().Set("Content-Type", "text/xml")
+		if r.URL.Path == "/status" {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		fmt.Fprintf(w, "<Response><Say>%s</Say></Response>", r.PostForm.Get("AnsweredBy"))
+	}))
+	t.Cleanup(app.Close)
+	s.AnswerAs("+15550000001", "machine_end_beep")
+	s.AnswerAs("+15550000002", "human")
+
+	call := func(to, detection string) {
+		form := url.Values{"To": {to}, "From": {"+15005550006"}, "Url": {app.URL + "/answer?r=x"}, "StatusCallback": {app.URL + "/status"}}
+		if detection != "" {
+			form.Set("MachineDetection", detection)
+		}
+		if status, body := post(t, s, "Calls", s.AccountSID, s.AuthToken, form); status != http.StatusCreated {
+			t.Fatalf("create call: %d %v", status, body)
+		}
+	}
+	call("+15550000001", "DetectMessageEnd")
+	if h := <-hits; h.answeredBy != "machine_end_beep" || !h.signed {
+		t.Errorf("machine answer request: %+v, want AnsweredBy machine_end_beep, signed", h)
+	}
+	testkit.Eventually(t, 10*time.Second, "the answer on the record", func() bool { return s.Calls()[0].Answer != nil })
+	machine := s.Calls()[0]
+	if a := machine.Answer; a.Status != http.StatusOK || a.TwiML != "<Response><Say>machine_end_beep</Say></Response>" || a.AnsweredBy != "machine_end_beep" {
+		t.Errorf("answer %+v", *a)
+	}
+	if machine.MachineDetection != "DetectMessageEnd" || !strings.HasSuffix(machine.URL, "/answer?r=x") {
+		t.Errorf("record %+v lacks the call's URL or detection", machine)
+	}
+	if err := s.CallEnded(testkit.Context(t, 10*time.Second), machine, "completed", 20); err != nil {
+		t.Fatal(err)
+	}
+	if h := <-hits; h.answeredBy != "machine_end_beep" {
+		t.Errorf("status callback without AnsweredBy: %+v", h)
+	}
+
+	call("+15550000002", "")
+	if h := <-hits; h.answeredBy != "" {
+		t.Errorf("a call without detection was answered with AnsweredBy %q", h.answeredBy)
+	}
+	call("+15550000003", "DetectMessageEnd")
+	if status, body := post(t, s, "Calls", s.AccountSID, s.AuthToken, url.Values{"To": {"+15550000003"}, "From": {"+15005550006"},
+		"Url": {app.URL}, "MachineDetection": {"Sometimes"}}); status != http.StatusBadRequest {
+		t.Errorf("MachineDetection=Sometimes: %d %v, want 400", status, body)
+	}
+	select {
+	case h := <-hits:
+		t.Errorf("a number the fake does not answer was answered: %+v", h)
+	default:
+	}
 }
