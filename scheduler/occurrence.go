@@ -219,3 +219,23 @@ func InstallmentOccurrenceID(agreementID, stepID string, i, k int) string {
 // ReminderID is the id of an occurrence's reminder on one channel; it is
 // also the Nats-Msg-Id the stream deduplicates on.
 func ReminderID(occurrence, channel string) string { return occurrence + "/" + channel }
+
+// around is Latest and Next at once, for planning, which asks both at the
+// same instant: one search for the occurrence at or before now instead of
+// two. occ and live are what Latest(anchor, now, catchUp) returns, next
+// and more what Next(anchor, now) returns.
+func (s Step) around(anchor, now time.Time, catchUp time.Duration) (occ Occurrence, live bool, next time.Time, more bool) {
+	lastK := s.lastK()
+	k, ok := s.floor(anchor, now, lastK)
+	if !ok {
+		return Occurrence{}, false, s.OccurrenceAt(anchor, 0), true
+	}
+	at := s.OccurrenceAt(anchor, k)
+	if k == lastK {
+		if now.Before(at.Add(catchUp)) {
+			occ, live = Occurrence{Step: s.ID, K: k, At: at}, true
+		}
+		return occ, live, time.Time{}, false
+	}
+	return Occurrence{Step: s.ID, K: k, At: at}, true, s.OccurrenceAt(anchor, k+1), true
+}

@@ -319,22 +319,12 @@ func (a *App) lockDataDir() error {
 }
 
 func (a *App) buildScheduler() error {
-	pols, err := scheduler.Compile(a.cfg.Policies)
+	planner, err := scheduler.PlannerFor(a.cfg)
 	if err != nil {
 		return err
 	}
-	a.policies = pols
-	defPolicy := a.cfg.Scheduler.DefaultPolicy
-	if _, ok := pols.Get(scheduler.DefaultPolicyID); defPolicy == "" && !ok {
-		// No "standard": the first policy anchored on due dates serves
-		// cases that name none.
-		for _, p := range a.cfg.Policies {
-			if cp, ok := pols.Get(p.ID); ok && cp.Anchor == scheduler.AnchorDueDate {
-				defPolicy = p.ID
-				break
-			}
-		}
-	}
+	a.policies = planner.Policies
+	pols, defPolicy := planner.Policies, planner.DefaultPolicy
 	a.sched, err = scheduler.New(scheduler.Options{
 		JS: a.js, State: a.state, Audit: a.audit, Policies: pols, DefaultPolicy: defPolicy, AgreementPolicy: a.cfg.Agreements.Policy,
 		DefaultTimezone: a.zone, Spec: a.cfg.Scheduler.Sweep, CatchUp: a.cfg.Scheduler.CatchUp.D(), Clock: a.clock,
