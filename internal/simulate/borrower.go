@@ -141,7 +141,7 @@ type sim struct {
 	changes  []change
 	sup      domain.Suppressions
 	ledger   compliance.Ledger
-	markers  map[string]uint8 // occurrence marker -> channels published (low bits) and counted as withheld (high bits)
+	markers  map[string]uint8    // occurrence marker -> channels published (low bits) and counted as withheld (high bits)
 	rendered map[renderKey]error // whether a text renders
 	parked   []*pending
 	q        queue
