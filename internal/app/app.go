@@ -36,6 +36,7 @@ import (
 	"github.com/forbear/forbear/internal/metrics"
 	"github.com/forbear/forbear/internal/natsrv"
 	"github.com/forbear/forbear/internal/signing"
+	"github.com/forbear/forbear/internal/simulate"
 	"github.com/forbear/forbear/internal/stats"
 	"github.com/forbear/forbear/internal/store"
 	"github.com/forbear/forbear/internal/support"
@@ -223,6 +224,10 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 	})
 	outcomes := &dispatcher.Outcomes{Intake: a.intake, Ledger: a.ledger, Audit: a.audit, State: a.state, Metrics: a.metrics,
 		Keywords: rules.OptOutKeywords, Confirmation: optOutConfirmation(cfg.Compliance.OptOutConfirmation)}
+	// Dry runs use the configuration and the live templates; samples read
+	// the live state and write nothing.
+	dryRun := &simulate.Service{Config: cfg, Templates: a.templates, Clock: o.Clock,
+		Live: liveSample{state: a.state, reader: store.NewReader(a.js)}}
 	// One authenticator for the API and the console: a role means the same
 	// in both.
 	authn := auth.New(cfg.Auth.Tokens, a.signer.BorrowerFromToken)
@@ -249,6 +254,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 		InboxStreams: cfg.HTTP.InboxStreams,
 		DefaultZone:  a.zone,
 		Templates:    a.templates,
+		Simulator:    dryRun,
 		Twilio: httpapi.TwilioCallbacks{Outcomes: outcomes, PublicURL: a.publicURL(),
 			AuthTokens: nonEmpty(cfg.Providers.SMS.Twilio.AuthToken, cfg.Providers.Voice.Twilio.AuthToken)},
 		Ready:        a.ready,
