@@ -358,10 +358,11 @@ func (m *sim) due(now time.Time, i int) {
 	m.q.push(event{at: at, kind: evDue, sub: i, gen: sub.gen})
 }
 
-// withhold counts an occurrence's channel the sweep did not publish, once.
+// withhold counts an occurrence's channel the sweep did not publish, once,
+// unless it was published before the suppression came.
 func (m *sim) withhold(now time.Time, t scheduler.Target, ch domain.Channel, rule, reason string) {
-	bit := uint8(1) << (channelIndex(ch) + len4)
-	if m.markers[t.Marker]&bit != 0 {
+	published, bit := uint8(1)<<channelIndex(ch), uint8(1)<<(channelIndex(ch)+len4)
+	if m.markers[t.Marker]&(bit|published) != 0 {
 		return
 	}
 	m.markers[t.Marker] |= bit
