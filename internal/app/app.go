@@ -234,7 +234,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 	con, err := console.New(console.Options{Auth: authn, Signer: a.signer, DefaultZone: a.zone,
 		Log: a.log.WithField("part", "console"),
 		Ops: console.OpsDeps{Templates: a.templates, Uses: templateUses(cfg.Policies), Records: a.state,
-			Policies: cfg.Policies, Compliance: cfg.Compliance, Rules: rules},
+			Policies: cfg.Policies, Compliance: cfg.Compliance, Rules: rules, DryRun: dryRun},
 		Dashboard: console.DashboardDeps{Stats: a.stats},
 		Support:   console.SupportDeps{Borrowers: a.support, Intake: a.intake, Deliveries: a.audit, Inbox: a.inbox, Clock: o.Clock},
 	})

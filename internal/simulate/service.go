@@ -89,8 +89,23 @@ func bad(field, format string, args ...any) error {
 	return &RequestError{Field: field, Message: fmt.Sprintf(format, args...)}
 }
 
-// Do checks and runs a request. Bad input is a *RequestError.
+// Do checks and runs a request, its variant read from req.Variant. Bad
+// input is a *RequestError.
 func (s *Service) Do(ctx context.Context, req Request) (Answer, error) {
+	var v *Variant
+	if len(req.Variant) > 0 && string(req.Variant) != "null" {
+		dv, err := decodeVariant(req.Variant)
+		if err != nil {
+			return Answer{}, err
+		}
+		v = &dv
+	}
+	return s.Run(ctx, req, v)
+}
+
+// Run checks and runs a request with variant v (nil: none), whatever
+// req.Variant says. Bad input is a *RequestError.
+func (s *Service) Run(ctx context.Context, req Request, v *Variant) (Answer, error) {
 	base, err := NewSetup("live", s.Config, s.Templates)
 	if err != nil {
 		return Answer{}, err
@@ -118,11 +133,7 @@ func (s *Service) Do(ctx context.Context, req Request) (Answer, error) {
 		}
 	}
 	var variant *Setup
-	if len(req.Variant) > 0 && string(req.Variant) != "null" {
-		v, err := decodeVariant(req.Variant)
-		if err != nil {
-			return Answer{}, err
-		}
+	if v != nil {
 		vs, err := v.Apply(s.Config, s.Templates)
 		if err != nil {
 			return Answer{}, variantError(err)
