@@ -107,7 +107,7 @@ func (pl Planner) PlanLoan(c domain.Case, loc *time.Location, now time.Time) Pla
 	if err != nil {
 		return Plan{Drop: "bad due date", Problems: []error{fmt.Errorf("loan %s: %w", c.LoanID, err)}}
 	}
-	held := pol.Category == domain.Collection && c.AgreementID != ""
+	held := holds(pol, c)
 	p := Plan{BorrowerID: c.BorrowerID}
 	for _, st := range pol.Steps {
 		occ, live, next, more := st.around(anchor, now, pl.CatchUp)
@@ -130,6 +130,23 @@ func (pl Planner) PlanLoan(c domain.Case, loc *time.Location, now time.Time) Pla
 		})
 	}
 	return p
+}
+
+// Holds reports whether PlanLoan withholds the reminders of case c: an
+// active agreement covers the loan and its policy is a collection policy.
+// The dry run plans such a case without its agreement to name what is
+// withheld.
+func (pl Planner) Holds(c domain.Case) bool {
+	pid := c.Policy
+	if pid == "" {
+		pid = pl.DefaultPolicy
+	}
+	pol, ok := pl.Policies[pid]
+	return ok && holds(pol, c)
+}
+
+func holds(pol *Policy, c domain.Case) bool {
+	return pol.Category == domain.Collection && c.AgreementID != ""
 }
 
 // PlanAgreement plans an active agreement at now, its instalment dates

@@ -144,6 +144,8 @@ type sim struct {
 	markers  map[string]uint8    // occurrence marker -> channels published (low bits) and counted as withheld (high bits)
 	rendered map[renderKey]error // whether a text renders
 	parked   []*pending
+	free     []*pending // decided for good, to reuse
+	dayHint  int        // the day of the last decision recorded
 	q        queue
 	keep     bool
 	sched    *Schedule
@@ -173,8 +175,8 @@ func (m *sim) run(pb Borrower, kept bool) *Schedule {
 				m.due(e.at, e.sub)
 			}
 		case evDecide:
-			if e.p.gen == e.gen {
-				m.decide(e.at, e.p)
+			if e.p.gen == e.gen && !m.decide(e.at, e.p) {
+				m.free = append(m.free, e.p)
 			}
 		}
 	}
@@ -192,6 +194,9 @@ func (m *sim) load(pb Borrower, kept bool) {
 		if l, err := tz.Load(pb.Timezone); err == nil {
 			m.loc = l
 		}
+	}
+	for _, p := range m.parked {
+		p.listed = false
 	}
 	m.cases, m.agrs, m.subjects, m.changes, m.parked = m.cases[:0], m.agrs[:0], m.subjects[:0], m.changes[:0], m.parked[:0]
 	m.sup = domain.Suppressions{BorrowerID: pb.BorrowerID}
@@ -308,16 +313,21 @@ func (m *sim) due(now time.Time, i int) {
 	var p scheduler.Plan
 	if sub.loan >= 0 {
 		c := m.cases[sub.loan]
-		p = m.s.Planner.PlanLoan(c, m.loc, now)
-		if p.Held > 0 {
-			// Name what the agreement holds back: the same plan without it.
+		if !m.s.Planner.Holds(c) {
+			p = m.s.Planner.PlanLoan(c, m.loc, now)
+		} else {
+			// The agreement holds its loan's reminders back: plan the case
+			// without it (the same occurrences and next due minute, which
+			// the planner computes either way) to name what is withheld.
 			free := c
 			free.AgreementID = ""
-			for _, t := range m.s.Planner.PlanLoan(free, m.loc, now).Targets {
+			p = m.s.Planner.PlanLoan(free, m.loc, now)
+			for _, t := range p.Targets {
 				for _, ch := range t.Channels {
 					m.withhold(now, t, ch, "agreement", "agreement:"+c.AgreementID)
 				}
 			}
+			p.Targets = nil
 		}
 	} else {
 		p = m.s.Planner.PlanAgreement(m.agrs[sub.agr].a, m.loc, now)
@@ -343,8 +353,8 @@ func (m *sim) due(now time.Time, i int) {
 				continue
 			}
 			m.markers[t.Marker] |= bit
-			pd := &pending{rem: rem}
-			m.q.push(event{at: now, kind: evDecide, p: pd})
+			pd := m.newPending(rem)
+			m.q.push(event{at: now, kind: evDecide, p: pd, gen: pd.gen})
 		}
 	}
 	next := p.Reschedule(wake)
@@ -356,6 +366,20 @@ func (m *sim) due(now time.Time, i int) {
 		at = floor
 	}
 	m.q.push(event{at: at, kind: evDue, sub: i, gen: sub.gen})
+}
+
+// newPending is a pending reminder for rem, reusing one decided for good.
+// Its generation goes on from the last use, so that the queue's stale
+// events for the earlier reminder stay stale.
+func (m *sim) newPending(rem domain.Reminder) *pending {
+	n := len(m.free)
+	if n == 0 {
+		return &pending{rem: rem}
+	}
+	p := m.free[n-1]
+	m.free = m.free[:n-1]
+	*p = pending{rem: rem, gen: p.gen, listed: p.listed}
+	return p
 }
 
 // withhold counts an occurrence's channel the sweep did not publish, once,
@@ -375,8 +399,9 @@ func (m *sim) withhold(now time.Time, t scheduler.Target, ch domain.Channel, rul
 // decide is what a channel worker does with a reminder at now
 // (dispatcher.Worker): the case or agreement still open, an address, the
 // text, the contact rules against the ledger (which defer or cap), the
-// suppressions at the fence, then the provider.
-func (m *sim) decide(now time.Time, p *pending) {
+// suppressions at the fence, then the provider. It reports whether the
+// reminder is held to be decided again; if not, it is done with.
+func (m *sim) decide(now time.Time, p *pending) (held bool) {
 	p.parked = false
 	rem := p.rem
 	var c domain.Case
@@ -395,39 +420,42 @@ func (m *sim) decide(now time.Time, p *pending) {
 		}
 		if agr == nil {
 			m.record(now, rem, StatusSuppressed, "agreement_ended", "agreement_ended:"+rem.AgreementID, time.Time{}, 0)
-			return
+			return false
 		}
 	} else if c.LoanID == "" || !c.Open() {
 		m.record(now, rem, StatusSuppressed, "case_closed", "case_closed:"+c.Status, time.Time{}, 0)
-		return
+		return false
 	}
 	to := dispatcher.Address(rem.Channel, m.b)
 	if to == "" {
 		m.record(now, rem, StatusFailed, "no_address", "no_address: borrower has no "+addressKind(rem.Channel), time.Time{}, 0)
-		return
+		return false
 	}
 	if err := m.renders(now, rem, c, agr); err != nil {
 		m.record(now, rem, StatusFailed, "template", "template: "+err.Error(), time.Time{}, 0)
-		return
+		return false
 	}
 	// The ledger's reservation (dispatcher.Ledger.Reserve).
 	m.ledger.Attempts = slices.DeleteFunc(m.ledger.Attempts, func(a compliance.Attempt) bool { return a.ID == rem.ID })
-	m.ledger = m.ledger.Prune(now, m.keepFor)
+	// Pruned in place: the ledger keeps its array rather than shedding its
+	// front and growing a new one every few attempts.
+	pruned := m.ledger.Prune(now, m.keepFor).Attempts
+	m.ledger.Attempts = m.ledger.Attempts[:copy(m.ledger.Attempts, pruned)]
 	d := m.s.Rules.Check(now, rem, m.b, m.ledger)
 	if !d.Allowed {
 		if d.Status != domain.Deferred {
 			m.record(now, rem, StatusCapped, d.Rule, d.Reason, d.Until, 0)
-			return
+			return false
 		}
 		m.hold(now, p, d)
-		return
+		return true
 	}
 	m.ledger.Attempts = append(m.ledger.Attempts, compliance.Attempt{ID: rem.ID, Channel: rem.Channel, LoanID: rem.LoanID, At: now, Outcome: compliance.OutcomePending})
 	defer m.changed(now)
 	if blk, ok := m.sup.Blocking(rem, to, now); ok {
 		m.outcome(rem.ID, compliance.OutcomeCanceled)
 		m.record(now, rem, StatusSuppressed, blk.Kind, blk.Reason(), time.Time{}, 0)
-		return
+		return false
 	}
 	if rem.Channel == domain.Voice {
 		outcome := compliance.OutcomeNoAnswer
@@ -442,6 +470,7 @@ func (m *sim) decide(now time.Time, p *pending) {
 		segments, _ = m.render(now, rem, c, agr)
 	}
 	m.record(now, rem, StatusSent, "", "", time.Time{}, segments)
+	return false
 }
 
 // hold holds a reminder that a deferring rule stops now. Live, it comes
@@ -539,7 +568,7 @@ func (m *sim) render(now time.Time, rem domain.Reminder, c domain.Case, agr *dom
 // record counts a decision and, for a kept borrower, lists it. An empty
 // status lists without counting.
 func (m *sim) record(now time.Time, rem domain.Reminder, status, rule, reason string, until time.Time, segments int) {
-	if day := m.cal.day(now); day >= 0 && status != "" {
+	if day := m.day(now); day >= 0 && status != "" {
 		ch := channelIndex(rem.Channel)
 		x := &m.agg.days[day][ch]
 		si := statusIndex(status)
@@ -553,7 +582,7 @@ func (m *sim) record(now time.Time, rem domain.Reminder, status, rule, reason st
 			m.agg.rules[ruleKey{day: day, ch: ch, status: si, rule: rule}]++
 		}
 		if status == StatusDeferred && !until.IsZero() {
-			m.agg.untils[untilKey{day: day, ch: ch, at: until.In(m.cal.zone).Truncate(time.Hour)}]++
+			m.agg.untils[untilKey{day: day, ch: ch, hour: until.Truncate(time.Hour).Unix()}]++
 		}
 	}
 	if m.sched == nil {
@@ -573,6 +602,20 @@ func (m *sim) record(now time.Time, rem domain.Reminder, status, rule, reason st
 		e.Until = &u
 	}
 	m.sched.Entries = append(m.sched.Entries, e)
+}
+
+// day is the run's day of now, or -1 outside the run. A borrower's
+// decisions come in time order, so the day of the last one is tried first.
+func (m *sim) day(now time.Time) int {
+	st := m.cal.starts
+	if h := m.dayHint; h < len(st)-1 && !now.Before(st[h]) && now.Before(st[h+1]) {
+		return h
+	}
+	d := m.cal.day(now)
+	if d >= 0 {
+		m.dayHint = d
+	}
+	return d
 }
 
 // answered reports whether the call of reminder id connects, for a share

@@ -186,7 +186,7 @@ type ruleKey struct {
 
 type untilKey struct {
 	day, ch int
-	at      time.Time // the hour held until
+	hour    int64 // the hour held until, in Unix seconds (cheaper to hash than a time.Time)
 }
 
 func newAggregate(days int) *aggregate {
@@ -260,9 +260,10 @@ func (a *aggregate) result(s Setup, cal *calendar) *Result {
 		if cd.DeferredUntil == nil {
 			cd.DeferredUntil = map[string]int{}
 		}
-		label := k.at.Format("15:04")
-		if k.at.Format(time.DateOnly) != res.PerDay[k.day].Date {
-			label = k.at.Format("2006-01-02 15:04")
+		at := time.Unix(k.hour, 0).In(cal.zone)
+		label := at.Format("15:04")
+		if at.Format(time.DateOnly) != res.PerDay[k.day].Date {
+			label = at.Format("2006-01-02 15:04")
 		}
 		cd.DeferredUntil[label] += v
 	}
