@@ -386,6 +386,9 @@ func TestOpenAPIAnswers(t *testing.T) {
 		"loans":[{"loan_id":"L1","due_date":"2026-13-01","amount_due":"1","currency":"USD","status":"overdue"}]}]}}`), "population.borrowers[0].loans[0].due_date")
 	wantField(ask(400, "POST", "/v1/simulate", tokOps, ctJSON, `{"generate":{"borrowers":1},"variant":{"compliance":{"preset":"nope"}}}`), "variant.compliance.preset")
 	wantField(ask(400, "POST", "/v1/simulate", tokOps, ctJSON, `{"generate":{"borrowers":1},"sample":3}`), "population")
+	wantField(ask(400, "POST", "/v1/simulate", tokOps, ctJSON, `{"generate":{"borrowers":10001}}`), "generate.borrowers")
+	wantField(ask(400, "POST", "/v1/simulate", tokOps, ctJSON, `{"population":"borrower_id,loan_id,due_date,amount_due,currency,status\nb1,L1,2026-12-01,1,USD,overdue\nb2,L2,12/01/2026,1,USD,overdue\n"}`), "population.line[3].due_date")
+	ask(200, "POST", "/v1/simulate", tokOps, ctJSON, `{"days":2,"start":"2026-12-01","population":"borrower_id,loan_id,due_date,amount_due,currency,status\nb1,L1,2026-11-28,1,USD,overdue\n"}`)
 
 	// Signed routes refuse what is not signed, and answer what is; open
 	// routes need nothing.

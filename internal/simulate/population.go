@@ -117,27 +117,38 @@ func (e *PopulationError) Path() string {
 // by the first character. Every borrower is checked; the first problem is
 // a *PopulationError.
 func ParsePopulation(data []byte) (Population, error) {
+	return parsePopulation(data, MaxBorrowers)
+}
+
+// parsePopulation is ParsePopulation taking at most limit borrowers.
+func parsePopulation(data []byte, limit int) (Population, error) {
 	trimmed := bytes.TrimSpace(data)
 	if len(trimmed) == 0 {
 		return Population{}, &PopulationError{Message: "empty"}
 	}
 	if trimmed[0] == '{' {
-		return ParseJSON(trimmed)
+		return parseJSON(trimmed, limit)
 	}
-	return ParseCSV(bytes.NewReader(data))
+	return parseCSV(bytes.NewReader(data), limit)
 }
 
 // ParseJSON reads the JSON form of a population (see Population); unknown
 // keys are refused, naming them.
 func ParseJSON(data []byte) (Population, error) {
+	return parseJSON(data, MaxBorrowers)
+}
+
+// parseJSON is ParseJSON taking at most limit borrowers, counted before
+// any is checked.
+func parseJSON(data []byte, limit int) (Population, error) {
 	var top struct {
 		Borrowers []json.RawMessage `json:"borrowers"`
 	}
 	if err := strictJSON(data, &top); err != nil {
 		return Population{}, jsonError("", data, err)
 	}
-	if len(top.Borrowers) > MaxBorrowers {
-		return Population{}, &PopulationError{Field: "borrowers", Message: fmt.Sprintf("has %d borrowers, more than the %d one run takes", len(top.Borrowers), MaxBorrowers)}
+	if len(top.Borrowers) > limit {
+		return Population{}, &PopulationError{Field: "borrowers", Message: fmt.Sprintf("has %d borrowers, more than the %d one run takes", len(top.Borrowers), limit)}
 	}
 	p := Population{Borrowers: make([]Borrower, len(top.Borrowers))}
 	for i, raw := range top.Borrowers {
@@ -209,6 +220,12 @@ var requiredColumns = []string{"borrower_id", "loan_id", "due_date", "amount_due
 
 // ParseCSV reads the CSV form of a population (see CSVColumns).
 func ParseCSV(r io.Reader) (Population, error) {
+	return parseCSV(r, MaxBorrowers)
+}
+
+// parseCSV is ParseCSV taking at most limit borrowers: it stops at the
+// line of the first borrower beyond.
+func parseCSV(r io.Reader, limit int) (Population, error) {
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1
 	cr.TrimLeadingSpace = true
@@ -270,8 +287,8 @@ func ParseCSV(r io.Reader) (Population, error) {
 		}
 		i, seen := index[b.BorrowerID]
 		if !seen {
-			if len(p.Borrowers) >= MaxBorrowers {
-				return Population{}, &PopulationError{Line: line, Field: "borrower_id", Message: fmt.Sprintf("more than %d borrowers", MaxBorrowers)}
+			if len(p.Borrowers) >= limit {
+				return Population{}, &PopulationError{Line: line, Field: "borrower_id", Message: fmt.Sprintf("more than the %d borrowers one run takes", limit)}
 			}
 			index[b.BorrowerID], lines[b.BorrowerID] = len(p.Borrowers), line
 			p.Borrowers = append(p.Borrowers, b)

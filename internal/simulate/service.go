@@ -46,7 +46,8 @@ type Request struct {
 	// Start is the first day, YYYY-MM-DD in scheduler.timezone (default
 	// today).
 	Start string `json:"start"`
-	// Population is a population in its JSON form.
+	// Population is a population in its JSON form (an object), or the
+	// text of a population CSV file (a string).
 	Population json.RawMessage `json:"population"`
 	// Generate makes up a population.
 	Generate *GenerateRequest `json:"generate"`
@@ -203,7 +204,7 @@ func (s *Service) source(ctx context.Context, req Request, start time.Time) (Sou
 		}
 		return Population{Borrowers: bs}, nil
 	}
-	p, err := ParseJSON(req.Population)
+	p, err := requestPopulation(req.Population)
 	var pe *PopulationError
 	if errors.As(err, &pe) {
 		field := "population"
@@ -215,10 +216,24 @@ func (s *Service) source(ctx context.Context, req Request, start time.Time) (Sou
 	if err != nil {
 		return nil, err
 	}
-	if len(p.Borrowers) > MaxRequestBorrowers {
-		return nil, bad("population.borrowers", "has %d borrowers, more than the %d a request takes", len(p.Borrowers), MaxRequestBorrowers)
-	}
 	return p, nil
+}
+
+// requestPopulation reads a request's population: its JSON form, or the
+// text of a CSV file as a JSON string; at most MaxRequestBorrowers.
+func requestPopulation(raw json.RawMessage) (Population, error) {
+	trimmed := bytes.TrimSpace(raw)
+	switch {
+	case bytes.HasPrefix(trimmed, []byte("{")):
+		return parseJSON(trimmed, MaxRequestBorrowers)
+	case bytes.HasPrefix(trimmed, []byte(`"`)):
+		var text string
+		if err := json.Unmarshal(trimmed, &text); err != nil {
+			return Population{}, &PopulationError{Message: "not a JSON string: " + err.Error()}
+		}
+		return parseCSV(strings.NewReader(text), MaxRequestBorrowers)
+	}
+	return Population{}, &PopulationError{Message: "must be an object with borrowers, or the text of a CSV file"}
 }
 
 // decodeVariant reads a variant's JSON, which is YAML too: with the
