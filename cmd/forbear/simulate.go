@@ -198,11 +198,15 @@ func printRun(w io.Writer, r *simulate.Result) {
 				continue
 			}
 			capacity := "fits"
-			switch {
-			case !c.Capacity.Fits:
-				capacity = fmt.Sprintf("spills from %s, %d late", c.Capacity.SpillFrom, c.Capacity.Late)
-			case c.Capacity.SpillFrom != "":
-				capacity = fmt.Sprintf("fits, spills from %s until %s", c.Capacity.SpillFrom, c.Capacity.DrainedBy)
+			if !c.Capacity.Fits {
+				capacity = fmt.Sprintf("%d late, %d queued at midnight", c.Capacity.Late, c.Capacity.Backlog)
+			}
+			for i, sp := range c.Capacity.Spills {
+				sep := ", spills "
+				if i > 0 {
+					sep = " "
+				}
+				capacity += sep + sp.From + "-" + sp.Until
 			}
 			fmt.Fprintf(w, "%-10s %-6s %8d %8d %8d %10d %8d %8d %9d  %s\n", d.Date, ch, c.Sent, c.Deferred, c.Capped, c.Suppressed, c.Failed, c.Withheld, c.Segments, capacity)
 		}

@@ -3,6 +3,7 @@ package simulate
 import (
 	"context"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -271,31 +272,48 @@ func TestCompareVariants(t *testing.T) {
 
 // TestCapacitySpill: 120 SMS made to wait for 08:00 under a provider rate
 // of 36 an hour spill from 08:00 and are out by 12:00; with a window
-// ending at 10:00 some of them are late; without a rate they fit.
+// ending at 10:00 some of them are late; without a rate they fit. Half of
+// them in Dubai (08:00 there is 04:00 UTC) spill twice a day, and both
+// spills are named.
 func TestCapacitySpill(t *testing.T) {
 	t.Parallel()
-	var pop Population
+	var utc, split Population
 	for i := range 120 {
-		pop.Borrowers = append(pop.Borrowers, person("c"+itoa(i), "UTC", "+1555000"+itoa(1000+i), "2026-11-24"))
+		zone := "UTC"
+		if i%2 == 1 {
+			zone = "Asia/Dubai"
+		}
+		utc.Borrowers = append(utc.Borrowers, person("c"+itoa(i), "UTC", "+1555000"+itoa(1000+i), "2026-11-24"))
+		split.Borrowers = append(split.Borrowers, person("c"+itoa(i), zone, "+1555000"+itoa(1000+i), "2026-11-24"))
 	}
 	for _, tt := range []struct {
-		name      string
-		rate      float64
-		end       string
-		want      Capacity
-		wantSpill bool
+		name  string
+		pop   Population
+		rate  float64
+		end   string
+		hours map[int]int
+		want  Capacity
 	}{
-		{name: "no limit", rate: 0, end: "21:00", want: Capacity{Fits: true}},
-		{name: "36 an hour", rate: 0.01, end: "21:00", want: Capacity{PerHour: 36, Fits: true, SpillFrom: "08:00", DrainedBy: "12:00"}},
-		{name: "36 an hour, window to 10:00", rate: 0.01, end: "10:00", want: Capacity{PerHour: 36, Fits: false, SpillFrom: "08:00", DrainedBy: "12:00", Late: 48}},
+		{name: "no limit", pop: utc, rate: 0, end: "21:00", hours: map[int]int{8: 120}, want: Capacity{Fits: true}},
+		{name: "36 an hour", pop: utc, rate: 0.01, end: "21:00", hours: map[int]int{8: 120},
+			want: Capacity{PerHour: 36, Fits: true, Spills: []Spill{{From: "08:00", Until: "12:00"}}}},
+		{name: "36 an hour, window to 10:00", pop: utc, rate: 0.01, end: "10:00", hours: map[int]int{8: 120},
+			want: Capacity{PerHour: 36, Fits: false, Spills: []Spill{{From: "08:00", Until: "12:00"}}, Late: 48}},
+		{name: "36 an hour, two zones", pop: split, rate: 0.01, end: "21:00", hours: map[int]int{4: 60, 8: 60},
+			want: Capacity{PerHour: 36, Fits: true, Spills: []Spill{{From: "04:00", Until: "06:00"}, {From: "08:00", Until: "10:00"}}}},
 	} {
 		cfg := tickConfig(0, "sms")
 		cfg.Compliance.SendWindow = config.Window{Start: "08:00", End: tt.end}
 		cfg.Providers.SMS.RatePerSecond = tt.rate
-		res := run(t, setupOf(t, cfg), pop, date(t, "2026-11-24"), 1)
+		res := run(t, setupOf(t, cfg), tt.pop, date(t, "2026-11-24"), 1)
 		got := res.PerDay[0].Channels[domain.SMS]
-		if got.SentByHour[8] != 120 || got.Capacity != tt.want {
-			t.Errorf("%s: %d sent at 08:00, capacity %+v, want 120 and %+v", tt.name, got.SentByHour[8], got.Capacity, tt.want)
+		for h, n := range tt.hours {
+			if got.SentByHour[h] != n {
+				t.Errorf("%s: %d sent at %02d:00, want %d", tt.name, got.SentByHour[h], h, n)
+			}
+		}
+		if !reflect.DeepEqual(got.Capacity, tt.want) {
+			t.Errorf("%s: capacity %+v, want %+v", tt.name, got.Capacity, tt.want)
 		}
 	}
 }
