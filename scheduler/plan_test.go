@@ -242,6 +242,7 @@ func TestAroundIsLatestAndNext(t *testing.T) {
 		{ID: "once", At: -3 * day},
 		{ID: "bounded", At: day, Every: 3 * day, Until: 29 * day, Bounded: true},
 		{ID: "open", At: -36 * time.Hour, Every: 36 * time.Hour},
+		{ID: "every other day", At: 7*day + 10*time.Hour, Every: 2 * day},
 		{ID: "minute", At: 0, Every: time.Minute, Until: 2 * time.Hour, Bounded: true},
 	}
 	anchor := mustAnchor(t, "2025-03-01", ny)
