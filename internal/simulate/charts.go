@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"image/color"
+	"strconv"
 	"time"
 
 	"gonum.org/v1/plot"
@@ -69,8 +70,23 @@ func StatusChart(res *Result) (*plot.Plot, error) {
 		p.Legend.Add(st, bars)
 	}
 	p.X.Tick.Marker = dayTicks{res: res}
+	p.Y.Tick.Marker = countTicks{}
 	p.Y.Max *= 1.3 // room for the legend
 	return p, nil
+}
+
+// countTicks are the default ticks labelled as the counts they are
+// ("25000", not "25000.00").
+type countTicks struct{}
+
+func (countTicks) Ticks(lo, hi float64) []plot.Tick {
+	ticks := plot.DefaultTicks{}.Ticks(lo, hi)
+	for i := range ticks {
+		if ticks[i].Label != "" {
+			ticks[i].Label = strconv.FormatFloat(ticks[i].Value, 'f', -1, 64)
+		}
+	}
+	return ticks
 }
 
 // dayTicks labels about eight days of a run's axis with their dates.
