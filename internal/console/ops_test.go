@@ -964,8 +964,20 @@ func TestPoliciesPageDryRun(t *testing.T) {
 			t.Errorf("chart %s: %s, want an SVG image with a text", chart, img)
 		}
 	}
-	res = s.post(t, "/console/policies/dry-run", url.Values{"csrf": {page.csrf(t)}, "days": {"400"}, "borrowers": {"40"}})
-	if _, msg := elementByID(t, res.body, "dry-run-error"); res.status != http.StatusBadRequest || !strings.Contains(text(msg), "1 to 90") {
-		t.Errorf("400 days: %d %q, want 400 naming the bound", res.status, text(msg))
+	for _, tt := range []struct {
+		name      string
+		form      url.Values
+		wantError string
+	}{
+		{name: "400 days", form: url.Values{"days": {"400"}, "borrowers": {"40"}}, wantError: "1 to 90"},
+		{name: "5000 borrowers", form: url.Values{"days": {"10"}, "borrowers": {"5000"}}, wantError: "1 to 2000"},
+		{name: "no number", form: url.Values{"days": {"ten"}, "borrowers": {"40"}}, wantError: "1 to 90"},
+		{name: "unknown preset", form: url.Values{"days": {"10"}, "borrowers": {"40"}, "preset": {"nope"}}, wantError: "variant.compliance.preset"},
+	} {
+		tt.form.Set("csrf", page.csrf(t))
+		res = s.post(t, "/console/policies/dry-run", tt.form)
+		if _, msg := elementByID(t, res.body, "dry-run-error"); res.status != http.StatusBadRequest || !strings.Contains(text(msg), tt.wantError) {
+			t.Errorf("%s: %d %q, want 400 saying %q", tt.name, res.status, text(msg), tt.wantError)
+		}
 	}
 }
