@@ -458,3 +458,15 @@ func asTypeError(err error, target **json.UnmarshalTypeError) bool {
 	}
 	return ok
 }
+
+// Validate checks borrower data as intake does; a *FieldError names the
+// field ("data.phone"). The dry run's population files use it, so they
+// accept exactly what intake accepts.
+func (d BorrowerData) Validate() error { return d.validate() }
+
+// Validate checks loan data as intake does (see BorrowerData.Validate).
+func (d LoanData) Validate() error { return d.validate() }
+
+// Validate checks agreement data as intake does (see
+// BorrowerData.Validate).
+func (d AgreementData) Validate() error { return d.validate() }

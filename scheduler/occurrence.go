@@ -154,6 +154,14 @@ func (s Step) floor(anchor, t time.Time, lastK int) (int, bool) {
 	// Seconds as float64, not t.Sub: a Duration saturates at 292 years.
 	elapsed := float64(t.Unix()-first.Unix()) + float64(t.Nanosecond()-first.Nanosecond())/1e9
 	guess := math.Floor(elapsed / s.Every.Seconds())
+	// Calendar days rarely drift far enough from the estimate to move it
+	// off the answer: try it as is first (two look-ups where the bracket
+	// and bisection take about seven; planning runs this for every step of
+	// every due subject, millions of times in a dry run).
+	if g := int(guess); guess >= 0 && guess < float64(hi) &&
+		!s.OccurrenceAt(anchor, g).After(t) && s.OccurrenceAt(anchor, g+1).After(t) {
+		return g, true
+	}
 	slack := math.Ceil(maxZoneShift.Seconds()/s.Every.Seconds()) + 1
 	if g := guess - slack; g > float64(lo) && g < float64(hi) && !s.OccurrenceAt(anchor, int(g)).After(t) {
 		lo = int(g)
@@ -219,3 +227,53 @@ func InstallmentOccurrenceID(agreementID, stepID string, i, k int) string {
 // ReminderID is the id of an occurrence's reminder on one channel; it is
 // also the Nats-Msg-Id the stream deduplicates on.
 func ReminderID(occurrence, channel string) string { return occurrence + "/" + channel }
+
+// around is Latest and Next at once, for planning, which asks both at the
+// same instant: one search for the occurrence at or before now instead of
+// two. occ and live are what Latest(anchor, now, catchUp) returns, next
+// and more what Next(anchor, now) returns.
+func (s Step) around(anchor, now time.Time, catchUp time.Duration) (occ Occurrence, live bool, next time.Time, more bool) {
+	lastK := s.lastK()
+	if k, at, next, ok := s.between(anchor, now, lastK); ok {
+		return Occurrence{Step: s.ID, K: k, At: at}, true, next, true
+	}
+	k, ok := s.floor(anchor, now, lastK)
+	if !ok {
+		return Occurrence{}, false, s.OccurrenceAt(anchor, 0), true
+	}
+	at := s.OccurrenceAt(anchor, k)
+	if k == lastK {
+		if now.Before(at.Add(catchUp)) {
+			occ, live = Occurrence{Step: s.ID, K: k, At: at}, true
+		}
+		return occ, live, time.Time{}, false
+	}
+	return Occurrence{Step: s.ID, K: k, At: at}, true, s.OccurrenceAt(anchor, k+1), true
+}
+
+// between finds, for a repeating step, the occurrence k at or before t
+// and the next one after it, with two look-ups, when the estimate from
+// absolute time is right (calendar days drift from it by hours at most,
+// so it almost always is, and both look-ups prove it); false sends the
+// caller to floor's search. Planning asks this for every step of every
+// due subject: millions of times in a dry run.
+func (s Step) between(anchor, t time.Time, lastK int) (k int, at, next time.Time, ok bool) {
+	if s.Every <= 0 || lastK == 0 {
+		return 0, time.Time{}, time.Time{}, false
+	}
+	// Seconds as float64, not t.Sub: a Duration saturates at 292 years.
+	first := anchor.Add(s.At)
+	elapsed := float64(t.Unix()-first.Unix()) + float64(t.Nanosecond()-first.Nanosecond())/1e9
+	guess := math.Floor(elapsed / s.Every.Seconds())
+	if guess < 0 || guess >= float64(lastK) {
+		return 0, time.Time{}, time.Time{}, false
+	}
+	k = int(guess)
+	if at = s.OccurrenceAt(anchor, k); at.After(t) {
+		return 0, time.Time{}, time.Time{}, false
+	}
+	if next = s.OccurrenceAt(anchor, k+1); !next.After(t) {
+		return 0, time.Time{}, time.Time{}, false
+	}
+	return k, at, next, true
+}

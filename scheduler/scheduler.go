@@ -118,12 +118,9 @@ type Scheduler struct {
 	state       *store.State
 	cachedSup   func(borrowerID string) (domain.Suppressions, bool)
 	audit       *audit.Recorder
-	policies    Policies
-	defPolicy   string
-	agrPolicy   string
+	planner     Planner
 	defZone     *time.Location
 	spec        string
-	catchUp     time.Duration
 	clock       clock.Clock
 	log         *logrus.Entry
 	instance    string
@@ -218,9 +215,9 @@ func New(o Options) (*Scheduler, error) {
 	}
 	log := o.Log.WithField("component", "scheduler")
 	s := &Scheduler{
-		js: o.JS, state: o.State, cachedSup: o.Suppressions, audit: o.Audit, policies: o.Policies,
-		defPolicy: o.DefaultPolicy, agrPolicy: o.AgreementPolicy, defZone: o.DefaultTimezone,
-		spec: o.Spec, catchUp: o.CatchUp, clock: o.Clock, log: log, instance: o.Instance,
+		js: o.JS, state: o.State, cachedSup: o.Suppressions, audit: o.Audit,
+		planner: Planner{Policies: o.Policies, DefaultPolicy: o.DefaultPolicy, AgreementPolicy: o.AgreementPolicy, CatchUp: o.CatchUp},
+		defZone: o.DefaultTimezone, spec: o.Spec, clock: o.Clock, log: log, instance: o.Instance,
 		workers: o.Workers, batch: o.Batch, directAPI: directAPIPrefix(o.JS),
 		due: buckets[store.DueBucket], dueW: newKVWrites(o.JS, store.DueBucket),
 		occ: buckets[store.OccurrencesBucket], occW: newKVWrites(o.JS, store.OccurrencesBucket),

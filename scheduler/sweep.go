@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"runtime/debug"
 	"slices"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -180,7 +179,7 @@ type item struct {
 	e      listed
 	sub    subject
 	revRev uint64 // revision of the subject's reverse key
-	p      plan
+	p      Plan
 	sup    domain.Suppressions
 	marks  []markerState
 	sent   []sent
@@ -362,8 +361,8 @@ func (w *worker) load(ctx context.Context, items *[]*item) error {
 			continue
 		}
 		it.p, it.err = w.plan(it.sub, recs[i].c, recs[i].a, w.zoneOf(recs[i].bid))
-		for _, t := range it.p.targets {
-			markerKeys = append(markerKeys, t.marker)
+		for _, t := range it.p.Targets {
+			markerKeys = append(markerKeys, t.Marker)
 		}
 	}
 	marks, err := s.getMany(ctx, s.occ, markerKeys)
@@ -376,14 +375,14 @@ func (w *worker) load(ctx context.Context, items *[]*item) error {
 	// Options.Suppressions).
 	need := map[string][]*item{}
 	for _, it := range current {
-		if it.err != nil || len(it.p.targets) == 0 || w.markers(it, marks) == 0 {
+		if it.err != nil || len(it.p.Targets) == 0 || w.markers(it, marks) == 0 {
 			continue
 		}
 		if sup, ok := w.cachedClear(it); ok {
 			it.sup = sup
 			continue
 		}
-		need[it.p.borrowerID] = append(need[it.p.borrowerID], it)
+		need[it.p.BorrowerID] = append(need[it.p.BorrowerID], it)
 	}
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -401,28 +400,34 @@ func (w *worker) load(ctx context.Context, items *[]*item) error {
 	return nil
 }
 
-// plan plans one subject from its record (nil when not found). A panic
+// plan plans one subject from its record (nil when not found) with the
+// scheduler's Planner, and logs what the plan had to leave out. A panic
 // is contained here, where a record's content drives the work: the
 // subject fails (and is retried at the next sweep) while the sweep and
 // the rest of the batch carry on.
-func (w *worker) plan(sub subject, c *domain.Case, a *domain.Agreement, loc *time.Location) (p plan, err error) {
+func (w *worker) plan(sub subject, c *domain.Case, a *domain.Agreement, loc *time.Location) (p Plan, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			w.sw.s.log.WithFields(logrus.Fields{"kind": sub.kind, "id": sub.id, "stack": string(debug.Stack())}).
 				Error("scheduler: planning panicked")
-			p, err = plan{}, fmt.Errorf("planning panicked: %v", r)
+			p, err = Plan{}, fmt.Errorf("planning panicked: %v", r)
 		}
 	}()
+	pl := w.sw.s.planner
 	switch {
 	case sub.kind == KindLoan && c == nil:
-		return plan{drop: "case not found"}, nil
+		return Plan{Drop: "case not found"}, nil
 	case sub.kind == KindLoan:
-		return w.planLoan(*c, loc), nil
+		p = pl.PlanLoan(*c, loc, w.sw.now)
 	case a == nil:
-		return plan{drop: "agreement not found"}, nil
+		return Plan{Drop: "agreement not found"}, nil
 	default:
-		return w.planAgreement(*a, loc), nil
+		p = pl.PlanAgreement(*a, loc, w.sw.now)
 	}
+	for _, prob := range p.Problems {
+		w.sw.s.log.WithError(prob).WithFields(logrus.Fields{"kind": sub.kind, "id": sub.id}).Warn("scheduler: left out of the plan")
+	}
+	return p, nil
 }
 
 // loadZones reads borrowers and caches their time zones for the sweep.
@@ -467,16 +472,16 @@ func (w *worker) cachedClear(it *item) (domain.Suppressions, bool) {
 	if w.sw.s.cachedSup == nil {
 		return domain.Suppressions{}, false
 	}
-	sup, ok := w.sw.s.cachedSup(it.p.borrowerID)
+	sup, ok := w.sw.s.cachedSup(it.p.BorrowerID)
 	if !ok {
 		return domain.Suppressions{}, false
 	}
-	for i, t := range it.p.targets {
-		for _, ch := range t.channels {
+	for i, t := range it.p.Targets {
+		for _, ch := range t.Channels {
 			if slices.Contains(it.marks[i].done, ch) {
 				continue
 			}
-			rem := t.rem
+			rem := t.Reminder
 			rem.Channel = ch
 			if _, blocked := sup.Blocking(rem, "", w.sw.now); blocked {
 				return domain.Suppressions{}, false
@@ -489,19 +494,19 @@ func (w *worker) cachedClear(it *item) (domain.Suppressions, bool) {
 // markers records what each target's marker says and returns how many
 // reminders of the item are still to send.
 func (w *worker) markers(it *item, marks map[string]kvVal) int {
-	it.marks = make([]markerState, len(it.p.targets))
+	it.marks = make([]markerState, len(it.p.Targets))
 	todo := 0
-	for i, t := range it.p.targets {
-		if v, ok := marks[t.marker]; ok {
+	for i, t := range it.p.Targets {
+		if v, ok := marks[t.Marker]; ok {
 			var mv markerValue
 			if err := json.Unmarshal(v.data, &mv); err != nil {
 				// Unreadable marker: treat the occurrence as sent rather
 				// than risk a duplicate.
-				mv.Channels = t.channels
+				mv.Channels = t.Channels
 			}
 			it.marks[i] = markerState{rev: v.rev, done: mv.Channels}
 		}
-		for _, ch := range t.channels {
+		for _, ch := range t.Channels {
 			if slices.Contains(it.marks[i].done, ch) {
 				w.sw.skipped.Add(1)
 			} else {
@@ -518,22 +523,22 @@ func (w *worker) send(ctx context.Context, items []*item) {
 	s, now := w.sw.s, w.sw.now
 	var auditAcks acks
 	for _, it := range items {
-		if it.err != nil || it.p.drop != "" || it.marks == nil {
+		if it.err != nil || it.p.Drop != "" || it.marks == nil {
 			continue
 		}
-		for i, t := range it.p.targets {
-			for _, ch := range t.channels {
+		for i, t := range it.p.Targets {
+			for _, ch := range t.Channels {
 				if slices.Contains(it.marks[i].done, ch) {
 					continue
 				}
-				rem := t.rem
+				rem := t.Reminder
 				rem.Channel = ch
 				rem.ID = ReminderID(rem.Occurrence, string(ch))
-				if blk, blocked := it.sup.Blocking(rem, "", now); blocked {
+				if blk, until, blocked := Withheld(it.sup, rem, now); blocked {
 					// No new occurrence in a suppressed scope; a mute that
 					// ends brings the subject back when it ends.
 					w.sw.skipped.Add(1)
-					if until := muteUntil(it.sup, blk); !until.IsZero() && (it.wake.IsZero() || until.Before(it.wake)) {
+					if !until.IsZero() && (it.wake.IsZero() || until.Before(it.wake)) {
 						it.wake = until
 					}
 					if w.sw.debug {
@@ -587,13 +592,13 @@ func (w *worker) finish(ctx context.Context, it *item) {
 	s, now := w.sw.s, w.sw.now
 	// Markers only after the stream acknowledged the publishes: a crash
 	// in between republishes, and the dedup window drops the copy.
-	newly := make([][]domain.Channel, len(it.p.targets))
+	newly := make([][]domain.Channel, len(it.p.Targets))
 	for _, x := range it.sent {
 		if x.err == nil {
 			newly[x.t] = append(newly[x.t], x.rem.Channel)
 		}
 	}
-	for i, t := range it.p.targets {
+	for i, t := range it.p.Targets {
 		if len(newly[i]) == 0 {
 			continue
 		}
@@ -603,7 +608,7 @@ func (w *worker) finish(ctx context.Context, it *item) {
 			it.err = errors.Join(it.err, err)
 			continue
 		}
-		w.later.addCAS(s.occW.put(t.marker, data, true, it.marks[i].rev))
+		w.later.addCAS(s.occW.put(t.Marker, data, true, it.marks[i].rev))
 	}
 	if it.err != nil {
 		w.sw.failed.Add(1)
@@ -611,15 +616,12 @@ func (w *worker) finish(ctx context.Context, it *item) {
 		w.requeue(ctx, it.sub)
 		return
 	}
-	if it.p.drop != "" {
-		w.drop(it.sub, it.e, it.revRev, it.p.drop)
+	if it.p.Drop != "" {
+		w.drop(it.sub, it.e, it.revRev, it.p.Drop)
 		return
 	}
-	w.sw.skipped.Add(int64(it.p.held))
-	next := it.p.next
-	if !it.wake.IsZero() && (next.IsZero() || it.wake.Before(next)) {
-		next = it.wake
-	}
+	w.sw.skipped.Add(int64(it.p.Held))
+	next := it.p.Reschedule(it.wake)
 	if next.IsZero() {
 		w.drop(it.sub, it.e, it.revRev, "nothing left to send")
 		return
@@ -699,134 +701,6 @@ func (w *worker) reschedule(sub subject, e listed, revRev uint64, next time.Time
 	w.moves = append(w.moves, m)
 }
 
-// plan is what a due subject needs now.
-type plan struct {
-	drop       string // non-empty: unindex, for this reason
-	borrowerID string
-	targets    []target
-	next       time.Time // earliest next occurrence over all steps
-	held       int       // reminders withheld because an agreement covers the loan
-}
-
-// target is one live occurrence to send on the channels not yet sent.
-type target struct {
-	marker   string // occurrences bucket key
-	rem      domain.Reminder
-	channels []domain.Channel
-}
-
-func (p *plan) consider(t time.Time, ok bool) {
-	if ok && (p.next.IsZero() || t.Before(p.next)) {
-		p.next = t
-	}
-}
-
-// markerKey is the occurrences-bucket key of an occurrence. It adds the
-// anchor date to the occurrence id: when a loan's due date moves (a new
-// billing cycle on the same loan id) its occurrences are new ones.
-func markerKey(kind, id, step, occ, anchorDate string) string {
-	return kind + "." + store.Token(id) + "." + store.Token(step) + "." + occ + "." + store.Token(anchorDate)
-}
-
-func (w *worker) planLoan(c domain.Case, loc *time.Location) plan {
-	s, now := w.sw.s, w.sw.now
-	if !c.Open() {
-		return plan{drop: "case closed"}
-	}
-	pid := c.Policy
-	if pid == "" {
-		pid = s.defPolicy
-	}
-	pol, ok := s.policies[pid]
-	if !ok || pol.Anchor != AnchorDueDate {
-		s.log.WithFields(logrus.Fields{logging.FieldLoan: c.LoanID, "policy": pid}).Warn("scheduler: case has no usable due-date policy")
-		return plan{drop: "no due-date policy " + strconv.Quote(pid)}
-	}
-	anchor, err := ParseAnchor(c.DueDate, loc)
-	if err != nil {
-		s.log.WithError(err).WithField(logging.FieldLoan, c.LoanID).Warn("scheduler: bad due date")
-		return plan{drop: "bad due date"}
-	}
-	// An active agreement on the loan withholds collection reminders; the
-	// occurrences are still computed so that, when it breaks, the policy
-	// resumes at the current day past due.
-	held := pol.Category == domain.Collection && c.AgreementID != ""
-	p := plan{borrowerID: c.BorrowerID}
-	for _, st := range pol.Steps {
-		p.consider(st.Next(anchor, now))
-		occ, live := st.Latest(anchor, now, s.catchUp)
-		if !live {
-			continue
-		}
-		if held {
-			p.held += len(st.Channels)
-			continue
-		}
-		id := LoanOccurrenceID(c.LoanID, st.ID, occ.K)
-		p.targets = append(p.targets, target{
-			marker: markerKey(KindLoan, c.LoanID, st.ID, strconv.Itoa(occ.K), c.DueDate),
-			rem: domain.Reminder{
-				Occurrence: id, BorrowerID: c.BorrowerID, LoanID: c.LoanID,
-				Category: pol.Category, Policy: pol.ID, Step: st.ID, Template: st.Template,
-				K: occ.K, DueAt: occ.At, QueuedAt: now,
-			},
-			channels: st.Channels,
-		})
-	}
-	return p
-}
-
-func (w *worker) planAgreement(a domain.Agreement, loc *time.Location) plan {
-	s, now := w.sw.s, w.sw.now
-	if a.Status != domain.AgreementActive {
-		return plan{drop: "agreement " + a.Status}
-	}
-	pid := a.Policy
-	if pid == "" {
-		pid = s.agrPolicy
-	}
-	if pid == "" {
-		return plan{drop: "no agreement policy"}
-	}
-	pol, ok := s.policies[pid]
-	if !ok || pol.Anchor != AnchorInstallment {
-		s.log.WithFields(logrus.Fields{"agreement_id": a.ID, "policy": pid}).Warn("scheduler: agreement has no usable instalment policy")
-		return plan{drop: "no instalment policy " + strconv.Quote(pid)}
-	}
-	loanID := ""
-	if len(a.LoanIDs) > 0 {
-		loanID = a.LoanIDs[0]
-	}
-	p := plan{borrowerID: a.BorrowerID}
-	for i, inst := range a.Installments {
-		n := i + 1
-		anchor, err := ParseAnchor(inst.DueDate, loc)
-		if err != nil {
-			s.log.WithError(err).WithFields(logrus.Fields{"agreement_id": a.ID, "installment": n}).Warn("scheduler: bad instalment date")
-			continue
-		}
-		for _, st := range pol.Steps {
-			p.consider(st.Next(anchor, now))
-			occ, live := st.Latest(anchor, now, s.catchUp)
-			if !live {
-				continue
-			}
-			occPart := strconv.Itoa(n) + "-" + strconv.Itoa(occ.K)
-			p.targets = append(p.targets, target{
-				marker: markerKey(KindAgreement, a.ID, st.ID, occPart, inst.DueDate),
-				rem: domain.Reminder{
-					Occurrence: InstallmentOccurrenceID(a.ID, st.ID, n, occ.K),
-					BorrowerID: a.BorrowerID, LoanID: loanID, AgreementID: a.ID,
-					Category: pol.Category, Policy: pol.ID, Step: st.ID, Template: st.Template,
-					K: occ.K, Installment: n, DueAt: occ.At, QueuedAt: now,
-				},
-				channels: st.Channels,
-			})
-		}
-	}
-	return p
-}
-
 // markerValue records which channels of an occurrence were published.
 type markerValue struct {
 	Channels []domain.Channel `json:"channels"`
@@ -835,7 +709,7 @@ type markerValue struct {
 
 // sent is one reminder publish in flight.
 type sent struct {
-	t   int // index into plan.targets
+	t   int // index into Plan.Targets
 	rem domain.Reminder
 	f   jetstream.PubAckFuture
 	err error
@@ -852,20 +726,6 @@ func (w *worker) recordQueued(rem domain.Reminder, now time.Time) (jetstream.Pub
 			return f, err
 		}
 	}
-}
-
-// muteUntil is the end of the mute that blk names, or zero when blk is not
-// a mute with an end.
-func muteUntil(sup domain.Suppressions, blk domain.Block) time.Time {
-	if blk.Kind != "mute" {
-		return time.Time{}
-	}
-	for _, m := range sup.Mutes {
-		if m.ID == blk.ID && m.Until != nil {
-			return *m.Until
-		}
-	}
-	return time.Time{}
 }
 
 func reminderFields(r domain.Reminder) logrus.Fields {

@@ -109,3 +109,10 @@ func seedSource(dir string) (map[string]Definition, string, error) {
 	}
 	return defs, "bundled templates", nil
 }
+
+// Initial returns the templates an empty store is seeded with (see
+// Store.Seed): the <id>.yaml files of dir when it has any, else the
+// bundled ones; from names where they came from.
+func Initial(dir string) (defs map[string]Definition, from string, err error) {
+	return seedSource(dir)
+}

@@ -43,6 +43,18 @@ var gsmCost = func() map[rune]int {
 	return m
 }()
 
+// gsmASCII is gsmCost for the ASCII range (0: not GSM-7), so that the
+// common characters of a text are counted without a map look-up: the dry
+// run measures every SMS it sends.
+var gsmASCII = func() (t [128]uint8) {
+	for r, c := range gsmCost {
+		if r < 128 {
+			t[r] = uint8(c)
+		}
+	}
+	return t
+}()
+
 // Segments reports how a carrier sends text as SMS: the encoding ("GSM-7"
 // when every character is in the GSM 03.38 alphabet or its extension table,
 // else "UCS-2" for the whole message) and the number of messages billed.
@@ -77,61 +89,65 @@ func Measure(text string) SMSMeasure {
 	if text == "" {
 		return SMSMeasure{Encoding: EncodingGSM7, Left: gsmSingle}
 	}
-	if cost, ok := gsmCosts(text); ok {
-		n, left := pack(cost, gsmSingle, gsmPart)
+	if total, ok := gsmTotal(text); ok {
+		n, left := pack(text, total, gsmSeptets, gsmSingle, gsmPart)
 		return SMSMeasure{Encoding: EncodingGSM7, Segments: n, Left: left}
 	}
-	n, left := pack(ucs2Costs(text), ucs2Single, ucs2Part)
+	total := 0
+	for _, r := range text {
+		total += ucs2Units(r)
+	}
+	n, left := pack(text, total, ucs2Units, ucs2Single, ucs2Part)
 	return SMSMeasure{Encoding: EncodingUCS2, Segments: n, Left: left}
 }
 
 // IsGSM7 reports whether r is in the GSM 03.38 alphabet or its extension
 // table; a text with any other character is sent as UCS-2.
 func IsGSM7(r rune) bool {
-	_, ok := gsmCost[r]
-	return ok
+	return gsmSeptets(r) > 0
 }
 
-// gsmCosts returns the septets of each character, or false when a character
-// is outside GSM-7.
-func gsmCosts(text string) ([]int, bool) {
-	costs := make([]int, 0, len(text))
-	for _, r := range text {
-		c, ok := gsmCost[r]
-		if !ok {
-			return nil, false
-		}
-		costs = append(costs, c)
+// gsmSeptets is the septets of r in GSM-7, or 0 when r is not in it.
+func gsmSeptets(r rune) int {
+	if r >= 0 && r < 128 {
+		return int(gsmASCII[r])
 	}
-	return costs, true
+	return gsmCost[r]
 }
 
-// ucs2Costs returns the UTF-16 code units of each character.
-func ucs2Costs(text string) []int {
-	costs := make([]int, 0, len(text))
-	for _, r := range text {
-		if r > 0xFFFF {
-			costs = append(costs, 2) // a surrogate pair
-		} else {
-			costs = append(costs, 1)
-		}
-	}
-	return costs
-}
-
-// pack counts messages: one when everything fits single, else parts of at
-// most part units, filled in order, with no character split between two.
-// left is the room the last message has after the text.
-func pack(costs []int, single, part int) (messages, left int) {
+// gsmTotal is the septets of text, or false when a character is outside
+// GSM-7.
+func gsmTotal(text string) (int, bool) {
 	total := 0
-	for _, c := range costs {
+	for _, r := range text {
+		c := gsmSeptets(r)
+		if c == 0 {
+			return 0, false
+		}
 		total += c
 	}
+	return total, true
+}
+
+// ucs2Units is the UTF-16 code units of r: two for a surrogate pair.
+func ucs2Units(r rune) int {
+	if r > 0xFFFF {
+		return 2
+	}
+	return 1
+}
+
+// pack counts messages of a text costing total units, each character cost
+// units: one when everything fits single, else parts of at most part
+// units, filled in order, with no character split between two. left is
+// the room the last message has after the text.
+func pack(text string, total int, cost func(rune) int, single, part int) (messages, left int) {
 	if total <= single {
 		return 1, single - total
 	}
 	parts, used := 1, 0
-	for _, c := range costs {
+	for _, r := range text {
+		c := cost(r)
 		if used+c > part {
 			parts++
 			used = 0

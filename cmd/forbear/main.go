@@ -2,6 +2,7 @@
 //
 //	forbear serve [flags]
 //	forbear bench [flags]
+//	forbear simulate [flags]
 //	forbear templates push|pull DIR [flags]
 //	forbear version
 //
@@ -49,6 +50,8 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		return serve(ctx, args[1:], environ, stdout, stderr)
 	case "bench":
 		return runBench(ctx, args[1:], stdout, stderr)
+	case "simulate":
+		return runSimulate(ctx, args[1:], environ, stdout, stderr)
 	case "templates":
 		return runTemplates(ctx, args[1:], environ, stdout, stderr)
 	case "help", "--help", "-h":

@@ -28,6 +28,8 @@ var commands = []command{
 		flags:   func(fs *flag.FlagSet) { new(serveFlags).define(fs) }},
 	{name: "bench", summary: "Measure this machine: JetStream's ceiling, forbear end to end, a sweep of many cases.",
 		flags: func(fs *flag.FlagSet) { new(benchFlags).define(fs) }},
+	{name: "simulate", summary: "Dry run: what the policies, contact rules and templates will do to a population.",
+		details: simulateDetails, flags: func(fs *flag.FlagSet) { new(simulateFlags).define(fs) }},
 	{name: "templates push", args: "DIR", summary: "Publish every DIR/<id>.yaml whose content differs from the live version.",
 		details: templatesDetails, flags: func(fs *flag.FlagSet) { new(templatesFlags).define(fs, true) }},
 	{name: "templates pull", args: "DIR", summary: "Write the live version of every template to DIR/<id>.yaml.",

@@ -67,7 +67,7 @@ func TestUsageMatchesFlags(t *testing.T) {
 		t.Fatalf("--help: exit %d, stderr %q", code, stderr.String())
 	}
 	usage := parseUsage(stdout.String())
-	wantCommands := []string{"bench", "help", "serve", "templates pull", "templates push", "version"}
+	wantCommands := []string{"bench", "help", "serve", "simulate", "templates pull", "templates push", "version"}
 	if got := slices.Sorted(maps.Keys(usage)); !slices.Equal(got, wantCommands) {
 		t.Errorf("--help lists commands %q, want %q:\n%s", got, wantCommands, stdout.String())
 	}

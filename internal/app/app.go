@@ -37,6 +37,7 @@ import (
 	"github.com/forbear/forbear/internal/natsrv"
 	"github.com/forbear/forbear/internal/retention"
 	"github.com/forbear/forbear/internal/signing"
+	"github.com/forbear/forbear/internal/simulate"
 	"github.com/forbear/forbear/internal/stats"
 	"github.com/forbear/forbear/internal/store"
 	"github.com/forbear/forbear/internal/support"
@@ -244,13 +245,17 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 	})
 	outcomes := &dispatcher.Outcomes{Intake: a.intake, Ledger: a.ledger, Audit: a.audit, State: a.state, Metrics: a.metrics,
 		Keywords: rules.OptOutKeywords, Confirmation: optOutConfirmation(cfg.Compliance.OptOutConfirmation), Calls: a.calls}
+	// Dry runs use the configuration and the live templates; samples read
+	// the live state and write nothing.
+	dryRun := &simulate.Service{Config: cfg, Templates: a.templates, Clock: o.Clock,
+		Live: liveSample{state: a.state, reader: store.NewReader(a.js)}}
 	// One authenticator for the API and the console: a role means the same
 	// in both.
 	authn := auth.New(cfg.Auth.Tokens, a.signer.BorrowerFromToken)
 	con, err := console.New(console.Options{Auth: authn, Signer: a.signer, DefaultZone: a.zone,
 		Log: a.log.WithField("part", "console"),
 		Ops: console.OpsDeps{Templates: a.templates, Uses: templateUses(cfg.Policies), Records: a.state,
-			Policies: cfg.Policies, Compliance: cfg.Compliance, Rules: rules},
+			Policies: cfg.Policies, Compliance: cfg.Compliance, Rules: rules, DryRun: dryRun},
 		Dashboard: console.DashboardDeps{Stats: a.stats},
 		Support:   console.SupportDeps{Borrowers: a.support, Intake: a.intake, Deliveries: a.audit, Inbox: a.inbox, Clock: o.Clock},
 	})
@@ -270,6 +275,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 		InboxStreams: cfg.HTTP.InboxStreams,
 		DefaultZone:  a.zone,
 		Templates:    a.templates,
+		Simulator:    dryRun,
 		Twilio: httpapi.TwilioCallbacks{Outcomes: outcomes, PublicURL: a.publicURL(),
 			AuthTokens: nonEmpty(cfg.Providers.SMS.Twilio.AuthToken, cfg.Providers.Voice.Twilio.AuthToken)},
 		Ready:        a.ready,
@@ -340,22 +346,12 @@ func (a *App) lockDataDir() error {
 }
 
 func (a *App) buildScheduler() error {
-	pols, err := scheduler.Compile(a.cfg.Policies)
+	planner, err := scheduler.PlannerFor(a.cfg)
 	if err != nil {
 		return err
 	}
-	a.policies = pols
-	defPolicy := a.cfg.Scheduler.DefaultPolicy
-	if _, ok := pols.Get(scheduler.DefaultPolicyID); defPolicy == "" && !ok {
-		// No "standard": the first policy anchored on due dates serves
-		// cases that name none.
-		for _, p := range a.cfg.Policies {
-			if cp, ok := pols.Get(p.ID); ok && cp.Anchor == scheduler.AnchorDueDate {
-				defPolicy = p.ID
-				break
-			}
-		}
-	}
+	a.policies = planner.Policies
+	pols, defPolicy := planner.Policies, planner.DefaultPolicy
 	a.sched, err = scheduler.New(scheduler.Options{
 		JS: a.js, State: a.state, Audit: a.audit, Policies: pols, DefaultPolicy: defPolicy, AgreementPolicy: a.cfg.Agreements.Policy,
 		DefaultTimezone: a.zone, Spec: a.cfg.Scheduler.Sweep, CatchUp: a.cfg.Scheduler.CatchUp.D(), Clock: a.clock,

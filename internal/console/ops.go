@@ -30,6 +30,8 @@ type OpsDeps struct {
 	// compliance.Compile made of it: the rules in force.
 	Compliance config.Compliance
 	Rules      compliance.Rules
+	// DryRun runs the policies page's dry runs; nil leaves them out.
+	DryRun DryRunner
 }
 
 // opsRoutes registers the ops pages (role ops).
@@ -42,6 +44,7 @@ func (c *Console) opsRoutes() {
 	c.mux.HandleFunc("POST "+Prefix+"templates/{id}/rollback", ops(c.postRollback))
 	c.mux.HandleFunc("GET "+Prefix+"templates/{id}/diff", ops(c.getDiff))
 	c.mux.HandleFunc("GET "+Prefix+"policies", ops(c.getPolicies))
+	c.mux.HandleFunc("POST "+Prefix+"policies/dry-run", ops(c.postDryRun))
 }
 
 // opsTexts are the ops pages' texts: English, Simplified Chinese.
@@ -175,8 +178,22 @@ var opsTexts = map[string][2]string{
 	"policies.every_open":   {"then every %s while the case is open", "之后每%s一次，直到案件结清"},
 	"policies.many_repeats": {"%d repeats, too many to mark one by one", "重复 %d 次，过多无法逐一标出"},
 	"policies.legend":       {"Channels", "渠道"},
-	"policies.invalid":      {"The policies do not compile: %s", "策略配置有误：%s"},
-	"policies.default":      {"Serves cases that name no policy.", "用于未指定策略的案件。"},
+	// The policies page's dry run.
+	"dryrun.title":         {"Dry run", "试运行"},
+	"dryrun.intro":         {"What these policies and contact rules would do to generated borrowers over the coming days, with nothing sent or stored.", "用生成的借款人模拟这些策略和联系规则在未来几天的效果；不发送、不保存任何内容。"},
+	"dryrun.days":          {"Days", "天数"},
+	"dryrun.borrowers":     {"Borrowers", "借款人数"},
+	"dryrun.preset":        {"Compare with preset", "与预设对比"},
+	"dryrun.preset_none":   {"none", "不对比"},
+	"dryrun.run":           {"Run the dry run", "开始试运行"},
+	"dryrun.totals":        {"%s: %d borrowers, %d days from %s", "%s：%d 位借款人，%d 天，自 %s 起"},
+	"dryrun.chart":         {"Chart %s of the dry run", "试运行图表 %s"},
+	"dryrun.bad_days":      {"Days must be a number from 1 to %d.", "天数须为 1 到 %d 之间的数字。"},
+	"dryrun.bad_borrowers": {"Borrowers must be a number from 1 to %d.", "借款人数须为 1 到 %d 之间的数字。"},
+	"dryrun.refused":       {"The dry run was refused: %s", "试运行被拒绝：%s"},
+	"dryrun.failed":        {"The dry run failed; see the server log.", "试运行失败，请查看服务器日志。"},
+	"policies.invalid":     {"The policies do not compile: %s", "策略配置有误：%s"},
+	"policies.default":     {"Serves cases that name no policy.", "用于未指定策略的案件。"},
 
 	// Durations and lists.
 	"list.sep":   {", ", "，"},

@@ -24,6 +24,10 @@ type policiesView struct {
 	// PresetSummary and PresetSources describe a known preset.
 	PresetSummary string
 	PresetSources string
+	// DryRunForm is the dry-run form (nil: no dry runs here), DryRun the
+	// result of one.
+	DryRunForm *dryRunForm
+	DryRun     *dryRunView
 }
 
 // policyView is one compiled policy.
@@ -48,10 +52,18 @@ type stepRow struct {
 // getPolicies shows every policy as scheduler.Compile makes it, and the
 // rules compliance.Compile made of the configuration.
 func (c *Console) getPolicies(w http.ResponseWriter, r *http.Request, rq *request) {
+	if v, ok := c.policiesView(w, rq); ok {
+		c.render(w, rq, http.StatusOK, "policies", rq.Lang.T("policies.title"), v)
+	}
+}
+
+// policiesView is the policies page without a dry run's result; false
+// when the page does not exist (it has answered).
+func (c *Console) policiesView(w http.ResponseWriter, rq *request) (policiesView, bool) {
 	ops := c.o.Ops
 	if ops.Policies == nil {
 		c.fail(w, rq, http.StatusNotFound)
-		return
+		return policiesView{}, false
 	}
 	v := policiesView{Channels: domain.Channels}
 	compiled, err := scheduler.Compile(ops.Policies)
@@ -81,7 +93,11 @@ func (c *Console) getPolicies(w http.ResponseWriter, r *http.Request, rq *reques
 		}
 	}
 	v.PresetSummary, v.PresetSources = strings.Join(summaries, " "), strings.Join(sources, "; ")
-	c.render(w, rq, http.StatusOK, "policies", rq.Lang.T("policies.title"), v)
+	if ops.DryRun != nil {
+		form := defaultDryRunForm()
+		v.DryRunForm = &form
+	}
+	return v, true
 }
 
 // timeline is a policy's steps drawn on an axis of offsets from the

@@ -24,6 +24,7 @@ import (
 	"github.com/forbear/forbear/internal/domain"
 	"github.com/forbear/forbear/internal/httpapi"
 	"github.com/forbear/forbear/internal/signing"
+	"github.com/forbear/forbear/internal/simulate"
 	"github.com/forbear/forbear/internal/store"
 	"github.com/forbear/forbear/internal/testkit"
 	"github.com/forbear/forbear/templates"
@@ -84,7 +85,7 @@ func newOps(t *testing.T, change func(*config.Config)) *opsBundle {
 	signer := signing.New([]byte("secret"))
 	con, err := console.New(console.Options{Auth: authn, Signer: signer, DefaultZone: time.UTC, Log: log,
 		Ops: console.OpsDeps{Templates: ts, Uses: defaultUses, Records: state, Policies: cfg.Policies,
-			Compliance: cfg.Compliance, Rules: rules}})
+			Compliance: cfg.Compliance, Rules: rules, DryRun: &simulate.Service{Config: cfg, Templates: ts}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +173,7 @@ func elementByID(t *testing.T, body, id string) (open, inner string) {
 	start := strings.LastIndex(body[:at], "<")
 	end := start + strings.Index(body[start:], ">")
 	tag := strings.Fields(body[start+1 : end])[0]
-	if tag == "input" {
+	if tag == "input" || tag == "img" {
 		return body[start : end+1], ""
 	}
 	// Find the closing tag that matches, counting nested ones.
@@ -954,6 +955,55 @@ func TestOpsPagesWithoutTheirDependenciesAre404(t *testing.T) {
 	for _, path := range []string{"/console/templates", "/console/templates/x", "/console/policies"} {
 		if res := s.get(t, path); res.status != http.StatusNotFound {
 			t.Errorf("GET %s without ops dependencies: %d, want 404", path, res.status)
+		}
+	}
+}
+
+// TestPoliciesPageDryRun: the policies page runs a dry run of the
+// configuration on generated borrowers, compared with a preset, and shows
+// its totals and charts as SVG images; a bad number is refused beside the
+// form.
+func TestPoliciesPageDryRun(t *testing.T) {
+	t.Parallel()
+	b := newOps(t, nil)
+	if _, err := b.store.Seed(b.ctx, "", "test"); err != nil {
+		t.Fatal(err)
+	}
+	s := b.browser(t, "t-ops")
+	page := s.get(t, "/console/policies")
+	if _, form := elementByID(t, page.body, "dry-run-form"); !strings.Contains(form, `name="days"`) || !strings.Contains(form, `value="us-regf"`) {
+		t.Fatalf("no dry-run form with days and the presets:\n%s", form)
+	}
+	res := s.post(t, "/console/policies/dry-run", url.Values{"csrf": {page.csrf(t)}, "days": {"10"}, "borrowers": {"40"}, "preset": {"us-regf"}})
+	if res.status != http.StatusOK {
+		t.Fatalf("dry run: %d %s", res.status, res.body)
+	}
+	_, section := elementByID(t, res.body, "dry-run")
+	for _, want := range []string{"live: 40 borrowers, 10 days from", "us-regf: 40 borrowers", "sent "} {
+		if !strings.Contains(text(section), want) {
+			t.Errorf("dry run section lacks %q:\n%s", want, text(section))
+		}
+	}
+	for _, chart := range []string{"status", "compare", "timeline"} {
+		img, _ := elementByID(t, res.body, "dry-run-chart-"+chart)
+		if !strings.HasPrefix(attr(img, "src"), "data:image/svg+xml;base64,") || attr(img, "alt") == "" {
+			t.Errorf("chart %s: %s, want an SVG image with a text", chart, img)
+		}
+	}
+	for _, tt := range []struct {
+		name      string
+		form      url.Values
+		wantError string
+	}{
+		{name: "400 days", form: url.Values{"days": {"400"}, "borrowers": {"40"}}, wantError: "1 to 90"},
+		{name: "5000 borrowers", form: url.Values{"days": {"10"}, "borrowers": {"5000"}}, wantError: "1 to 2000"},
+		{name: "no number", form: url.Values{"days": {"ten"}, "borrowers": {"40"}}, wantError: "1 to 90"},
+		{name: "unknown preset", form: url.Values{"days": {"10"}, "borrowers": {"40"}, "preset": {"nope"}}, wantError: "variant.compliance.preset"},
+	} {
+		tt.form.Set("csrf", page.csrf(t))
+		res = s.post(t, "/console/policies/dry-run", tt.form)
+		if _, msg := elementByID(t, res.body, "dry-run-error"); res.status != http.StatusBadRequest || !strings.Contains(text(msg), tt.wantError) {
+			t.Errorf("%s: %d %q, want 400 saying %q", tt.name, res.status, text(msg), tt.wantError)
 		}
 	}
 }

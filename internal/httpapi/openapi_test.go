@@ -17,6 +17,7 @@ import (
 
 	"github.com/forbear/forbear/internal/config"
 	"github.com/forbear/forbear/internal/httpapi"
+	"github.com/forbear/forbear/internal/simulate"
 	"github.com/forbear/forbear/internal/testkit/faketwilio"
 )
 
@@ -371,6 +372,27 @@ func TestOpenAPIAnswers(t *testing.T) {
 	ask(200, "POST", "/v1/templates/doc/preview", tokOps, ctJSON, `{"channel":"inapp","channels":{"inapp":{"en-US":{"title":"T","body":"B"}}}}`)
 	wantField(ask(404, "POST", "/v1/templates/overdue/preview", tokOps, ctJSON, `{"borrower_id":"nobody","channel":"sms"}`), "borrower_id")
 	wantField(ask(400, "POST", "/v1/templates/overdue/preview", tokOps, ctJSON, `{"channel":"fax"}`), "channel")
+
+	// The dry run: generated, sampled from the live state (b-doc and its
+	// loan), with a variant and charts; bad input names its field.
+	r = ask(200, "POST", "/v1/simulate", tokOps, ctJSON, `{"days":3,"start":"2026-12-01","generate":{"borrowers":20,"seed":1},
+		"variant":{"name":"regf","compliance":{"preset":"us-regf"}},"charts":true}`)
+	if got := decode[simulate.Answer](t, r); got.Run == nil || got.Comparison == nil || !strings.HasPrefix(got.Charts["status"], "<?xml") {
+		t.Errorf("dry run: %.300s, want a run, a comparison and an SVG status chart", r.body)
+	}
+	r = ask(200, "POST", "/v1/simulate", tokOps, ctJSON, `{"days":2,"sample":5,"borrowers":["b-doc"]}`)
+	if got := decode[simulate.Answer](t, r); got.Run == nil || got.Run.Borrowers == 0 || len(got.Run.Schedules) != 1 {
+		t.Errorf("sampled dry run: %.300s, want b-doc's schedule", r.body)
+	}
+	wantField(ask(400, "POST", "/v1/simulate", tokOps, ctJSON, `{"days":400,"generate":{"borrowers":1}}`), "days")
+	wantField(ask(400, "POST", "/v1/simulate", tokOps, ctJSON, `{"generate":{"borrowers":1},"dayz":3}`), "dayz")
+	wantField(ask(400, "POST", "/v1/simulate", tokOps, ctJSON, `{"population":{"borrowers":[{"borrower_id":"b1",
+		"loans":[{"loan_id":"L1","due_date":"2026-13-01","amount_due":"1","currency":"USD","status":"overdue"}]}]}}`), "population.borrowers[0].loans[0].due_date")
+	wantField(ask(400, "POST", "/v1/simulate", tokOps, ctJSON, `{"generate":{"borrowers":1},"variant":{"compliance":{"preset":"nope"}}}`), "variant.compliance.preset")
+	wantField(ask(400, "POST", "/v1/simulate", tokOps, ctJSON, `{"generate":{"borrowers":1},"sample":3}`), "population")
+	wantField(ask(400, "POST", "/v1/simulate", tokOps, ctJSON, `{"generate":{"borrowers":10001}}`), "generate.borrowers")
+	wantField(ask(400, "POST", "/v1/simulate", tokOps, ctJSON, `{"population":"borrower_id,loan_id,due_date,amount_due,currency,status\nb1,L1,2026-12-01,1,USD,overdue\nb2,L2,12/01/2026,1,USD,overdue\n"}`), "population.line[3].due_date")
+	ask(200, "POST", "/v1/simulate", tokOps, ctJSON, `{"days":2,"start":"2026-12-01","population":"borrower_id,loan_id,due_date,amount_due,currency,status\nb1,L1,2026-11-28,1,USD,overdue\n"}`)
 
 	// Signed routes refuse what is not signed, and answer what is; open
 	// routes need nothing.

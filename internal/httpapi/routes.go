@@ -105,6 +105,9 @@ func (s *Server) apiRoutes() []Route {
 	if o.Twilio.Outcomes != nil {
 		routes = append(routes, s.twilioRoutes(o.Twilio)...)
 	}
+	if o.Simulator != nil {
+		routes = append(routes, Route{"POST", "/v1/simulate", AccessOps, s.postSimulate})
+	}
 	return routes
 }
 

@@ -68,6 +68,9 @@ type Options struct {
 	DefaultZone *time.Location
 	// Templates serves the template routes; nil leaves them out.
 	Templates *templates.Store
+	// Simulator runs dry runs (POST /v1/simulate); nil leaves the route
+	// out.
+	Simulator Simulator
 	// Signer makes and checks borrower tokens and unsubscribe links; nil
 	// disables both.
 	Signer *signing.Signer
