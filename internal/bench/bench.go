@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -50,6 +51,8 @@ type Result struct {
 	Sweep   *Sweep   `json:"sweep_nothing_due,omitempty"`
 	// PeakRSSMiB is the highest resident set of the whole run.
 	PeakRSSMiB float64 `json:"peak_rss_mib"`
+	// Errors are the parts that failed; their figures are zero or absent.
+	Errors []string `json:"errors,omitempty"`
 	// RSSPerPhase says whether each phase's peak is its own (the
 	// high-water mark was reset before it) or the run's so far.
 	RSSPerPhase bool `json:"rss_per_phase"`
@@ -163,52 +166,66 @@ func Run(ctx context.Context, o Options, w io.Writer) (Result, error) {
 	res := Result{Cores: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0), Platform: runtime.GOOS + "/" + runtime.GOARCH,
 		Reminders: o.Reminders, RSSPerPhase: rss.perPhase}
 	printHeader(text, &res)
+	// A part that fails is reported and the others still run: a long run
+	// keeps every figure it could take.
+	var errs []error
+	failed := func(part string, err error) {
+		err = fmt.Errorf("%s: %w", part, err)
+		errs = append(errs, err)
+		res.Errors = append(res.Errors, err.Error())
+		fmt.Fprintf(text, "%v\n", err)
+	}
 
 	rss.begin()
-	elapsed, err := raw(ctx, filepath.Join(dir, "raw"), o.Reminders)
-	if err != nil {
-		return res, fmt.Errorf("raw ceiling: %w", err)
+	if elapsed, err := raw(ctx, filepath.Join(dir, "raw"), o.Reminders); err != nil {
+		failed("raw ceiling", err)
+	} else {
+		res.Raw = Raw{PerSec: float64(o.Reminders) / elapsed.Seconds(), Elapsed: elapsed, PeakRSSMiB: rss.end()}
+		printRaw(text, &res)
 	}
-	res.Raw = Raw{PerSec: float64(o.Reminders) / elapsed.Seconds(), Elapsed: elapsed, PeakRSSMiB: rss.end()}
-	printRaw(text, &res)
 
 	rss.begin()
-	if res.EndToEnd, err = endToEnd(ctx, filepath.Join(dir, "e2e"), o.Reminders, o.Profile); err != nil {
-		return res, fmt.Errorf("end to end: %w", err)
+	if e2e, err := endToEnd(ctx, filepath.Join(dir, "e2e"), o.Reminders, o.Profile); err != nil {
+		failed("end to end", err)
+	} else {
+		res.EndToEnd = e2e
+		res.EndToEnd.PeakRSSMiB = rss.end()
+		if res.Raw.PerSec > 0 {
+			res.Ratio = res.EndToEnd.PerSec / res.Raw.PerSec
+		}
+		printEndToEnd(text, &res)
 	}
-	res.EndToEnd.PeakRSSMiB = rss.end()
-	res.Ratio = res.EndToEnd.PerSec / res.Raw.PerSec
-	printEndToEnd(text, &res)
 
 	if o.Events > 0 {
 		rss.begin()
-		lat, err := eventLatency(ctx, filepath.Join(dir, "latency"), o.Events, o.Sweep)
-		if err != nil {
-			return res, fmt.Errorf("event to provider: %w", err)
+		if lat, err := eventLatency(ctx, filepath.Join(dir, "latency"), o.Events, o.Sweep); err != nil {
+			failed("event to provider", err)
+		} else {
+			lat.PeakRSSMiB = rss.end()
+			res.Latency = &lat
+			printLatency(text, &res)
 		}
-		lat.PeakRSSMiB = rss.end()
-		res.Latency = &lat
-		printLatency(text, &res)
 	}
 
 	if o.Cases > 0 {
 		rss.begin()
-		p50, err := sweepNothingDue(ctx, filepath.Join(dir, "sweep"), o.Cases)
-		if err != nil {
-			return res, fmt.Errorf("sweep with nothing due: %w", err)
+		if p50, err := sweepNothingDue(ctx, filepath.Join(dir, "sweep"), o.Cases); err != nil {
+			failed("sweep with nothing due", err)
+		} else {
+			res.Sweep = &Sweep{Cases: o.Cases, P50: p50, PeakRSSMiB: rss.end()}
+			printSweep(text, &res)
 		}
-		res.Sweep = &Sweep{Cases: o.Cases, P50: p50, PeakRSSMiB: rss.end()}
-		printSweep(text, &res)
 	}
-	res.PeakRSSMiB = rss.peak
+	// A failed part's memory counts too.
+	res.PeakRSSMiB = max(rss.peak, rss.end())
 	res.RSSPerPhase = rss.perPhase
 	printPeak(text, &res)
 	if o.JSON {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(res); err != nil {
-			return res, err
+			errs = append(errs, err)
 		}
 	}
-	return res, nil
+	return res, errors.Join(errs...)
 }

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
 	"runtime/pprof"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -123,7 +125,8 @@ func endToEnd(ctx context.Context, dir string, n int, profile io.Writer) (E2E, e
 	case <-ctx.Done():
 		return res, ctx.Err()
 	case <-time.After(10 * time.Minute):
-		return res, fmt.Errorf("only %d of %d reminders delivered", delivered.Load(), n)
+		return res, errors.Join(fmt.Errorf("only %d of %d reminders delivered after 10 minutes (%s)",
+			delivered.Load(), n, consumerState(ctx, a.JetStream())), obs.lost())
 	}
 	res.Elapsed = time.Since(start)
 	res.PerSec = float64(n) / res.Elapsed.Seconds()
@@ -132,7 +135,7 @@ func endToEnd(ctx context.Context, dir string, n int, profile io.Writer) (E2E, e
 	}
 	// The delivered record comes before the ack: the count ends once
 	// every reminder is acknowledged.
-	js, err := jetstream.New(obs)
+	js, err := jetstream.New(obs.Conn)
 	if err != nil {
 		return res, err
 	}
@@ -221,4 +224,24 @@ func (p *pipeline) flush(ctx context.Context) error {
 	}
 	p.futures = p.futures[:0]
 	return nil
+}
+
+// consumerState says where the reminders' consumers are, for an error.
+func consumerState(ctx context.Context, js jetstream.JetStream) string {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	s, err := js.Stream(ctx, store.RemindersStream)
+	if err != nil {
+		return err.Error()
+	}
+	var parts []string
+	consumers := s.ListConsumers(ctx)
+	for ci := range consumers.Info() {
+		parts = append(parts, fmt.Sprintf("consumer %s: delivered %d, acked to %d, %d pending, %d unacknowledged, %d redelivered",
+			ci.Name, ci.Delivered.Consumer, ci.AckFloor.Consumer, ci.NumPending, ci.NumAckPending, ci.NumRedelivered))
+	}
+	if err := consumers.Err(); err != nil {
+		parts = append(parts, err.Error())
+	}
+	return strings.Join(parts, "; ")
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -99,7 +100,7 @@ func eventLatency(ctx context.Context, dir string, n int, spec string) (Latency,
 	}
 	entered, err := calls.wait(ctx, res.Spread+period+time.Minute)
 	if err != nil {
-		return res, err
+		return res, errors.Join(err, obs.lost())
 	}
 	lat := make([]time.Duration, n)
 	for i := range n {

@@ -25,6 +25,7 @@ func newRSSMeter() *rssMeter {
 
 // begin starts a phase.
 func (m *rssMeter) begin() {
+	m.end() // the phase before, had it failed before reading its own
 	if !m.perPhase {
 		return
 	}

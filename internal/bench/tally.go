@@ -131,17 +131,53 @@ const observerInbox = "_BENCH_INBOX"
 
 // connectObserver opens the bench's own connection to an instance's
 // embedded server, apart from the instance's connection so that what the
-// bench watches does not queue behind what the instance reads.
-func connectObserver(url string) (*nats.Conn, error) {
+// bench watches does not queue behind what the instance reads. A
+// disconnection loses what the server sent meanwhile: it is kept, and
+// lost reports it.
+func connectObserver(url string) (*observer, error) {
 	if url == "" {
 		return nil, errors.New("the embedded server does not listen")
 	}
-	return nats.Connect(url, nats.Name("forbear bench observer"), nats.CustomInboxPrefix(observerInbox))
+	o := &observer{}
+	nc, err := nats.Connect(url, nats.Name("forbear bench observer"), nats.CustomInboxPrefix(observerInbox),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { o.fail(fmt.Errorf("disconnected: %v", err)) }),
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { o.fail(err) }))
+	if err != nil {
+		return nil, err
+	}
+	o.Conn = nc
+	return o, nil
+}
+
+// observer is the bench's connection to the server.
+type observer struct {
+	*nats.Conn
+	mu      sync.Mutex
+	problem error
+}
+
+func (o *observer) fail(err error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.problem == nil {
+		o.problem = err
+	}
+}
+
+// lost returns the first disconnection or asynchronous error, nil if
+// nothing was lost.
+func (o *observer) lost() error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.problem != nil {
+		return fmt.Errorf("the bench's connection to the server lost messages: %w", o.problem)
+	}
+	return nil
 }
 
 // tally counts what the server does between start and finish.
 type tally struct {
-	nc     *nats.Conn
+	nc     *observer
 	js     jetstream.JetStream
 	subs   []*nats.Subscription
 	before map[string]streamState
@@ -160,8 +196,8 @@ type streamState struct {
 
 // startTally subscribes to the API and ack subjects on nc (an observer
 // connection) and takes the streams' state.
-func startTally(ctx context.Context, nc *nats.Conn) (*tally, error) {
-	js, err := jetstream.New(nc)
+func startTally(ctx context.Context, nc *observer) (*tally, error) {
+	js, err := jetstream.New(nc.Conn)
 	if err != nil {
 		return nil, err
 	}
@@ -252,6 +288,9 @@ func (t *tally) finish(ctx context.Context, reminders int) (Storage, error) {
 		}
 	}
 	if err := waitDrained(ctx, t.subs); err != nil {
+		return Storage{}, err
+	}
+	if err := t.nc.lost(); err != nil {
 		return Storage{}, err
 	}
 
