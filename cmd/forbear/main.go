@@ -144,7 +144,10 @@ type benchFlags struct {
 
 func (f *benchFlags) define(fs *flag.FlagSet) {
 	fs.IntVar(&f.o.Reminders, "reminders", 100_000, "`N` reminders for the raw ceiling and the end-to-end run")
-	fs.IntVar(&f.o.Cases, "cases", 1_000_000, "`N` open cases with nothing due, for the sweep measurement (0 skips it)")
+	fs.IntVar(&f.o.Cases, "cases", 1_000_000, "`N` open cases with nothing due, for the sweep measurement and its peak RSS (0 skips it)")
+	fs.IntVar(&f.o.Events, "events", 200, "`N` events sent one at a time to an idle instance, for the event-to-provider latency (0 skips it)")
+	fs.StringVar(&f.o.Sweep, "sweep", config.Default().Scheduler.Sweep, "the sweep's cron `SPEC` while the latency is measured; the default is serve's")
+	fs.BoolVar(&f.o.JSON, "json", false, "print the figures as one JSON document at the end, for comparing runs")
 	fs.StringVar(&f.o.Dir, "dir", "", "scratch `DIR` (default a temporary one)")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the end-to-end run to `FILE`")
 }
@@ -170,7 +173,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		defer file.Close()
 		o.Profile = file
 	}
-	if err := bench.Run(ctx, o, stdout); err != nil {
+	if _, err := bench.Run(ctx, o, stdout); err != nil {
 		fmt.Fprintln(stderr, "forbear bench:", err)
 		return 1
 	}

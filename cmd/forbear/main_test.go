@@ -330,3 +330,36 @@ func TestServe(t *testing.T) {
 		})
 	}
 }
+
+// TestBenchJSON: forbear bench --json prints one JSON document with the
+// run's figures, the writes per reminder among them, and nothing else.
+func TestBenchJSON(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the bench")
+	}
+	t.Parallel()
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"bench", "--reminders", "100", "--cases", "0", "--events", "0", "--json", "--dir", t.TempDir()},
+		nil, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit %d, stderr %q", code, stderr.String())
+	}
+	var doc struct {
+		Reminders int `json:"reminders"`
+		EndToEnd  struct {
+			Storage struct {
+				WritesPerReminder float64 `json:"writes_per_reminder"`
+			} `json:"storage"`
+		} `json:"end_to_end"`
+	}
+	dec := json.NewDecoder(&stdout)
+	if err := dec.Decode(&doc); err != nil {
+		t.Fatalf("stdout is not JSON: %v", err)
+	}
+	if dec.More() {
+		t.Error("more than the JSON document on stdout")
+	}
+	if doc.Reminders != 100 || doc.EndToEnd.Storage.WritesPerReminder < 1 {
+		t.Errorf("got %+v, want 100 reminders and at least one write each", doc)
+	}
+}

@@ -1,369 +1,231 @@
 package bench
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"runtime"
-	"runtime/pprof"
-	"slices"
-	"strconv"
-	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-	"github.com/sirupsen/logrus"
-
-	"github.com/forbear/forbear/internal/app"
 	"github.com/forbear/forbear/internal/config"
-	"github.com/forbear/forbear/internal/domain"
-	"github.com/forbear/forbear/internal/natsrv"
-	"github.com/forbear/forbear/internal/store"
-	"github.com/forbear/forbear/scheduler"
 )
 
 // Options size the run.
 type Options struct {
-	// Reminders for the raw ceiling and the end-to-end run.
+	// Reminders for the raw ceiling and the end-to-end run; default
+	// 100,000.
 	Reminders int
 	// Cases indexed in the future for the nothing-due sweep (0 skips it).
 	Cases int
+	// Events for the event-to-provider latency, sent one at a time to an
+	// idle instance (0 skips it).
+	Events int
+	// Sweep is the cron schedule of the sweep while the latency is
+	// measured; default the one forbear serve runs with.
+	Sweep string
 	// Dir is the scratch directory; default a temporary one, removed after.
 	Dir string
 	// Profile, if set, receives a CPU profile of the end-to-end run.
 	Profile io.Writer
+	// JSON prints the figures as one JSON document at the end instead of
+	// lines of text as each measurement ends.
+	JSON bool
 }
 
-// Result holds the figures of one run.
+// Result holds the figures of one run. Durations are in nanoseconds in
+// JSON.
 type Result struct {
-	Cores           int
-	Reminders       int
-	RawPerSec       float64
-	RawElapsed      time.Duration
-	E2EPerSec       float64
-	E2EElapsed      time.Duration
-	SweepElapsed    time.Duration
-	Ratio           float64
-	FenceP50        time.Duration
-	FenceP99        time.Duration
-	FenceChecks     int
-	PeakRSSMiB      float64
-	Cases           int
-	SweepNothingDue time.Duration
+	Cores      int    `json:"cores"`
+	GOMAXPROCS int    `json:"gomaxprocs"`
+	Platform   string `json:"platform"`
+	Reminders  int    `json:"reminders"`
+	Raw        Raw    `json:"raw"`
+	EndToEnd   E2E    `json:"end_to_end"`
+	// Ratio is forbear's end-to-end rate over the raw ceiling.
+	Ratio   float64  `json:"ratio"`
+	Latency *Latency `json:"event_to_provider,omitempty"`
+	Sweep   *Sweep   `json:"sweep_nothing_due,omitempty"`
+	// PeakRSSMiB is the highest resident set of the whole run.
+	PeakRSSMiB float64 `json:"peak_rss_mib"`
+	// Errors are the parts that failed; their figures are zero or absent.
+	Errors []string `json:"errors,omitempty"`
+	// RSSPerPhase says whether each phase's peak is its own (the
+	// high-water mark was reset before it) or the run's so far.
+	RSSPerPhase bool `json:"rss_per_phase"`
 }
 
-// Run runs the benchmark and prints its figures to w.
-func Run(ctx context.Context, o Options, w io.Writer) error {
+// Raw is the JetStream ceiling: publish plus consume with ack.
+type Raw struct {
+	PerSec     float64       `json:"per_sec"`
+	Elapsed    time.Duration `json:"elapsed_ns"`
+	PeakRSSMiB float64       `json:"peak_rss_mib"`
+}
+
+// E2E is forbear end to end: one sweep of every reminder due, the SMS
+// worker, the fence, the sandbox provider and the audit records.
+type E2E struct {
+	PerSec       float64       `json:"per_sec"`
+	Elapsed      time.Duration `json:"elapsed_ns"`
+	SweepPublish time.Duration `json:"sweep_publish_ns"`
+	FenceP50     time.Duration `json:"fence_p50_ns"`
+	FenceP99     time.Duration `json:"fence_p99_ns"`
+	FenceChecks  int           `json:"fence_checks"`
+	Storage      Storage       `json:"storage"`
+	PeakRSSMiB   float64       `json:"peak_rss_mib"`
+}
+
+// Latency is event in to first provider call, on an idle instance.
+type Latency struct {
+	Events int `json:"events"`
+	// Sweep is the sweep's schedule, Spread how long the events were
+	// spread over (two sweep periods, so that they meet every moment of
+	// the period).
+	Sweep  string        `json:"sweep"`
+	Spread time.Duration `json:"spread_ns"`
+	P50    time.Duration `json:"p50_ns"`
+	P99    time.Duration `json:"p99_ns"`
+	Max    time.Duration `json:"max_ns"`
+	// IntakeP50 and IntakeP99 are how long the intake call itself took to
+	// answer.
+	IntakeP50  time.Duration `json:"intake_p50_ns"`
+	IntakeP99  time.Duration `json:"intake_p99_ns"`
+	PeakRSSMiB float64       `json:"peak_rss_mib"`
+}
+
+// Sweep is a sweep with many open cases and nothing due.
+type Sweep struct {
+	Cases int           `json:"cases"`
+	P50   time.Duration `json:"p50_ns"`
+	// PeakRSSMiB covers loading the cases and the sweeps.
+	PeakRSSMiB float64 `json:"peak_rss_mib"`
+}
+
+// Bounds of Options: a run stays within minutes to an hour.
+const (
+	MaxReminders   = 10_000_000
+	MaxCases       = 10_000_000
+	MaxEvents      = 100_000
+	MaxSweepPeriod = 10 * time.Minute // the latency run lasts about three periods
+)
+
+// check fills in the defaults and refuses sizes out of bounds, naming the
+// flag.
+func (o *Options) check() error {
 	if o.Reminders <= 0 {
 		o.Reminders = 100_000
+	}
+	if o.Sweep == "" {
+		o.Sweep = config.Default().Scheduler.Sweep
+	}
+	switch {
+	case o.Reminders > MaxReminders:
+		return fmt.Errorf("--reminders: at most %d, got %d", MaxReminders, o.Reminders)
+	case o.Cases < 0 || o.Cases > MaxCases:
+		return fmt.Errorf("--cases: 0 to %d, got %d", MaxCases, o.Cases)
+	case o.Events < 0 || o.Events > MaxEvents:
+		return fmt.Errorf("--events: 0 to %d, got %d", MaxEvents, o.Events)
+	}
+	if o.Events > 0 {
+		period, err := sweepPeriod(o.Sweep)
+		if err != nil {
+			return fmt.Errorf("--sweep: %w", err)
+		}
+		if period > MaxSweepPeriod {
+			return fmt.Errorf("--sweep: %q runs every %s, the bench takes at most %s (the latency run lasts about three periods)",
+				o.Sweep, period, MaxSweepPeriod)
+		}
+	}
+	return nil
+}
+
+// Run runs the benchmark and prints its figures to w: as text, a line as
+// each measurement ends, or with Options.JSON as one JSON document at the
+// end.
+func Run(ctx context.Context, o Options, w io.Writer) (Result, error) {
+	if err := o.check(); err != nil {
+		return Result{}, err
 	}
 	dir := o.Dir
 	if dir == "" {
 		d, err := os.MkdirTemp("", "forbear-bench-")
 		if err != nil {
-			return err
+			return Result{}, err
 		}
 		defer os.RemoveAll(d)
 		dir = d
 	}
-	res := Result{Cores: runtime.NumCPU(), Reminders: o.Reminders, Cases: o.Cases}
-	fmt.Fprintf(w, "forbear bench: %d reminders, %d cores (GOMAXPROCS %d), %s/%s\n",
-		o.Reminders, res.Cores, runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH)
-
-	var err error
-	if res.RawElapsed, err = raw(ctx, filepath.Join(dir, "raw"), o.Reminders); err != nil {
-		return fmt.Errorf("raw ceiling: %w", err)
+	text := w
+	if o.JSON {
+		text = io.Discard
 	}
-	res.RawPerSec = float64(o.Reminders) / res.RawElapsed.Seconds()
-	fmt.Fprintf(w, "raw JetStream (publish + consume with ack): %8.0f msg/s  (%v)\n", res.RawPerSec, res.RawElapsed.Round(time.Millisecond))
-
-	if err := endToEnd(ctx, filepath.Join(dir, "e2e"), o.Reminders, o.Profile, &res); err != nil {
-		return fmt.Errorf("end to end: %w", err)
+	rss := newRSSMeter()
+	res := Result{Cores: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0), Platform: runtime.GOOS + "/" + runtime.GOARCH,
+		Reminders: o.Reminders, RSSPerPhase: rss.perPhase}
+	printHeader(text, &res)
+	// A part that fails is reported and the others still run: a long run
+	// keeps every figure it could take.
+	var errs []error
+	failed := func(part string, err error) {
+		err = fmt.Errorf("%s: %w", part, err)
+		errs = append(errs, err)
+		res.Errors = append(res.Errors, err.Error())
+		fmt.Fprintf(text, "%v\n", err)
 	}
-	res.E2EPerSec = float64(o.Reminders) / res.E2EElapsed.Seconds()
-	res.Ratio = res.E2EPerSec / res.RawPerSec
-	fmt.Fprintf(w, "forbear end to end (sweep -> worker -> fence -> sandbox -> audit): %8.0f reminders/s  (%v; sweep publish %v)\n",
-		res.E2EPerSec, res.E2EElapsed.Round(time.Millisecond), res.SweepElapsed.Round(time.Millisecond))
-	fmt.Fprintf(w, "ratio forbear/raw: %.2fx\n", res.Ratio)
-	fmt.Fprintf(w, "fence wait per send: p50 %v  p99 %v  (%d checks)\n", res.FenceP50, res.FenceP99, res.FenceChecks)
+
+	rss.begin()
+	if elapsed, err := raw(ctx, filepath.Join(dir, "raw"), o.Reminders); err != nil {
+		failed("raw ceiling", err)
+	} else {
+		res.Raw = Raw{PerSec: float64(o.Reminders) / elapsed.Seconds(), Elapsed: elapsed, PeakRSSMiB: rss.end()}
+		printRaw(text, &res)
+	}
+
+	rss.begin()
+	if e2e, err := endToEnd(ctx, filepath.Join(dir, "e2e"), o.Reminders, o.Profile); err != nil {
+		failed("end to end", err)
+	} else {
+		res.EndToEnd = e2e
+		res.EndToEnd.PeakRSSMiB = rss.end()
+		if res.Raw.PerSec > 0 {
+			res.Ratio = res.EndToEnd.PerSec / res.Raw.PerSec
+		}
+		printEndToEnd(text, &res)
+	}
+
+	if o.Events > 0 {
+		rss.begin()
+		if lat, err := eventLatency(ctx, filepath.Join(dir, "latency"), o.Events, o.Sweep); err != nil {
+			failed("event to provider", err)
+		} else {
+			lat.PeakRSSMiB = rss.end()
+			res.Latency = &lat
+			printLatency(text, &res)
+		}
+	}
 
 	if o.Cases > 0 {
-		if err := sweepNothingDue(ctx, filepath.Join(dir, "sweep"), o.Cases, &res); err != nil {
-			return fmt.Errorf("sweep with nothing due: %w", err)
-		}
-		fmt.Fprintf(w, "sweep with %d open cases and nothing due: %v\n", o.Cases, res.SweepNothingDue)
-	}
-	res.PeakRSSMiB = peakRSS()
-	fmt.Fprintf(w, "peak RSS (process, embedded server included): %.0f MiB\n", res.PeakRSSMiB)
-	return nil
-}
-
-// payload is about the size of a reminder message.
-var payload = bytes.Repeat([]byte("x"), 420)
-
-// raw measures N messages published asynchronously to a file-store stream
-// and consumed concurrently by a pull consumer with explicit acks: the
-// time from the first publish to the last ack.
-func raw(ctx context.Context, dir string, n int) (time.Duration, error) {
-	srv, err := natsrv.Start(natsrv.Options{StoreDir: dir})
-	if err != nil {
-		return 0, err
-	}
-	defer srv.Shutdown()
-	pubConn, err := srv.Connect("bench-pub")
-	if err != nil {
-		return 0, err
-	}
-	defer pubConn.Close()
-	subConn, err := srv.Connect("bench-sub")
-	if err != nil {
-		return 0, err
-	}
-	defer subConn.Close()
-	pjs, _ := jetstream.New(pubConn)
-	sjs, _ := jetstream.New(subConn)
-	if _, err := pjs.CreateStream(ctx, jetstream.StreamConfig{Name: "RAW", Subjects: []string{"raw.>"},
-		Storage: jetstream.FileStorage, Retention: jetstream.WorkQueuePolicy}); err != nil {
-		return 0, err
-	}
-	cons, err := sjs.CreateOrUpdateConsumer(ctx, "RAW", jetstream.ConsumerConfig{Durable: "raw", AckPolicy: jetstream.AckExplicitPolicy, MaxAckPending: 10000})
-	if err != nil {
-		return 0, err
-	}
-	var acked atomic.Int64
-	done := make(chan struct{})
-	start := time.Now()
-	cc, err := cons.Consume(func(m jetstream.Msg) {
-		_ = m.Ack()
-		if acked.Add(1) == int64(n) {
-			close(done)
-		}
-	}, jetstream.PullMaxMessages(1000))
-	if err != nil {
-		return 0, err
-	}
-	defer cc.Stop()
-	for i := range n {
-		if _, err := pjs.PublishAsync("raw."+strconv.Itoa(i%64), payload); err != nil {
-			return 0, err
+		rss.begin()
+		if p50, err := sweepNothingDue(ctx, filepath.Join(dir, "sweep"), o.Cases); err != nil {
+			failed("sweep with nothing due", err)
+		} else {
+			res.Sweep = &Sweep{Cases: o.Cases, P50: p50, PeakRSSMiB: rss.end()}
+			printSweep(text, &res)
 		}
 	}
-	select {
-	case <-pjs.PublishAsyncComplete():
-	case <-ctx.Done():
-		return 0, ctx.Err()
-	}
-	select {
-	case <-done:
-	case <-ctx.Done():
-		return 0, ctx.Err()
-	case <-time.After(5 * time.Minute):
-		return 0, fmt.Errorf("only %d of %d acked", acked.Load(), n)
-	}
-	// Acks are asynchronous: flush so the last ones are on the server.
-	_ = subConn.Flush()
-	return time.Since(start), nil
-}
-
-func quietLogger() *logrus.Logger {
-	l := logrus.New()
-	l.SetOutput(io.Discard)
-	return l
-}
-
-func benchConfig(dir string) config.Config {
-	cfg := config.Default()
-	cfg.DataDir = dir
-	cfg.NATS.Embedded.Listen = ""
-	cfg.TemplatesDir = filepath.Join(dir, "no-templates") // bundled templates
-	cfg.Providers.SMS = config.Provider{Kind: "sandbox", Concurrency: 512}
-	cfg.Agreements.Policy = ""
-	// The contact rules stay on (the ledger is part of the send path), with
-	// the window open so the run does not depend on the hour.
-	cfg.Compliance.SendWindow = config.Window{Start: "00:00", End: "24:00"}
-	cfg.Policies = []config.Policy{{ID: "bench", Category: "collection", Steps: []config.Step{
-		{ID: "due", At: 0, Channels: []string{"sms"}, Template: "overdue"},
-	}}}
-	return cfg
-}
-
-// endToEnd makes n loans due now, runs one sweep and waits until every
-// reminder has a delivered record from the sandbox SMS provider.
-func endToEnd(ctx context.Context, dir string, n int, profile io.Writer, res *Result) error {
-	cfg := benchConfig(dir)
-	var mu sync.Mutex
-	var checks []time.Duration
-	a, err := app.New(ctx, cfg, app.Options{Log: quietLogger(), NoScheduler: true, NoHTTP: true, Instance: "bench",
-		FenceCheck: func(d time.Duration) { mu.Lock(); checks = append(checks, d); mu.Unlock() }})
-	if err != nil {
-		return err
-	}
-	defer func() { _ = a.Stop(context.Background()) }()
-	if err := a.Start(ctx); err != nil {
-		return err
-	}
-	loc, _ := time.LoadLocation(cfg.Scheduler.Timezone)
-	today := time.Now().In(loc).Format(time.DateOnly)
-	if err := loadCases(ctx, a.JetStream(), n, "E", today, time.Time{}); err != nil {
-		return err
-	}
-	// Count delivered records on a plain subscription.
-	nc := natsConn(a)
-	var delivered atomic.Int64
-	done := make(chan struct{})
-	sub, err := nc.Subscribe(store.DeliveriesPrefix+">", func(m *nats.Msg) {
-		if bytes.Contains(m.Data, []byte(`"status":"delivered"`)) && delivered.Add(1) == int64(n) {
-			close(done)
-		}
-	})
-	if err != nil {
-		return err
-	}
-	defer sub.Unsubscribe()
-	_ = sub.SetPendingLimits(-1, -1)
-	if err := nc.Flush(); err != nil {
-		return err
-	}
-	if profile != nil {
-		if err := pprof.StartCPUProfile(profile); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
-	}
-	start := time.Now()
-	st, err := a.Scheduler().Sweep(ctx)
-	if err != nil {
-		return err
-	}
-	res.SweepElapsed = time.Since(start)
-	if st.Published != n {
-		return fmt.Errorf("sweep published %d reminders, want %d (%+v)", st.Published, n, st)
-	}
-	select {
-	case <-done:
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-time.After(10 * time.Minute):
-		return fmt.Errorf("only %d of %d reminders delivered", delivered.Load(), n)
-	}
-	res.E2EElapsed = time.Since(start)
-	mu.Lock()
-	defer mu.Unlock()
-	res.FenceChecks = len(checks)
-	res.FenceP50, res.FenceP99 = percentile(checks, 0.50), percentile(checks, 0.99)
-	return nil
-}
-
-// natsConn opens a plain connection to the app's embedded server.
-func natsConn(a *app.App) *nats.Conn {
-	return a.NATSConn()
-}
-
-// loadCases writes n borrowers and open cases with pipelined KV publishes
-// and indexes them (due now when at is zero).
-func loadCases(ctx context.Context, js jetstream.JetStream, n int, prefix, dueDate string, at time.Time) error {
-	loader := scheduler.NewLoader(js)
-	var futures []jetstream.PubAckFuture
-	flush := func() error {
-		for _, f := range futures {
-			select {
-			case <-f.Ok():
-			case err := <-f.Err():
-				return err
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		}
-		futures = futures[:0]
-		return loader.Flush(ctx)
-	}
-	for i := range n {
-		id := prefix + strconv.Itoa(i)
-		b, _ := json.Marshal(domain.Borrower{ID: "b" + id, Name: "Borrower " + id, Locale: "en-US",
-			Phone: fmt.Sprintf("+1555%07d", i%10_000_000), LoanIDs: []string{id}})
-		c, _ := json.Marshal(domain.Case{LoanID: id, BorrowerID: "b" + id, DueDate: dueDate, AmountDue: "120.00",
-			Currency: "USD", Status: domain.LoanOverdue, Policy: "bench"})
-		for _, m := range []struct {
-			subj string
-			data []byte
-		}{{"$KV." + store.BorrowersBucket + ".b" + id, b}, {"$KV." + store.CasesBucket + "." + id, c}} {
-			f, err := js.PublishAsync(m.subj, m.data, jetstream.WithStallWait(time.Minute))
-			if err != nil {
-				return err
-			}
-			futures = append(futures, f)
-		}
-		if err := loader.Add(ctx, scheduler.KindLoan, id, at); err != nil {
-			return err
-		}
-		if len(futures) >= 4000 {
-			if err := flush(); err != nil {
-				return err
-			}
+	// A failed part's memory counts too.
+	res.PeakRSSMiB = max(rss.peak, rss.end())
+	res.RSSPerPhase = rss.perPhase
+	printPeak(text, &res)
+	if o.JSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(res); err != nil {
+			errs = append(errs, err)
 		}
 	}
-	return flush()
-}
-
-// sweepNothingDue indexes n open cases a month ahead and times sweeps that
-// find nothing due.
-func sweepNothingDue(ctx context.Context, dir string, n int, res *Result) error {
-	cfg := benchConfig(dir)
-	a, err := app.New(ctx, cfg, app.Options{Log: quietLogger(), NoScheduler: true, NoHTTP: true, Instance: "bench-sweep"})
-	if err != nil {
-		return err
-	}
-	defer func() { _ = a.Stop(context.Background()) }()
-	future := time.Now().Add(30 * 24 * time.Hour)
-	if err := loadCases(ctx, a.JetStream(), n, "F", future.Format(time.DateOnly), future); err != nil {
-		return err
-	}
-	if _, err := a.Scheduler().Sweep(ctx); err != nil { // sets the cursor
-		return err
-	}
-	var runs []time.Duration
-	for range 5 {
-		st, err := a.Scheduler().Sweep(ctx)
-		if err != nil {
-			return err
-		}
-		if st.Published != 0 || st.Due != 0 {
-			return fmt.Errorf("a sweep with nothing due did work: %+v", st)
-		}
-		runs = append(runs, st.Duration)
-	}
-	res.SweepNothingDue = percentile(runs, 0.5)
-	return nil
-}
-
-func percentile(ds []time.Duration, p float64) time.Duration {
-	if len(ds) == 0 {
-		return 0
-	}
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	i := int(float64(len(s)-1) * p)
-	return s[i]
-}
-
-// peakRSS reads the process's high-water resident set (Linux).
-func peakRSS() float64 {
-	data, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 64)
-			return kb / 1024
-		}
-	}
-	return 0
+	return res, errors.Join(errs...)
 }
