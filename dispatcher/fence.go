@@ -295,13 +295,13 @@ func (f *Fence) round(ctx context.Context) fenceResult {
 	res := fenceResult{validUntil: start.Add(f.lease)}
 	rctx, cancel := context.WithTimeout(ctx, f.lease)
 	defer cancel()
-	var resolving uint64 // the skip count settle asked us to resolve
+	target, err := f.ask(rctx)
+	if err != nil {
+		res.err = err
+		return res
+	}
+	var resolving uint64 // the skip count settle asked this round to resolve
 	for {
-		target, err := f.ask(rctx)
-		if err != nil {
-			res.err = err
-			return res
-		}
 		if !f.waitApplied(rctx, target) {
 			// The watcher did not reach the target within the lease: the
 			// cache proves nothing and this round's validity is spent.
@@ -319,6 +319,14 @@ func (f *Fence) round(ctx context.Context) fenceResult {
 			return res
 		}
 		resolving = skips
+		if target, err = f.ask(rctx); err != nil {
+			// The lease ran out while the watcher kept passing over
+			// revisions (or the leader stopped answering): the waiting
+			// Checks read the leader instead. The watcher itself is not
+			// stuck, so it stays.
+			res.degraded = true
+			return res
+		}
 	}
 }
 
