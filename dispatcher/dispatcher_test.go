@@ -121,6 +121,50 @@ func TestFenceSeesEveryAcknowledgedWriteFromAnotherConnection(t *testing.T) {
 	}
 }
 
+// TestConcurrentChecksSeeWritesAcknowledgedBeforeThem: many sends at once,
+// each after a suppression acknowledged to another instance, with rounds
+// overlapping: every Check must see the write acknowledged before it.
+func TestConcurrentChecksSeeWritesAcknowledgedBeforeThem(t *testing.T) {
+	t.Parallel()
+	// A lease long enough that a slow round on a busy machine is not an
+	// error; the assertion is about what the rounds see, not their pace.
+	b := setupLease(t, time.Second)
+	ctx := testkit.Context(t, 2*time.Minute)
+	_, js2 := b.nats.Connect(t)
+	st2, err := store.OpenState(ctx, js2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const writers, each = 32, 10
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				borrower := fmt.Sprintf("w%d-%d", w, i)
+				if _, err := st2.UpdateSuppressions(ctx, borrower, func(s *domain.Suppressions) error {
+					s.Mutes = append(s.Mutes, domain.Mute{ID: "m", Reason: "test"})
+					return nil
+				}); err != nil {
+					t.Error(err)
+					return
+				}
+				sup, _, err := b.fence.Check(ctx, borrower)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if len(sup.Mutes) != 1 {
+					t.Errorf("%s: fence view has %d mutes, want 1 (stale view)", borrower, len(sup.Mutes))
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
 func TestFenceGroupsConcurrentChecks(t *testing.T) {
 	t.Parallel()
 	b := setup(t)

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"sync"
 	"time"
 
@@ -18,13 +17,25 @@ import (
 )
 
 // markerPrefix starts the keys of fence markers. It cannot collide with a
-// borrower key because store.Token never produces a '.'.
+// borrower key because store.Token never produces a '.'. A round writes its
+// instance's marker only when the bucket has no newest entry to wait for
+// (see head).
 const markerPrefix = "_fence."
+
+// roundsInFlight caps the fence rounds that run at once. A Check never waits
+// for a round that started before it (that round proves nothing about it),
+// so a Check that finds a round in flight starts another one beside it
+// rather than queueing behind it; with the cap reached, Checks gather in the
+// next round, which starts as soon as one finishes. Each round is one
+// request to the suppression stream's leader, so the cap also bounds that
+// load: at most roundsInFlight requests at a time, however many sends wait.
+const roundsInFlight = 2
 
 // Fence answers "is this borrower suppressed?" with a view that provably
 // includes every suppression acknowledged before the question was asked.
-// One fence round (one KV write and its echo through the watcher) serves
-// every question that arrived before the round started.
+// One fence round (a question to the suppression stream's leader, then a
+// wait until the watcher has applied what the answer names) serves every
+// question that arrived before the round started.
 type Fence struct {
 	state  *store.State
 	kv     jetstream.KeyValue
@@ -33,14 +44,40 @@ type Fence struct {
 	log    *logrus.Entry
 	obs    func(time.Duration)
 	check  func(time.Duration)
+	// ask is a round's question to the leader: head, wrapped by tests
+	// that act between the answer and the wait.
+	ask func(context.Context) (uint64, error)
 
-	reqs chan chan fenceResult
+	// Rounds (see join). Waiting Checks hold only a pointer to their round,
+	// so there is no queue to bound: their number is the number of
+	// goroutines calling Check, which the workers' concurrency bounds.
+	rmu      sync.Mutex
+	run      context.Context // rounds run under it; nil until Start
+	next     *round          // gathers Checks until it starts; nil when none wait
+	inflight int             // rounds started and not finished, at most roundsInFlight
 
+	// The watched copy, and what is known about how fresh it is.
 	mu      sync.Mutex
 	cache   map[string]domain.Suppressions // by store.Token(borrower)
-	applied uint64                         // highest revision the watcher applied
+	applied uint64                         // highest revision a watcher applied
 	advance chan struct{}                  // closed when applied moves
-	stale   bool                           // the watcher missed a round: restart it
+	stale   bool                           // a round gave up on the watcher: restart it
+	// Skips: a watcher is an ordered consumer, which delivers the messages
+	// of the bucket in revision order but passes over a message already
+	// replaced by a newer revision of its key (the bucket keeps one per
+	// key). Until that newer revision arrives, the cache holds an older one,
+	// so "the watcher applied revision p" alone does not prove the cache
+	// holds every key as of p (see settle).
+	delivered uint64 // revision of the current watcher's last entry, 0 after a restart
+	skipped   uint64 // highest revision a watcher passed over
+	skips     uint64 // how many times a watcher passed over revisions
+	exact     uint64 // for every key the cache holds its newest revision at or below this one, or a newer one
+}
+
+// round is one fence round and the Checks that wait for it.
+type round struct {
+	done chan struct{} // closed when res is set
+	res  fenceResult
 }
 
 type fenceResult struct {
@@ -78,7 +115,7 @@ func NewFence(state *store.State, o FenceOptions) *Fence {
 	if o.ObserveCheck == nil {
 		o.ObserveCheck = func(time.Duration) {}
 	}
-	return &Fence{
+	f := &Fence{
 		state:   state,
 		kv:      state.SuppressionKV,
 		marker:  markerPrefix + store.Token(o.Instance),
@@ -86,25 +123,33 @@ func NewFence(state *store.State, o FenceOptions) *Fence {
 		log:     o.Log,
 		obs:     o.Observe,
 		check:   o.ObserveCheck,
-		reqs:    make(chan chan fenceResult, 4096),
 		cache:   map[string]domain.Suppressions{},
 		advance: make(chan struct{}),
 	}
+	f.ask = f.head
+	return f
 }
 
 // Lease is how long a fence result may be used to start a provider call.
 func (f *Fence) Lease() time.Duration { return f.lease }
 
-// Start loads the suppression bucket and runs the watcher and the fence
-// rounds until ctx ends.
+// Start loads the suppression bucket and runs the watcher, and lets Checks
+// run fence rounds, until ctx ends.
 func (f *Fence) Start(ctx context.Context) error {
 	w, err := f.watch(ctx)
 	if err != nil {
 		return err
 	}
 	go f.watchLoop(ctx, w)
-	go f.roundLoop(ctx)
+	f.startRounds(ctx)
 	return nil
+}
+
+// startRounds lets Checks run fence rounds under ctx.
+func (f *Fence) startRounds(ctx context.Context) {
+	f.rmu.Lock()
+	defer f.rmu.Unlock()
+	f.run = ctx
 }
 
 func (f *Fence) watch(ctx context.Context) (jetstream.KeyWatcher, error) {
@@ -152,6 +197,11 @@ func (f *Fence) rewatch(ctx context.Context, old jetstream.KeyWatcher) jetstream
 		w, err := f.watch(ctx)
 		if err == nil {
 			f.log.Warn("suppression watcher restarted")
+			// The new watcher starts from the first revision: what it
+			// passes over counts from there.
+			f.mu.Lock()
+			f.delivered = 0
+			f.mu.Unlock()
 			return w
 		}
 		f.log.WithError(err).Error("suppression watcher restart failed; retrying")
@@ -182,65 +232,78 @@ func (f *Fence) apply(e jetstream.KeyValueEntry) {
 			delete(f.cache, key)
 		}
 	}
-	if e.Revision() > f.applied {
-		f.applied = e.Revision()
+	rev := e.Revision()
+	if rev > f.delivered+1 {
+		// Revisions delivered+1 .. rev-1 were passed over: replaced (or,
+		// from a new watcher, older than what it starts with).
+		f.skipped = max(f.skipped, rev-1)
+		f.skips++
+	}
+	f.delivered = max(f.delivered, rev)
+	if rev > f.applied {
+		f.applied = rev
 		close(f.advance)
 		f.advance = make(chan struct{})
 	}
 }
 
-// roundLoop runs fence rounds. Requests that arrive while a round is in
-// flight wait for the next one: a round only proves freshness for questions
-// asked before it started.
-func (f *Fence) roundLoop(ctx context.Context) {
-	var nonce uint64
-	for {
-		var batch []chan fenceResult
-		select {
-		case <-ctx.Done():
-			return
-		case r := <-f.reqs:
-			batch = append(batch, r)
-		}
-	drain:
-		for {
-			select {
-			case r := <-f.reqs:
-				batch = append(batch, r)
-			default:
-				break drain
-			}
-		}
-		nonce++
-		res := f.round(ctx, nonce)
-		for _, r := range batch {
-			r <- res
-		}
+// join returns the round that answers a Check asked now: the next round to
+// start, started at once when fewer than roundsInFlight run. A round only
+// proves freshness for Checks that joined it before it started, so a Check
+// never joins a round in flight, nor reuses a finished round's result.
+func (f *Fence) join() (*round, error) {
+	f.rmu.Lock()
+	defer f.rmu.Unlock()
+	if f.run == nil {
+		return nil, errors.New("fence: not started")
 	}
+	if f.next == nil {
+		f.next = &round{done: make(chan struct{})}
+	}
+	r := f.next
+	if f.inflight < roundsInFlight {
+		f.startNext()
+	}
+	return r, nil
 }
 
-func (f *Fence) round(ctx context.Context, nonce uint64) fenceResult {
+// startNext starts the gathering round; f.rmu is held. The round takes its
+// start time after this, so every Check that joined it was asked before.
+func (f *Fence) startNext() {
+	r, ctx := f.next, f.run
+	f.next = nil
+	f.inflight++
+	go func() {
+		r.res = f.round(ctx)
+		close(r.done)
+		f.rmu.Lock()
+		defer f.rmu.Unlock()
+		f.inflight--
+		if f.next != nil {
+			f.startNext()
+		}
+	}()
+}
+
+// round proves the cache fresh as of its start s: it asks the suppression
+// stream's leader for its newest revision p (every suppression acknowledged
+// before s is at or below p), then waits until the cache holds every key as
+// of p (see settle). The result is valid until s + lease.
+func (f *Fence) round(ctx context.Context) fenceResult {
 	start := time.Now()
 	defer func() { f.obs(time.Since(start)) }()
 	res := fenceResult{validUntil: start.Add(f.lease)}
 	rctx, cancel := context.WithTimeout(ctx, f.lease)
 	defer cancel()
-	rev, err := f.kv.Put(rctx, f.marker, []byte(strconv.FormatUint(nonce, 10)))
+	target, err := f.ask(rctx)
 	if err != nil {
-		res.err = fmt.Errorf("fence: write marker: %w", err)
+		res.err = err
 		return res
 	}
+	var resolving uint64 // the skip count settle asked this round to resolve
 	for {
-		f.mu.Lock()
-		applied, advance := f.applied, f.advance
-		f.mu.Unlock()
-		if applied >= rev {
-			return res
-		}
-		select {
-		case <-advance:
-		case <-rctx.Done():
-			// The watcher did not echo our marker within the lease: the
+		if !f.waitApplied(rctx, target) {
+			// The watcher did not reach the target within the lease: the
 			// cache proves nothing and this round's validity is spent.
 			// Each waiting Check reads its borrower from the stream leader
 			// instead (a proof of its own, see Check), and the watcher is
@@ -251,7 +314,79 @@ func (f *Fence) round(ctx context.Context, nonce uint64) fenceResult {
 			res.degraded = true
 			return res
 		}
+		skips, fresh := f.settle(resolving)
+		if fresh {
+			return res
+		}
+		resolving = skips
+		if target, err = f.ask(rctx); err != nil {
+			// The lease ran out while the watcher kept passing over
+			// revisions (or the leader stopped answering): the waiting
+			// Checks read the leader instead. The watcher itself is not
+			// stuck, so it stays.
+			res.degraded = true
+			return res
+		}
 	}
+}
+
+// head returns a revision at or beyond every suppression acknowledged
+// before the call: the bucket's newest entry as the stream leader has it
+// (no replica answers, so none that is behind). Asking costs no stored
+// write, and when the watcher has already applied that entry, as it has
+// whenever no suppression changed since, the round ends on the answer.
+func (f *Fence) head(ctx context.Context) (uint64, error) {
+	rev, err := store.LastRevision(ctx, f.kv)
+	if errors.Is(err, store.ErrNotFound) {
+		// No message at the stream's last sequence (an empty bucket, or
+		// its newest entry removed without a successor): there is no
+		// revision a watcher would deliver, so store one. It lands after
+		// every write acknowledged before the call.
+		rev, err = f.kv.Put(ctx, f.marker, nil)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("fence: newest suppression revision: %w", err)
+	}
+	return rev, nil
+}
+
+// waitApplied waits until a watcher has applied revision target; false when
+// ctx ends first.
+func (f *Fence) waitApplied(ctx context.Context, target uint64) bool {
+	for {
+		f.mu.Lock()
+		applied, advance := f.applied, f.advance
+		f.mu.Unlock()
+		if applied >= target {
+			return true
+		}
+		select {
+		case <-advance:
+		case <-ctx.Done():
+			return false
+		}
+	}
+}
+
+// settle is called once a watcher has applied the round's target p. The
+// cache then holds every key as of p unless a watcher passed over a
+// revision r (r was replaced before it got there) whose replacement it has
+// not applied yet. Such a replacement was stored before the watcher passed
+// over r, so it lies at or below any newest revision the leader names
+// after that: settle returns false and the skip count, the round asks the
+// leader again and waits for that revision, and when nothing more was
+// passed over meanwhile, every replacement is in (a replacement itself
+// passed over would have counted as a skip). exact records the result so
+// that later rounds skip the second question while nothing new is passed
+// over. resolving is the skip count this round is resolving, 0 at first.
+func (f *Fence) settle(resolving uint64) (skips uint64, fresh bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.skipped <= f.exact || f.skips == resolving {
+		f.exact = max(f.exact, f.applied)
+		return 0, true
+	}
+	return f.skips, false
 }
 
 // ErrFenceUnavailable wraps failures to run a fence round; the reminder is
@@ -263,18 +398,16 @@ var ErrFenceUnavailable = errors.New("suppression fence unavailable")
 func (f *Fence) Check(ctx context.Context, borrowerID string) (domain.Suppressions, time.Time, error) {
 	start := time.Now()
 	defer func() { f.check(time.Since(start)) }()
-	done := make(chan fenceResult, 1)
+	r, err := f.join()
+	if err != nil {
+		return domain.Suppressions{}, time.Time{}, fmt.Errorf("%w: %w", ErrFenceUnavailable, err)
+	}
 	select {
-	case f.reqs <- done:
+	case <-r.done:
 	case <-ctx.Done():
 		return domain.Suppressions{}, time.Time{}, ctx.Err()
 	}
-	var res fenceResult
-	select {
-	case res = <-done:
-	case <-ctx.Done():
-		return domain.Suppressions{}, time.Time{}, ctx.Err()
-	}
+	res := r.res
 	if res.err != nil {
 		return domain.Suppressions{}, time.Time{}, fmt.Errorf("%w: %w", ErrFenceUnavailable, res.err)
 	}

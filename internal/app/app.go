@@ -86,6 +86,7 @@ type App struct {
 	dataLock *dirlock.Lock // held while the embedded server uses data_dir
 	nc       *nats.Conn
 	js       jetstream.JetStream
+	fenceNC  *nats.Conn // the fence's own connection (see connect)
 
 	metrics   *metrics.Metrics
 	state     *store.State
@@ -189,7 +190,15 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 		Clock: o.Clock, Log: a.log.WithField("part", "retention")}); err != nil {
 		return nil, err
 	}
-	a.fence = dispatcher.NewFence(a.state, dispatcher.FenceOptions{
+	fenceJS, err := jetstream.New(a.fenceNC)
+	if err != nil {
+		return nil, err
+	}
+	fenceState, err := store.OpenState(ctx, fenceJS)
+	if err != nil {
+		return nil, err
+	}
+	a.fence = dispatcher.NewFence(fenceState, dispatcher.FenceOptions{
 		Instance: a.instance, Lease: cfg.Dispatcher.FenceLease.D(), Observe: a.metrics.Fence, ObserveCheck: o.FenceCheck,
 		Log: a.log.WithField("part", "fence"),
 	})
@@ -305,28 +314,48 @@ func (a *App) connect() error {
 		if err != nil {
 			return err
 		}
-		a.nc, err = a.embedded.Connect("forbear " + a.instance)
-		if err != nil {
-			return fmt.Errorf("nats: %w", err)
-		}
 		where := a.embedded.ClientURL()
 		if where == "" {
 			where = "in-process only"
 		}
 		a.log.WithFields(logrus.Fields{"store_dir": dir, "client_url": where}).Info("embedded NATS with JetStream started")
-	} else {
-		opts := []nats.Option{nats.Name("forbear " + a.instance), nats.MaxReconnects(-1)}
-		if a.cfg.NATS.Creds != "" {
-			opts = append(opts, nats.UserCredentials(a.cfg.NATS.Creds))
-		}
-		a.nc, err = nats.Connect(a.cfg.NATS.URL, opts...)
-		if err != nil {
-			return fmt.Errorf("nats.url %s: %w", a.cfg.NATS.URL, err)
-		}
+	}
+	if a.nc, err = a.dial("forbear " + a.instance); err != nil {
+		return err
+	}
+	if a.embedded == nil {
 		a.log.WithField("url", a.nc.ConnectedUrlRedacted()).Info("connected to external NATS")
+	}
+	// The fence asks the suppression stream's leader a question before
+	// sends, and its watcher receives every suppression. On the shared
+	// connection both would queue behind the workers' traffic (the server
+	// reads one connection's messages in order, and so does the client):
+	// a send would wait tens of milliseconds for a question that takes one.
+	if a.fenceNC, err = a.dial("forbear " + a.instance + " fence"); err != nil {
+		return err
 	}
 	a.js, err = jetstream.New(a.nc)
 	return err
+}
+
+// dial opens a connection to the embedded server or to nats.url.
+func (a *App) dial(name string) (*nats.Conn, error) {
+	if a.embedded != nil {
+		nc, err := a.embedded.Connect(name)
+		if err != nil {
+			return nil, fmt.Errorf("nats: %w", err)
+		}
+		return nc, nil
+	}
+	opts := []nats.Option{nats.Name(name), nats.MaxReconnects(-1)}
+	if a.cfg.NATS.Creds != "" {
+		opts = append(opts, nats.UserCredentials(a.cfg.NATS.Creds))
+	}
+	nc, err := nats.Connect(a.cfg.NATS.URL, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("nats.url %s: %w", a.cfg.NATS.URL, err)
+	}
+	return nc, nil
 }
 
 // lockDataDir keeps data_dir to this instance: two embedded servers on one
@@ -587,6 +616,9 @@ func (a *App) Kill() {
 	if a.nc != nil {
 		a.nc.Close()
 	}
+	if a.fenceNC != nil {
+		a.fenceNC.Close()
+	}
 	if a.cancel != nil {
 		a.cancel()
 	}
@@ -602,6 +634,9 @@ func (a *App) Kill() {
 func (a *App) closeNATS() {
 	if a.nc != nil {
 		a.nc.Close()
+	}
+	if a.fenceNC != nil {
+		a.fenceNC.Close()
 	}
 	if a.embedded != nil {
 		a.embedded.Shutdown()

@@ -66,12 +66,8 @@ type msgGetRequest struct {
 }
 
 type msgGetResponse struct {
-	Message *struct {
-		Sequence uint64 `json:"seq"`
-		Header   []byte `json:"hdrs,omitempty"`
-		Data     []byte `json:"data,omitempty"`
-	} `json:"message,omitempty"`
-	Error *jetstream.APIError `json:"error,omitempty"`
+	Message *storedMsg          `json:"message,omitempty"`
+	Error   *jetstream.APIError `json:"error,omitempty"`
 }
 
 // getFromLeader returns the key's value and revision as the stream leader
@@ -79,28 +75,10 @@ type msgGetResponse struct {
 // marker (compare-and-set against it), a key never written ErrNotFound with
 // revision 0.
 func (b *leaderBacked) getFromLeader(ctx context.Context, key string) ([]byte, uint64, error) {
-	req, err := json.Marshal(msgGetRequest{LastBySubject: b.subject + key})
+	m, err := b.lastFromLeader(ctx, b.subject+key)
 	if err != nil {
 		return nil, 0, err
 	}
-	msg, err := b.nc.RequestWithContext(ctx, b.api, req)
-	if err != nil {
-		return nil, 0, fmt.Errorf("store: leader get %s: %w", b.Bucket(), err)
-	}
-	var resp msgGetResponse
-	if err := json.Unmarshal(msg.Data, &resp); err != nil {
-		return nil, 0, fmt.Errorf("store: leader get %s: undecodable answer: %w", b.Bucket(), err)
-	}
-	if resp.Error != nil {
-		if resp.Error.ErrorCode == jetstream.JSErrCodeMessageNotFound {
-			return nil, 0, ErrNotFound
-		}
-		return nil, 0, fmt.Errorf("store: leader get %s: %w", b.Bucket(), resp.Error)
-	}
-	if resp.Message == nil {
-		return nil, 0, fmt.Errorf("store: leader get %s: empty answer", b.Bucket())
-	}
-	m := resp.Message
 	if len(m.Header) > 0 {
 		h, err := nats.DecodeHeadersMsg(m.Header)
 		if err != nil {
@@ -113,6 +91,63 @@ func (b *leaderBacked) getFromLeader(ctx context.Context, key string) ([]byte, u
 		}
 	}
 	return m.Data, m.Sequence, nil
+}
+
+// storedMsg is a message as the stream leader answers it.
+type storedMsg struct {
+	Sequence uint64 `json:"seq"`
+	Header   []byte `json:"hdrs,omitempty"`
+	Data     []byte `json:"data,omitempty"`
+}
+
+// lastFromLeader asks the stream leader for the newest message on subject
+// (ErrNotFound when there is none).
+func (b *leaderBacked) lastFromLeader(ctx context.Context, subject string) (*storedMsg, error) {
+	req, err := json.Marshal(msgGetRequest{LastBySubject: subject})
+	if err != nil {
+		return nil, err
+	}
+	msg, err := b.nc.RequestWithContext(ctx, b.api, req)
+	if err != nil {
+		return nil, fmt.Errorf("store: leader get %s: %w", b.Bucket(), err)
+	}
+	var resp msgGetResponse
+	if err := json.Unmarshal(msg.Data, &resp); err != nil {
+		return nil, fmt.Errorf("store: leader get %s: undecodable answer: %w", b.Bucket(), err)
+	}
+	if resp.Error != nil {
+		if resp.Error.ErrorCode == jetstream.JSErrCodeMessageNotFound {
+			return nil, ErrNotFound
+		}
+		return nil, fmt.Errorf("store: leader get %s: %w", b.Bucket(), resp.Error)
+	}
+	if resp.Message == nil {
+		return nil, fmt.Errorf("store: leader get %s: empty answer", b.Bucket())
+	}
+	return resp.Message, nil
+}
+
+// LastRevision returns the revision of the newest entry in kv's bucket (a
+// value or a marker, of any key) as the stream leader has it, so every
+// write acknowledged before the call is at or below it. The leader alone
+// answers (a replica that is behind never does, not even while the group
+// has no leader), and it reads the message at the stream's last sequence,
+// which costs the same however many keys the bucket holds. kv must come
+// from OpenBucket or OpenState. ErrNotFound means the stream holds no
+// message at its last sequence: the bucket is empty, or its newest entry
+// was removed without a newer one taking its place.
+func LastRevision(ctx context.Context, kv jetstream.KeyValue) (uint64, error) {
+	lb, ok := kv.(*leaderBacked)
+	if !ok {
+		return 0, fmt.Errorf("store: bucket %s is not leader-backed (open it with OpenBucket)", kv.Bucket())
+	}
+	// ">" (every subject) is answered from the stream's last sequence;
+	// the bucket's own wildcard would make the server walk its subjects.
+	m, err := lb.lastFromLeader(ctx, ">")
+	if err != nil {
+		return 0, err
+	}
+	return m.Sequence, nil
 }
 
 // kvOperationHeader marks a KV delete or purge.
