@@ -382,6 +382,8 @@ func TestDeferredSMSNamesItsRuleAndCitation(t *testing.T) {
 		t.Fatalf("consent: %d %s", status, body)
 	}
 	waitFor(t, 30*time.Second, "the SMS once the consent is recorded", func() bool { return len(w.twilio.Messages()) == 1 })
+	// The sent record is written after the provider call returns.
+	waitFor(t, 30*time.Second, "the sent record", func() bool { return len(recordsFor(audit, "unchecked", domain.Sent)) > 0 })
 	if sent := recordsFor(audit, "unchecked", domain.Sent); len(sent) != 1 || sent[0].ID != d.ID {
 		t.Fatalf("sent records %+v, want the deferred reminder %s", sent, d.ID)
 	}
