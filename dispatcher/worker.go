@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -250,15 +251,12 @@ func (w *Worker) deliver(ctx context.Context, log *logrus.Entry, r domain.Remind
 		return w.retry(log, err, delivered, 0)
 	}
 	var agr *domain.Agreement
+	unproven := false // the agreement's hold, not its record, says it is active
 	if r.AgreementID != "" {
-		a, err := w.o.State.Agreement(ctx, r.AgreementID)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return w.retry(log, err, delivered, 0)
+		var end *outcome
+		if agr, unproven, end = w.agreement(ctx, log, r, delivered); end != nil {
+			return *end
 		}
-		if err != nil || a.Status != domain.AgreementActive {
-			return w.finish(ctx, log, r, domain.Suppressed, "agreement_ended:"+r.AgreementID, "", "")
-		}
-		agr = &a
 	} else if c.LoanID == "" || !c.Open() {
 		return w.finish(ctx, log, r, domain.Suppressed, "case_closed:"+c.Status, "", "")
 	}
@@ -308,6 +306,15 @@ func (w *Worker) deliver(ctx context.Context, log *logrus.Entry, r domain.Remind
 			w.outcome(ctx, log, r, OutcomeCanceled)
 			return w.finishRendered(ctx, log, r, text, domain.Suppressed, block.Reason(), to, "")
 		}
+		if unproven && !holding(sup, r.AgreementID) {
+			// The hold went after the first look: only the agreement's
+			// record says whether it ended.
+			if _, end := w.readAgreement(ctx, log, r, delivered); end != nil {
+				w.outcome(ctx, log, r, OutcomeCanceled)
+				return *end
+			}
+			unproven = false
+		}
 		start := time.Now()
 		res, err := w.o.Provider.Send(channels.WithFence(ctx, validUntil), msg)
 		w.o.Metrics.Provider(string(r.Channel), time.Since(start))
@@ -326,6 +333,67 @@ func (w *Worker) deliver(ctx context.Context, log *logrus.Entry, r domain.Remind
 	}
 	w.outcome(ctx, log, r, OutcomeCanceled)
 	return w.retry(log, errors.New("fence kept expiring before the provider call"), delivered, 0)
+}
+
+// agreement returns an instalment reminder's agreement, or the outcome
+// that ends the reminder.
+//
+// What the worker reads again, and what it takes from the reminder's
+// snapshot, follows from what can change its decision after the sweep
+// planned the reminder:
+//
+//   - Suppressions (mutes, opt-outs, cease, an agreement's hold on
+//     collection reminders): through the fence, just before the call.
+//   - The contact ledger (caps, windows, conversations): by
+//     compare-and-set in Ledger.Reserve.
+//   - The borrower: read again. Its phone or email may have changed (the
+//     reminder would go to the old address), and so may what the contact
+//     rules decide with (time zone, blackouts, phone kind, the us-regf
+//     check that the number is still the borrower's, consents); none of
+//     that reaches the suppressions the fence sees.
+//   - A loan reminder's case: read again. A case paid or written off after
+//     the plan must not get the reminder (case_closed), and closing a
+//     case writes no suppression.
+//   - An instalment reminder's agreement: its status is the only part
+//     that can change the decision, and an active agreement holds a hold
+//     in the borrower's suppressions from before its record says active
+//     until after its record says ended (Intake.activate, endAgreement).
+//     So while the watcher's view has the hold, the agreement is not read
+//     and the reminder renders from the snapshot; the fence's view must
+//     have the hold too (unproven), else the record is read then. Without
+//     the hold (ended, or held by no suppression) or without a snapshot (a
+//     reminder queued before snapshots), the record is read as before.
+//
+// An instalment reminder's case is still read for its figures (the sweep
+// plans an agreement without reading its loans).
+func (w *Worker) agreement(ctx context.Context, log *logrus.Entry, r domain.Reminder, delivered uint64) (agr *domain.Agreement, unproven bool, end *outcome) {
+	if s := r.Snapshot; s != nil && s.Agreement != nil && s.Agreement.ID == r.AgreementID &&
+		holding(w.o.Fence.Cached(r.BorrowerID), r.AgreementID) {
+		a := s.Agreement.Agreement()
+		return &a, true, nil
+	}
+	agr, end = w.readAgreement(ctx, log, r, delivered)
+	return agr, false, end
+}
+
+// readAgreement reads an instalment reminder's agreement: an agreement
+// that is missing or no longer active ends the reminder.
+func (w *Worker) readAgreement(ctx context.Context, log *logrus.Entry, r domain.Reminder, delivered uint64) (*domain.Agreement, *outcome) {
+	a, err := w.o.State.Agreement(ctx, r.AgreementID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		out := w.retry(log, err, delivered, 0)
+		return nil, &out
+	}
+	if err != nil || a.Status != domain.AgreementActive {
+		out := w.finish(ctx, log, r, domain.Suppressed, "agreement_ended:"+r.AgreementID, "", "")
+		return nil, &out
+	}
+	return &a, nil
+}
+
+// holding reports whether sup holds an active agreement's hold.
+func holding(sup domain.Suppressions, agreementID string) bool {
+	return slices.ContainsFunc(sup.Holds, func(h domain.Hold) bool { return h.AgreementID == agreementID })
 }
 
 // hold records a compliance decision that stops the reminder now: capped

@@ -196,6 +196,7 @@ func (pl Planner) PlanAgreement(a domain.Agreement, loc *time.Location, now time
 					BorrowerID: a.BorrowerID, LoanID: loanID, AgreementID: a.ID,
 					Category: pol.Category, Policy: pol.ID, Step: st.ID, Template: st.Template,
 					K: occ.K, Installment: n, DueAt: occ.At, QueuedAt: now,
+					Snapshot: &domain.Snapshot{Agreement: &domain.AgreementScope{ID: a.ID, Kind: a.Kind, Installment: inst}},
 				},
 				Channels: st.Channels,
 			})

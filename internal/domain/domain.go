@@ -280,6 +280,34 @@ type Reminder struct {
 	Installment int       `json:"installment,omitempty"` // 1-based, for anchor: installment
 	DueAt       time.Time `json:"due_at"`
 	QueuedAt    time.Time `json:"queued_at"`
+	// Snapshot is what the sweep read when it planned the reminder and the
+	// worker would otherwise read again; nil on reminders queued before
+	// snapshots, which the worker reads as before.
+	Snapshot *Snapshot `json:"snapshot,omitempty"`
+}
+
+// Snapshot is the part of a reminder's records that the sweep copies into
+// it. It holds only what the worker renders from and what cannot change
+// the worker's decision unseen: a change that must change the decision
+// either reaches the worker through the fence (suppressions) or is read
+// again at send time (see dispatcher.Worker).
+type Snapshot struct {
+	// Agreement is an instalment reminder's agreement, as planned.
+	Agreement *AgreementScope `json:"agreement,omitempty"`
+}
+
+// AgreementScope is what an instalment reminder renders of its agreement:
+// the agreement and the one instalment the reminder is about.
+type AgreementScope struct {
+	ID          string      `json:"id"`
+	Kind        string      `json:"kind"`
+	Installment Installment `json:"installment"`
+}
+
+// Agreement is the scope as an active agreement with the one instalment,
+// for rendering.
+func (s AgreementScope) Agreement() Agreement {
+	return Agreement{ID: s.ID, Kind: s.Kind, Status: AgreementActive, Installments: []Installment{s.Installment}}
 }
 
 // Status is where a reminder stands in its delivery.

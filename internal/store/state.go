@@ -210,7 +210,7 @@ func (s *State) updateIDs(ctx context.Context, kv jetstream.KeyValue, key string
 func (s *State) Suppressions(ctx context.Context, borrowerID string) (domain.Suppressions, error) {
 	sup := domain.Suppressions{BorrowerID: borrowerID}
 	// One leader read: a miss needs no second opinion.
-	if _, err := getJSONFrom(ctx, s.SuppressionKV, Token(borrowerID), &sup, true); err != nil && !errors.Is(err, ErrNotFound) {
+	if _, err := getJSONFrom(ctx, s.SuppressionKV, Token(borrowerID), &sup, true, true); err != nil && !errors.Is(err, ErrNotFound) {
 		return sup, err
 	}
 	return sup, nil

@@ -40,10 +40,16 @@ var (
 // change chose not to write).
 //
 // Opened with OpenBucket (or LeaderBacked), kv's reads that could be stale
-// in a harmful way are confirmed by the stream leader: a missing key, and
-// every read after a lost compare-and-set. The value is checked against
-// MaxValueBytes before the write.
+// in a harmful way are confirmed by the stream leader: a missing key that
+// change decided not to write (or refused), and every read after a lost
+// compare-and-set. A missing key that change does write needs no leader
+// read: the write is a create, which the leader refuses when the key
+// exists, so a replica that is behind can never make a stub replace a real
+// record, and the refusal re-reads from the leader. That keeps the common
+// first write of a key (a borrower's first contact in the ledger) at one
+// read. The value is checked against MaxValueBytes before the write.
 func UpdateJSON[T any](ctx context.Context, kv jetstream.KeyValue, key string, change func(*T) (bool, error)) (uint64, error) {
+	_, backed := kv.(*leaderBacked)
 	fromLeader := false
 	for attempt := range maxUpdateAttempts {
 		if attempt > 1 {
@@ -52,12 +58,19 @@ func UpdateJSON[T any](ctx context.Context, kv jetstream.KeyValue, key string, c
 			}
 		}
 		var v T
-		rev, err := getJSONFrom(ctx, kv, key, &v, fromLeader)
-		if err != nil && !errors.Is(err, ErrNotFound) {
+		rev, err := getJSONFrom(ctx, kv, key, &v, fromLeader, false)
+		missing := errors.Is(err, ErrNotFound)
+		if err != nil && !missing {
 			return 0, err
 		}
 		write, err := change(&v)
 		if err != nil || !write {
+			if missing && backed && !fromLeader {
+				// A decision taken on a miss stands only once the leader
+				// confirms the miss.
+				fromLeader = true
+				continue
+			}
 			return 0, err
 		}
 		data, err := json.Marshal(v)
@@ -109,11 +122,15 @@ func IsWrongSequence(err error) bool {
 // when kv is leader-backed. It returns the revision read, which may be set
 // along with ErrNotFound when the key was deleted.
 func getJSON(ctx context.Context, kv jetstream.KeyValue, key string, v any) (uint64, error) {
-	return getJSONFrom(ctx, kv, key, v, false)
+	return getJSONFrom(ctx, kv, key, v, false, true)
 }
 
-func getJSONFrom(ctx context.Context, kv jetstream.KeyValue, key string, v any, fromLeader bool) (uint64, error) {
-	data, rev, err := get(ctx, kv, key, fromLeader)
+// getJSONFrom reads and decodes a key, from the stream leader when
+// fromLeader is set and kv is leader-backed; confirmMiss has the leader
+// confirm a miss of the direct read (UpdateJSON confirms one only when the
+// miss decides something).
+func getJSONFrom(ctx context.Context, kv jetstream.KeyValue, key string, v any, fromLeader, confirmMiss bool) (uint64, error) {
+	data, rev, err := get(ctx, kv, key, fromLeader, confirmMiss)
 	if err != nil {
 		return rev, err
 	}
@@ -123,14 +140,14 @@ func getJSONFrom(ctx context.Context, kv jetstream.KeyValue, key string, v any, 
 	return rev, nil
 }
 
-func get(ctx context.Context, kv jetstream.KeyValue, key string, fromLeader bool) ([]byte, uint64, error) {
+func get(ctx context.Context, kv jetstream.KeyValue, key string, fromLeader, confirmMiss bool) ([]byte, uint64, error) {
 	lb, backed := kv.(*leaderBacked)
 	if fromLeader && backed {
 		return lb.getFromLeader(ctx, key)
 	}
 	e, err := kv.Get(ctx, key)
 	if IsNotFound(err) {
-		if backed {
+		if backed && confirmMiss {
 			return lb.getFromLeader(ctx, key)
 		}
 		return nil, 0, ErrNotFound

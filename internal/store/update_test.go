@@ -196,3 +196,86 @@ func TestValueOverTheLimitIsRefusedBeforeTheWrite(t *testing.T) {
 		t.Fatalf("PutCase of a huge case: err = %v, want ErrTooLarge", err)
 	}
 }
+
+// TestFirstWriteOfAKeyReadsOnce counts the reads the stream leader answers
+// (STREAM.MSG.GET): the first write of a key is a create, which the leader
+// itself refuses when the key exists, so the direct read's miss needs no
+// confirmation; a miss that decides not to write does.
+func TestFirstWriteOfAKeyReadsOnce(t *testing.T) {
+	t.Parallel()
+	n := testkit.StartNATS(t)
+	ctx := testkit.Context(t, time.Minute)
+	kv, err := store.OpenBucket(ctx, n.JS, store.BorrowersBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The server hands every copy of a request to this connection before
+	// the reply, so once UpdateJSON returns its leader reads are queued here.
+	leaderReads, err := n.Conn.SubscribeSync("$JS.API.STREAM.MSG.GET.KV_" + store.BorrowersBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Conn.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.UpdateJSON(ctx, kv, "new", func(r *record) (bool, error) {
+		r.Name = "first"
+		return true, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _, _ := leaderReads.Pending(); got != 0 {
+		t.Fatalf("first write of a key read it from the leader %d time(s), want 0", got)
+	}
+	var seen *record
+	if _, err := store.UpdateJSON(ctx, kv, "absent", func(r *record) (bool, error) {
+		seen = r
+		return false, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if seen == nil || seen.Name != "" {
+		t.Fatalf("change saw %+v for a missing key", seen)
+	}
+	if _, err := leaderReads.NextMsg(10 * time.Second); err != nil {
+		t.Fatalf("a miss that decided not to write was not confirmed by the leader: %v", err)
+	}
+
+	// The created key reads as written.
+	e, err := kv.Get(ctx, "new")
+	if err != nil || !strings.Contains(string(e.Value()), `"first"`) {
+		t.Fatalf("created key: %v %v", e, err)
+	}
+}
+
+// TestStaleMissDoesNotReplaceTheRecord: a replica that has not applied a
+// key answers a miss; a change that writes on it must not replace the
+// record the leader has, and runs again on it.
+func TestStaleMissDoesNotReplaceTheRecord(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	if _, err := store.UpdateJSON(b.ctx, b.kv, "k1", func(r *record) (bool, error) {
+		r.Name, r.Loans = "real", []string{"L1"}
+		return true, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	lagging := store.LeaderBacked(&staleReplica{KeyValue: b.raw}, b.js)
+	if _, err := store.UpdateJSON(b.ctx, lagging, "k1", func(r *record) (bool, error) {
+		r.Loans = append(r.Loans, "L2")
+		return true, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	e, err := b.raw.Get(b.ctx, "k1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got record
+	if err := json.Unmarshal(e.Value(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Name != "real" || !slices.Equal(got.Loans, []string{"L1", "L2"}) {
+		t.Fatalf("record after a write on a stale miss: %+v, want name real and loans [L1 L2]", got)
+	}
+}
