@@ -18,7 +18,7 @@ import (
 // applies first, then what the sweep publishes, then what the workers
 // decide.
 const (
-	evChange = iota // a population event: a loan paid, an agreement started
+	evChange = iota // a population event: a loan paid, an agreement started, a consent
 	evDue           // a subject comes due in the due index
 	evDecide        // a worker decides a published reminder
 )
@@ -108,9 +108,17 @@ type agreementState struct {
 
 // change is a population event during the run.
 type change struct {
-	loan int // paid: index into sim.cases, or -1
-	agr  int // activated: index into sim.agrs, or -1
+	kind int
+	i    int // the loan paid (sim.cases), the agreement started (sim.agrs), the consent given (sim.consents)
 }
+
+// Kinds of change.
+const (
+	changePaid      = iota // a loan is paid
+	changeAgreement        // an agreement starts
+	changeCheck            // the number's check arrives (borrower.upserted)
+	changeConsent          // a consent arrives (borrower.consented)
+)
 
 // pending is a published reminder on its way through a worker.
 type pending struct {
@@ -134,6 +142,8 @@ type sim struct {
 	agg *aggregate
 
 	b        domain.Borrower
+	profile  dispatcher.BorrowerData // as the population gives it
+	consents []domain.Consent        // the population's, given during the run
 	loc      *time.Location
 	cases    []domain.Case
 	agrs     []agreementState
@@ -187,8 +197,9 @@ func (m *sim) run(pb Borrower, kept bool) *Schedule {
 // would have stored it, and queues what is due.
 func (m *sim) load(pb Borrower, kept bool) {
 	start := m.cal.start()
-	m.b = domain.Borrower{ID: pb.BorrowerID, Name: pb.Name, Locale: pb.Locale, Timezone: pb.Timezone, Phone: pb.Phone,
-		Email: pb.Email, Blackouts: pb.Blackouts}
+	m.cases, m.agrs, m.subjects, m.changes = m.cases[:0], m.agrs[:0], m.subjects[:0], m.changes[:0]
+	m.q.reset()
+	m.loadProfile(pb, start)
 	m.loc = m.s.Zone
 	if pb.Timezone != "" {
 		if l, err := tz.Load(pb.Timezone); err == nil {
@@ -198,12 +209,11 @@ func (m *sim) load(pb Borrower, kept bool) {
 	for _, p := range m.parked {
 		p.listed = false
 	}
-	m.cases, m.agrs, m.subjects, m.changes, m.parked = m.cases[:0], m.agrs[:0], m.subjects[:0], m.changes[:0], m.parked[:0]
+	m.parked = m.parked[:0]
 	m.sup = domain.Suppressions{BorrowerID: pb.BorrowerID}
 	m.ledger = compliance.Ledger{}
 	clear(m.markers)
 	clear(m.rendered)
-	m.q.reset()
 	m.keep, m.sched = kept, nil
 	if kept {
 		m.sched = &Schedule{BorrowerID: pb.BorrowerID, Timezone: m.loc.String(), Entries: []Entry{}}
@@ -215,8 +225,7 @@ func (m *sim) load(pb Borrower, kept bool) {
 		m.cases = append(m.cases, c)
 		if l.PaidOn != "" {
 			if at := m.dayStart(l.PaidOn); at.After(start) {
-				m.changes = append(m.changes, change{loan: i, agr: -1})
-				m.q.push(event{at: at, kind: evChange, sub: len(m.changes) - 1})
+				m.later(at, change{kind: changePaid, i: i})
 			} else {
 				m.cases[i].Status = domain.LoanPaid
 			}
@@ -230,8 +239,7 @@ func (m *sim) load(pb Borrower, kept bool) {
 		m.subjects = append(m.subjects, subject{loan: -1, agr: i})
 		if pa.ActivatedOn != "" {
 			if at := m.dayStart(pa.ActivatedOn); at.After(start) {
-				m.changes = append(m.changes, change{loan: -1, agr: i})
-				m.q.push(event{at: at, kind: evChange, sub: len(m.changes) - 1})
+				m.later(at, change{kind: changeAgreement, i: i})
 				continue
 			}
 		}
@@ -251,6 +259,51 @@ func (m *sim) load(pb Borrower, kept bool) {
 			m.reindex(start, i)
 		}
 	}
+}
+
+// loadProfile stores the borrower's profile, phone facts and consents as
+// intake stores borrower.upserted and borrower.consented
+// (dispatcher.BorrowerData.ApplyTo, dispatcher.AddConsent): those dated
+// up to the start are on record from it, each consent stored as it
+// arrived; a later number check or consent is queued to arrive at its
+// time.
+func (m *sim) loadProfile(pb Borrower, start time.Time) {
+	m.b = domain.Borrower{ID: pb.BorrowerID}
+	m.profile = pb.BorrowerData
+	now, d := start, pb.BorrowerData
+	if checked, err := time.Parse(time.RFC3339, d.PhoneCheckedAt); err == nil && checked.After(start) {
+		d.PhoneCheckedAt, d.PhoneCheck = "", ""
+		m.later(checked, change{kind: changeCheck})
+	}
+	if d.ApplyTo(&m.b, now) != nil {
+		// Only a check intake would refuse fails, and a population's are
+		// checked before a run (and a generated one's are valid): should
+		// one fail, the borrower is simulated without it.
+		d.PhoneCheckedAt, d.PhoneCheck = "", ""
+		_ = d.ApplyTo(&m.b, now)
+	}
+	m.consents = m.consents[:0]
+	for _, cd := range pb.Consents {
+		at, err := time.Parse(time.RFC3339, cd.At)
+		if err != nil {
+			continue // refused when the population was checked
+		}
+		m.consents = append(m.consents, domain.Consent{Channel: domain.Channel(cd.Channel), At: at.UTC()})
+	}
+	slices.SortStableFunc(m.consents, func(a, b domain.Consent) int { return a.At.Compare(b.At) })
+	for i, c := range m.consents {
+		if c.At.After(start) {
+			m.later(c.At, change{kind: changeConsent, i: i})
+			continue
+		}
+		m.b.Consents = dispatcher.AddConsent(m.b.Consents, c, c.At)
+	}
+}
+
+// later queues change c to happen at at.
+func (m *sim) later(at time.Time, c change) {
+	m.changes = append(m.changes, c)
+	m.q.push(event{at: at, kind: evChange, sub: len(m.changes) - 1})
 }
 
 // dayStart is 00:00 of date in the borrower's zone.
@@ -291,15 +344,20 @@ func (m *sim) activate(now time.Time, i int) {
 
 // apply applies a population event, as intake would.
 func (m *sim) apply(now time.Time, c change) {
-	if c.loan >= 0 {
-		m.cases[c.loan].Status = domain.LoanPaid
+	switch c.kind {
+	case changePaid:
+		m.cases[c.i].Status = domain.LoanPaid
 		for j, sub := range m.subjects {
-			if sub.loan == c.loan {
+			if sub.loan == c.i {
 				m.reindex(now, j)
 			}
 		}
-	} else {
-		m.activate(now, c.agr)
+	case changeAgreement:
+		m.activate(now, c.i)
+	case changeCheck:
+		_ = m.profile.ApplyTo(&m.b, now) // due now: not in the future
+	case changeConsent:
+		m.b.Consents = dispatcher.AddConsent(m.b.Consents, m.consents[c.i], now)
 	}
 	m.changed(now)
 }

@@ -34,8 +34,13 @@
 //     until then; a change of the borrower's state (a send, a payment, an
 //     agreement) brings it back at its next return instead.
 //   - Population events happen at 00:00 of their day in the borrower's zone
-//     (a loan paid, an agreement activated), before the sweep and the
+//     (a loan paid, an agreement activated), or at their instant (a number
+//     check or a consent dated after the start), before the sweep and the
 //     workers of that instant, as intake applies them.
+//   - The borrower is stored as intake stores it
+//     (dispatcher.BorrowerData.ApplyTo, dispatcher.AddConsent), with what
+//     the contact rules decide on: the phone kind, the number's last check
+//     and the consents.
 //
 // Borrowers are independent, so a run simulates them in a bounded pool of
 // workers, each with a time-ordered event queue for one borrower at a
