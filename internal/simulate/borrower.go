@@ -152,18 +152,18 @@ type sim struct {
 	sup      domain.Suppressions
 	ledger   compliance.Ledger
 	markers  map[string]uint8    // occurrence marker -> channels published (low bits) and counted as withheld (high bits)
-	rendered map[renderKey]error // whether a text renders
+	rendered map[renderKey]*text // whether a text renders, and its last rendering
 	parked   []*pending
 	free     []*pending // decided for good, to reuse
 	dayHint  int        // the day of the last decision recorded
 	q        queue
-	keep     bool
+	plan     scheduler.Plan // planned into again and again (its targets' array is reused)
 	sched    *Schedule
 	keepFor  time.Duration
 }
 
 func newSim(s *Setup, o *Options, cal *calendar, agg *aggregate) *sim {
-	return &sim{s: s, o: o, cal: cal, agg: agg, markers: map[string]uint8{}, rendered: map[renderKey]error{},
+	return &sim{s: s, o: o, cal: cal, agg: agg, markers: map[string]uint8{}, rendered: map[renderKey]*text{},
 		keepFor: max(s.Rules.Keep(), 24*time.Hour)}
 }
 
@@ -214,7 +214,7 @@ func (m *sim) load(pb Borrower, kept bool) {
 	m.ledger = compliance.Ledger{}
 	clear(m.markers)
 	clear(m.rendered)
-	m.keep, m.sched = kept, nil
+	m.sched = nil
 	if kept {
 		m.sched = &Schedule{BorrowerID: pb.BorrowerID, Timezone: m.loc.String(), Entries: []Entry{}}
 	}
@@ -368,27 +368,31 @@ func (m *sim) apply(now time.Time, c change) {
 // to its next due minute.
 func (m *sim) due(now time.Time, i int) {
 	sub := &m.subjects[i]
-	var p scheduler.Plan
+	p := &m.plan
 	if sub.loan >= 0 {
 		c := m.cases[sub.loan]
 		if !m.s.Planner.Holds(c) {
-			p = m.s.Planner.PlanLoan(c, m.loc, now)
+			m.s.Planner.PlanLoanInto(p, c, m.loc, now)
 		} else {
 			// The agreement holds its loan's reminders back: plan the case
 			// without it (the same occurrences and next due minute, which
 			// the planner computes either way) to name what is withheld.
 			free := c
 			free.AgreementID = ""
-			p = m.s.Planner.PlanLoan(free, m.loc, now)
+			m.s.Planner.PlanLoanInto(p, free, m.loc, now)
+			reason := ""
+			if m.kept() {
+				reason = "agreement:" + c.AgreementID
+			}
 			for _, t := range p.Targets {
 				for _, ch := range t.Channels {
-					m.withhold(now, t, ch, "agreement", "agreement:"+c.AgreementID)
+					m.withhold(now, t, ch, "agreement", reason)
 				}
 			}
-			p.Targets = nil
+			p.Targets = p.Targets[:0]
 		}
 	} else {
-		p = m.s.Planner.PlanAgreement(m.agrs[sub.agr].a, m.loc, now)
+		m.s.Planner.PlanAgreementInto(p, m.agrs[sub.agr].a, m.loc, now)
 	}
 	if p.Drop != "" {
 		return
@@ -404,7 +408,11 @@ func (m *sim) due(now time.Time, i int) {
 			rem.Channel = ch
 			rem.ID = scheduler.ReminderID(rem.Occurrence, string(ch))
 			if blk, until, held := scheduler.Withheld(m.sup, rem, now); held {
-				m.withhold(now, t, ch, blk.Kind, blk.Reason())
+				reason := ""
+				if m.kept() {
+					reason = blk.Reason()
+				}
+				m.withhold(now, t, ch, blk.Kind, reason)
 				if !until.IsZero() && (wake.IsZero() || until.Before(wake)) {
 					wake = until
 				}
@@ -450,7 +458,9 @@ func (m *sim) withhold(now time.Time, t scheduler.Target, ch domain.Channel, rul
 	m.markers[t.Marker] |= bit
 	rem := t.Reminder
 	rem.Channel = ch
-	rem.ID = scheduler.ReminderID(rem.Occurrence, string(ch))
+	if m.kept() {
+		rem.ID = scheduler.ReminderID(rem.Occurrence, string(ch))
+	}
 	m.record(now, rem, StatusWithheld, rule, reason, time.Time{}, 0)
 }
 
@@ -499,7 +509,14 @@ func (m *sim) decide(now time.Time, p *pending) (held bool) {
 	// front and growing a new one every few attempts.
 	pruned := m.ledger.Prune(now, m.keepFor).Attempts
 	m.ledger.Attempts = m.ledger.Attempts[:copy(m.ledger.Attempts, pruned)]
-	d := m.s.Rules.Check(now, rem, m.b, m.ledger)
+	// The reasons are worded only for a schedule kept: they cost more than
+	// the decision, and only a schedule shows them.
+	var d compliance.Decision
+	if m.kept() {
+		d = m.s.Rules.Check(now, rem, m.b, m.ledger)
+	} else {
+		d = m.s.Rules.CheckWithoutReason(now, rem, m.b, m.ledger)
+	}
 	if !d.Allowed {
 		if d.Status != domain.Deferred {
 			m.record(now, rem, StatusCapped, d.Rule, d.Reason, d.Until, 0)
@@ -525,7 +542,7 @@ func (m *sim) decide(now time.Time, p *pending) (held bool) {
 	segments := 0
 	if rem.Channel == domain.SMS {
 		// The text as sent, for what it costs; it rendered before.
-		segments, _ = m.render(now, rem, c, agr)
+		segments = m.segments(now, rem, c, agr)
 	}
 	m.record(now, rem, StatusSent, "", "", time.Time{}, segments)
 	return false
@@ -597,24 +614,58 @@ type renderKey struct {
 	installment int
 }
 
+// text is what the rendering of a reminder's text gave: whether it
+// failed, and, for the context it was last rendered with, its SMS
+// segments.
+type text struct {
+	err      error
+	data     templates.Context
+	segments int
+}
+
 // renders reports whether the reminder's text renders, as the worker
 // finds out before the contact rules: once per template, channel and
 // record, since only the day counts change from one reminder of a loan to
 // the next and they never make a text fail.
 func (m *sim) renders(now time.Time, rem domain.Reminder, c domain.Case, agr *domain.Agreement) error {
 	key := renderKey{template: rem.Template, channel: rem.Channel, loan: rem.LoanID, agr: rem.AgreementID, installment: rem.Installment}
-	if err, ok := m.rendered[key]; ok {
-		return err
+	if t, ok := m.rendered[key]; ok {
+		return t.err
 	}
-	_, err := m.render(now, rem, c, agr)
-	m.rendered[key] = err
-	return err
+	t := &text{data: m.context(now, rem, c, agr)}
+	t.segments, t.err = m.render(rem, t.data)
+	m.rendered[key] = t
+	return t.err
 }
 
-// render renders the reminder's text as the worker does at now, and
+// segments counts the SMS segments of the reminder's text as sent at now
+// (it rendered before: see renders). The text is rendered again only when
+// its context differs from the last rendering's: the same template,
+// channel, locale and context give the same text.
+func (m *sim) segments(now time.Time, rem domain.Reminder, c domain.Case, agr *domain.Agreement) int {
+	key := renderKey{template: rem.Template, channel: rem.Channel, loan: rem.LoanID, agr: rem.AgreementID, installment: rem.Installment}
+	data := m.context(now, rem, c, agr)
+	t := m.rendered[key]
+	if t == nil {
+		t = &text{}
+		m.rendered[key] = t
+	} else if t.err == nil && t.data == data {
+		return t.segments
+	}
+	t.data = data
+	t.segments, _ = m.render(rem, data)
+	return t.segments
+}
+
+// context is the reminder's template context at now, as the worker
+// builds it.
+func (m *sim) context(now time.Time, rem domain.Reminder, c domain.Case, agr *domain.Agreement) templates.Context {
+	return templates.ContextFor(m.b, c, agr, rem.Step, rem.Installment, now, m.s.Zone)
+}
+
+// render renders the reminder's text with data, as the worker does, and
 // counts its SMS segments.
-func (m *sim) render(now time.Time, rem domain.Reminder, c domain.Case, agr *domain.Agreement) (int, error) {
-	data := templates.ContextFor(m.b, c, agr, rem.Step, rem.Installment, now, m.s.Zone)
+func (m *sim) render(rem domain.Reminder, data templates.Context) (int, error) {
 	out, err := m.s.Templates.Render(rem.Template, rem.Channel, m.b.Locale, data)
 	if err != nil || rem.Channel != domain.SMS {
 		return 0, err
@@ -623,9 +674,16 @@ func (m *sim) render(now time.Time, rem domain.Reminder, c domain.Case, agr *dom
 	return segments, nil
 }
 
+// kept reports whether the borrower's schedule is kept: only then are
+// the reasons of the holds worded.
+func (m *sim) kept() bool { return m.sched != nil }
+
 // record counts a decision and, for a kept borrower, lists it. An empty
 // status lists without counting.
 func (m *sim) record(now time.Time, rem domain.Reminder, status, rule, reason string, until time.Time, segments int) {
+	if status == "" && m.sched == nil {
+		return // a deferral already counted, of a schedule not kept
+	}
 	if day := m.day(now); day >= 0 && status != "" {
 		ch := channelIndex(rem.Channel)
 		x := &m.agg.days[day][ch]
@@ -637,10 +695,10 @@ func (m *sim) record(now time.Time, rem domain.Reminder, status, rule, reason st
 			m.agg.segments += segments
 		}
 		if rule != "" {
-			m.agg.rules[ruleKey{day: day, ch: ch, status: si, rule: rule}]++
+			x.addRule(si, rule, 1)
 		}
 		if status == StatusDeferred && !until.IsZero() {
-			m.agg.untils[untilKey{day: day, ch: ch, hour: until.Truncate(time.Hour).Unix()}]++
+			x.addUntil(until.Truncate(time.Hour).Unix(), 1)
 		}
 	}
 	if m.sched == nil {
@@ -665,8 +723,8 @@ func (m *sim) record(now time.Time, rem domain.Reminder, status, rule, reason st
 // day is the run's day of now, or -1 outside the run. A borrower's
 // decisions come in time order, so the day of the last one is tried first.
 func (m *sim) day(now time.Time) int {
-	st := m.cal.starts
-	if h := m.dayHint; h < len(st)-1 && !now.Before(st[h]) && now.Before(st[h+1]) {
+	st, s := m.cal.secs, now.Unix()
+	if h := m.dayHint; h < len(st)-1 && st[h] <= s && s < st[h+1] {
 		return h
 	}
 	d := m.cal.day(now)
