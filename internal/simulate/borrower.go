@@ -270,17 +270,19 @@ func (m *sim) load(pb Borrower, kept bool) {
 func (m *sim) loadProfile(pb Borrower, start time.Time) {
 	m.b = domain.Borrower{ID: pb.BorrowerID}
 	m.profile = pb.BorrowerData
-	now, d := start, pb.BorrowerData
-	if checked, err := time.Parse(time.RFC3339, d.PhoneCheckedAt); err == nil && checked.After(start) {
-		d.PhoneCheckedAt, d.PhoneCheck = "", ""
-		m.later(checked, change{kind: changeCheck})
+	d := pb.BorrowerData
+	if d.PhoneCheckedAt != "" {
+		if checked, err := time.Parse(time.RFC3339, d.PhoneCheckedAt); err == nil && checked.After(start) {
+			d.PhoneCheckedAt, d.PhoneCheck = "", ""
+			m.later(checked, change{kind: changeCheck})
+		}
 	}
-	if d.ApplyTo(&m.b, now) != nil {
+	if d.ApplyTo(&m.b, start) != nil {
 		// Only a check intake would refuse fails, and a population's are
 		// checked before a run (and a generated one's are valid): should
 		// one fail, the borrower is simulated without it.
 		d.PhoneCheckedAt, d.PhoneCheck = "", ""
-		_ = d.ApplyTo(&m.b, now)
+		_ = d.ApplyTo(&m.b, start)
 	}
 	m.consents = m.consents[:0]
 	for _, cd := range pb.Consents {
