@@ -277,7 +277,7 @@ func union(a, b map[string][]string) map[string][]string {
 	return out
 }
 
-// TestSampledDryRunKnowsTheNumbers: a dry run of borrowers sampled from
+// TestSimulationOfALiveSampleKnowsTheNumbers: a dry run of borrowers sampled from
 // the live state decides on what intake stored of their numbers, as the
 // live workers would: under us-regf and us-ma, the number checked by a
 // reassigned-number check and the one the borrower confirmed by a consent
@@ -285,7 +285,7 @@ func union(a, b map[string][]string) map[string][]string {
 // (a text a day, each held until a week after it was due, then capped);
 // the number given as a work number gets two texts in 30 days, the other
 // (a +1 number, home or mobile) two in every 7 days.
-func TestSampledDryRunKnowsTheNumbers(t *testing.T) {
+func TestSimulationOfALiveSampleKnowsTheNumbers(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
 	cfg := w.config(t, 24*time.Hour, "sms")
