@@ -279,6 +279,9 @@ func ReminderID(occurrence, channel string) string { return occurrence + "/" + c
 // and more what Next(anchor, now) returns.
 func (s Step) around(anchor, now time.Time, catchUp time.Duration) (occ Occurrence, live bool, next time.Time, more bool) {
 	lastK := s.lastK()
+	if s.over(anchor, now, lastK, catchUp) {
+		return Occurrence{}, false, time.Time{}, false
+	}
 	if k, at, next, ok := s.between(anchor, now, lastK); ok {
 		return Occurrence{Step: s.ID, K: k, At: at}, true, next, true
 	}
@@ -293,6 +296,27 @@ func (s Step) around(anchor, now time.Time, catchUp time.Duration) (occ Occurren
 		return occ, live, time.Time{}, false
 	}
 	return Occurrence{Step: s.ID, K: k, At: at}, true, s.OccurrenceAt(anchor, k+1), true
+}
+
+// over reports, without the calendar, that a step that ends (one-shot or
+// bounded) is over at now: its last occurrence is past its catch-up, so
+// nothing is live and nothing comes next. The last occurrence lies within
+// maxZoneShift of its offset added as absolute time, so now that far
+// beyond it (and the catch-up) is surely past it. A loan's plan asks about
+// every step of its policy for as long as any of them goes on, and most
+// of them are over long before (a one-shot reminder before the due date):
+// they cost no calendar arithmetic then.
+func (s Step) over(anchor, now time.Time, lastK int, catchUp time.Duration) bool {
+	if s.Every > 0 && !s.Bounded {
+		return false // never ends
+	}
+	// For a one-shot step the last offset is At; for a bounded one it is
+	// at most Until, so the sum cannot overflow.
+	last := s.At
+	if lastK > 0 {
+		last += time.Duration(lastK) * s.Every
+	}
+	return !now.Before(anchor.Add(last).Add(maxZoneShift).Add(catchUp))
 }
 
 // between finds, for a repeating step, the occurrence k at or before t
