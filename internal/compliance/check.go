@@ -131,7 +131,7 @@ const numberHold = 7 * day
 // Attempts carrying rem's own ID are ignored, so a redelivered reminder
 // does not cap itself.
 func (r Rules) Check(now time.Time, rem domain.Reminder, b domain.Borrower, l Ledger) Decision {
-	return r.check(now, rem, b, l, true)
+	return r.check(now, &rem, &b, &l, true)
 }
 
 // CheckWithoutReason decides as Check does (the same Allowed, Status,
@@ -140,11 +140,13 @@ func (r Rules) Check(now time.Time, rem domain.Reminder, b domain.Borrower, l Le
 // words only the reasons of the schedules it keeps; the live workers use
 // Check, whose reasons the audit records keep.
 func (r Rules) CheckWithoutReason(now time.Time, rem domain.Reminder, b domain.Borrower, l Ledger) Decision {
-	return r.check(now, rem, b, l, false)
+	return r.check(now, &rem, &b, &l, false)
 }
 
-// check is Check, with the reasons worded or not.
-func (r Rules) check(now time.Time, rem domain.Reminder, b domain.Borrower, l Ledger, worded bool) Decision {
+// check is Check, with the reasons worded or not. It and the rules take
+// their arguments by pointer: copying the rules, the reminder and the
+// borrower into every rule's call would cost more than most rules do.
+func (r *Rules) check(now time.Time, rem *domain.Reminder, b *domain.Borrower, l *Ledger, worded bool) Decision {
 	zs := zonesOf(b.Phone, b.Timezone, r.DefaultZone)
 	loc := zs.primary
 	if rem.Channel == domain.Voice {
@@ -175,7 +177,7 @@ func (r Rules) check(now time.Time, rem domain.Reminder, b domain.Borrower, l Le
 	return g.decide(now)
 }
 
-func (r Rules) checkConversation(now time.Time, rem domain.Reminder, l Ledger, loc *time.Location, worded bool) (Decision, bool) {
+func (r *Rules) checkConversation(now time.Time, rem *domain.Reminder, l *Ledger, loc *time.Location, worded bool) (Decision, bool) {
 	if r.AfterConversation <= 0 {
 		return Decision{}, false
 	}
@@ -202,7 +204,7 @@ func localDay(now time.Time, loc *time.Location) (start, end time.Time) {
 	return time.Date(y, m, d, 0, 0, 0, 0, loc), time.Date(y, m, d+1, 0, 0, 0, 0, loc)
 }
 
-func (r Rules) checkConnectedPerDay(now time.Time, rem domain.Reminder, l Ledger, loc *time.Location, worded bool) (Decision, bool) {
+func (r *Rules) checkConnectedPerDay(now time.Time, rem *domain.Reminder, l *Ledger, loc *time.Location, worded bool) (Decision, bool) {
 	if r.MaxConnectedPerDay <= 0 {
 		return Decision{}, false
 	}
@@ -227,7 +229,7 @@ func (r Rules) checkConnectedPerDay(now time.Time, rem domain.Reminder, l Ledger
 // failed calls (never placed) and cancelled ones (stopped before the
 // provider) do not. forbear calls one number per borrower, so the
 // borrower's calls of the day are the number's.
-func (r Rules) checkCallsPerDay(now time.Time, rem domain.Reminder, l Ledger, loc *time.Location, worded bool) (Decision, bool) {
+func (r *Rules) checkCallsPerDay(now time.Time, rem *domain.Reminder, l *Ledger, loc *time.Location, worded bool) (Decision, bool) {
 	if r.MaxCallsPerDay <= 0 {
 		return Decision{}, false
 	}
@@ -252,7 +254,7 @@ func (r Rules) checkCallsPerDay(now time.Time, rem domain.Reminder, l Ledger, lo
 // consent window at now: calls placed at or after it are not counted by
 // the voice cap (zero: none). Any consent in force covers the calls after
 // it, so the earliest one covers the most.
-func (r Rules) consentFrom(now time.Time, b domain.Borrower) time.Time {
+func (r *Rules) consentFrom(now time.Time, b *domain.Borrower) time.Time {
 	if r.ConsentWindow <= 0 {
 		return time.Time{}
 	}
@@ -265,7 +267,7 @@ func (r Rules) consentFrom(now time.Time, b domain.Borrower) time.Time {
 	return from
 }
 
-func (r Rules) checkCap(now time.Time, rem domain.Reminder, b domain.Borrower, l Ledger, loc *time.Location, worded bool) (Decision, bool) {
+func (r *Rules) checkCap(now time.Time, rem *domain.Reminder, b *domain.Borrower, l *Ledger, loc *time.Location, worded bool) (Decision, bool) {
 	c, ok := r.Caps[rem.Channel]
 	if !ok || !c.on() {
 		return Decision{}, false
@@ -301,7 +303,7 @@ func (r Rules) checkCap(now time.Time, rem domain.Reminder, b domain.Borrower, l
 // of number they go to (PhoneCaps). Attempts count whatever number they
 // went to, so a borrower whose number changed kind is counted at least as
 // strictly as either number alone.
-func (r Rules) checkPhoneContacts(now time.Time, rem domain.Reminder, b domain.Borrower, l Ledger, loc *time.Location, worded bool) (Decision, bool) {
+func (r *Rules) checkPhoneContacts(now time.Time, rem *domain.Reminder, b *domain.Borrower, l *Ledger, loc *time.Location, worded bool) (Decision, bool) {
 	if !r.PhoneContacts.on() {
 		return Decision{}, false
 	}
@@ -349,7 +351,7 @@ func (r Rules) checkPhoneContacts(now time.Time, rem domain.Reminder, b domain.B
 // confirmation is recorded, and is capped only when none comes within
 // numberHold of its due time. The reason does not change from one return
 // of the reminder to the next, so the deferral is recorded once.
-func (r Rules) checkNumber(now time.Time, rem domain.Reminder, b domain.Borrower, loc *time.Location, worded bool) (Decision, bool) {
+func (r *Rules) checkNumber(now time.Time, rem *domain.Reminder, b *domain.Borrower, loc *time.Location, worded bool) (Decision, bool) {
 	if r.NumberCheck <= 0 || b.Phone == "" {
 		return Decision{}, false
 	}
@@ -386,7 +388,7 @@ func (r Rules) checkNumber(now time.Time, rem domain.Reminder, b domain.Borrower
 
 // numberConfirmed returns the latest confirmation of b's number at or
 // before now, and how it was made.
-func numberConfirmed(now time.Time, b domain.Borrower) (time.Time, string) {
+func numberConfirmed(now time.Time, b *domain.Borrower) (time.Time, string) {
 	var last time.Time
 	how := ""
 	if t := b.PhoneCheckedAt; t != nil && !t.After(now) && b.PhoneCheck != "" {
@@ -421,7 +423,7 @@ func (k *counter) counts(a *Attempt) bool {
 // when the cap frees: when all but Max-1 of them have left the window, at
 // the (n-Max)th oldest one's time + Per. An attempt stamped after now
 // (clock skew between instances) still counts.
-func (k *counter) count(l Ledger, c Cap) (int, time.Time) {
+func (k *counter) count(l *Ledger, c Cap) (int, time.Time) {
 	n := 0
 	for i := range l.Attempts {
 		if k.counts(&l.Attempts[i]) {

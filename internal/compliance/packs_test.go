@@ -244,7 +244,7 @@ func TestPhoneKind(t *testing.T) {
 	}
 	for _, tt := range tests {
 		b := domain.Borrower{Phone: tt.phone, PhoneKind: tt.given}
-		if kind, personal := phoneKind(b); personal != tt.personal {
+		if kind, personal := phoneKind(&b); personal != tt.personal {
 			t.Errorf("phoneKind(%s, %q) = %q personal %v, want personal %v", tt.phone, tt.given, kind, personal, tt.personal)
 		}
 	}
