@@ -130,7 +130,8 @@ type pending struct {
 	decidedAt, until time.Time
 	deferred         bool // counted as deferred already
 	lastUntil        time.Time
-	listed           bool // in sim.parked
+	listed           bool  // in sim.parked
+	text             *text // its text's rendering, once known
 }
 
 // sim simulates one borrower at a time; each worker has one and reuses
@@ -501,7 +502,10 @@ func (m *sim) decide(now time.Time, p *pending) (held bool) {
 		m.record(now, rem, StatusFailed, "no_address", "no_address: borrower has no "+addressKind(rem.Channel), time.Time{}, 0)
 		return false
 	}
-	if err := m.renders(now, rem, c, agr); err != nil {
+	if p.text == nil {
+		p.text = m.renders(now, rem, c, agr)
+	}
+	if err := p.text.err; err != nil {
 		m.record(now, rem, StatusFailed, "template", "template: "+err.Error(), time.Time{}, 0)
 		return false
 	}
@@ -544,7 +548,7 @@ func (m *sim) decide(now time.Time, p *pending) (held bool) {
 	segments := 0
 	if rem.Channel == domain.SMS {
 		// The text as sent, for what it costs; it rendered before.
-		segments = m.segments(now, rem, c, agr)
+		segments = m.segments(now, rem, c, agr, p.text)
 	}
 	m.record(now, rem, StatusSent, "", "", time.Time{}, segments)
 	return false
@@ -625,33 +629,29 @@ type text struct {
 	segments int
 }
 
-// renders reports whether the reminder's text renders, as the worker
-// finds out before the contact rules: once per template, channel and
-// record, since only the day counts change from one reminder of a loan to
-// the next and they never make a text fail.
-func (m *sim) renders(now time.Time, rem domain.Reminder, c domain.Case, agr *domain.Agreement) error {
+// renders renders the reminder's text as the worker does before the
+// contact rules, to find out whether it fails: once per template,
+// channel and record, since only the day counts change from one reminder
+// of a loan to the next and they never make a text fail. The pending
+// reminder keeps what it returns for its next decisions.
+func (m *sim) renders(now time.Time, rem domain.Reminder, c domain.Case, agr *domain.Agreement) *text {
 	key := renderKey{template: rem.Template, channel: rem.Channel, loan: rem.LoanID, agr: rem.AgreementID, installment: rem.Installment}
 	if t, ok := m.rendered[key]; ok {
-		return t.err
+		return t
 	}
 	t := &text{data: m.context(now, rem, c, agr)}
 	t.segments, t.err = m.render(rem, t.data)
 	m.rendered[key] = t
-	return t.err
+	return t
 }
 
-// segments counts the SMS segments of the reminder's text as sent at now
-// (it rendered before: see renders). The text is rendered again only when
-// its context differs from the last rendering's: the same template,
-// channel, locale and context give the same text.
-func (m *sim) segments(now time.Time, rem domain.Reminder, c domain.Case, agr *domain.Agreement) int {
-	key := renderKey{template: rem.Template, channel: rem.Channel, loan: rem.LoanID, agr: rem.AgreementID, installment: rem.Installment}
+// segments counts the SMS segments of the reminder's text as sent at now;
+// t is its text's rendering (see renders). The text is rendered again
+// only when its context differs from the last rendering's: the same
+// template, channel, locale and context give the same text.
+func (m *sim) segments(now time.Time, rem domain.Reminder, c domain.Case, agr *domain.Agreement, t *text) int {
 	data := m.context(now, rem, c, agr)
-	t := m.rendered[key]
-	if t == nil {
-		t = &text{}
-		m.rendered[key] = t
-	} else if t.err == nil && t.data == data {
+	if t.data == data {
 		return t.segments
 	}
 	t.data = data
