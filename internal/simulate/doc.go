@@ -43,8 +43,13 @@
 //     and the consents.
 //
 // Borrowers are independent, so a run simulates them in a bounded pool of
-// workers, each with a time-ordered event queue for one borrower at a
-// time, and folds every decision into per-day counts at once. Nothing is
+// workers (Options.Workers, default GOMAXPROCS), each with a time-ordered
+// event queue for one borrower at a time, and folds every decision into
+// its own per-day counts at once; the workers' counts are added at the
+// end, so the result is the same whatever the number of workers
+// (TestWorkersDoNotChangeTheResult). The reasons of the holds are worded
+// only for the schedules kept (compliance.Rules.CheckWithoutReason for
+// the others): wording them costs more than deciding. Nothing is
 // kept per borrower per day: a worker's state is one borrower's (queue,
 // contact ledger, published occurrences), dropped for the next, and a
 // Generated population is made borrower by borrower. So memory grows
