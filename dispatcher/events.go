@@ -470,3 +470,7 @@ func (d LoanData) Validate() error { return d.validate() }
 // Validate checks agreement data as intake does (see
 // BorrowerData.Validate).
 func (d AgreementData) Validate() error { return d.validate() }
+
+// Validate checks consent data as intake does (see
+// BorrowerData.Validate).
+func (d ConsentData) Validate() error { return d.validate() }

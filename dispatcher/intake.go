@@ -199,23 +199,11 @@ func (in *Intake) upsertBorrower(ctx context.Context, d BorrowerData) error {
 	var oldPhone, oldEmail string
 	var loans []string
 	now := in.clock.Now()
-	var checked *time.Time
-	if d.PhoneCheckedAt != "" {
-		t, err := checkInstant("data.phone_checked_at", d.PhoneCheckedAt)
-		if err != nil {
-			return err
-		}
-		if t.After(now.Add(maxClockSkew)) {
-			return invalid("data.phone_checked_at", "is in the future (%s)", t.Format(time.RFC3339))
-		}
-		checked = &t
-	}
 	err := in.state.UpdateBorrower(ctx, d.BorrowerID, func(b *domain.Borrower) (bool, error) {
 		oldPhone, oldEmail, loans = b.Phone, b.Email, b.LoanIDs
-		b.Name, b.Locale, b.Timezone, b.Phone, b.Email = d.Name, d.Locale, d.Timezone, d.Phone, d.Email
-		b.Blackouts = d.Blackouts
-		b.PhoneKind = d.PhoneKind
-		applyPhoneCheck(b, oldPhone, checked, d.PhoneCheck)
+		if err := d.ApplyTo(b, now); err != nil {
+			return false, err
+		}
 		b.Updated = now
 		return true, nil
 	})
@@ -234,6 +222,32 @@ func (in *Intake) upsertBorrower(ctx context.Context, d BorrowerData) error {
 	}
 	// A new time zone moves every reminder of the borrower.
 	return in.reindexLoans(ctx, loans)
+}
+
+// ApplyTo stores d on b as intake stores borrower.upserted at now: the
+// profile (name, locale, zone, phone, email, blackouts), the phone kind,
+// and the number's check (see applyPhoneCheck). A check dated after now,
+// beyond the clock skew intake allows, is refused as intake refuses it.
+// b's id, loans and time of update are left to the caller. The dry run
+// builds its borrowers with it, so they carry what a live borrower would.
+func (d BorrowerData) ApplyTo(b *domain.Borrower, now time.Time) error {
+	var checked *time.Time
+	if d.PhoneCheckedAt != "" {
+		t, err := checkInstant("data.phone_checked_at", d.PhoneCheckedAt)
+		if err != nil {
+			return err
+		}
+		if t.After(now.Add(maxClockSkew)) {
+			return invalid("data.phone_checked_at", "is in the future (%s)", t.Format(time.RFC3339))
+		}
+		checked = &t
+	}
+	oldPhone := b.Phone
+	b.Name, b.Locale, b.Timezone, b.Phone, b.Email = d.Name, d.Locale, d.Timezone, d.Phone, d.Email
+	b.Blackouts = d.Blackouts
+	b.PhoneKind = d.PhoneKind
+	applyPhoneCheck(b, oldPhone, checked, d.PhoneCheck)
+	return nil
 }
 
 // applyPhoneCheck records what confirms b's number as the borrower's. A
@@ -274,16 +288,19 @@ func (in *Intake) consent(ctx context.Context, d ConsentData, evTime *time.Time)
 	}
 	c := domain.Consent{Channel: domain.Channel(d.Channel), At: at.UTC()}
 	return in.state.UpdateBorrower(ctx, d.BorrowerID, func(b *domain.Borrower) (bool, error) {
-		b.Consents = addConsent(b.Consents, c, now)
+		b.Consents = AddConsent(b.Consents, c, now)
 		b.Updated = now
 		return true, nil
 	})
 }
 
-// addConsent adds c to a borrower's consents, keeping the record bounded:
-// consents older than consentKeep go, a repeat is stored once, and past
-// domain.MaxConsents the oldest go first. The result is sorted by time.
-func addConsent(list []domain.Consent, c domain.Consent, now time.Time) []domain.Consent {
+// AddConsent adds c to a borrower's consents as intake stores
+// borrower.consented at now, keeping the record bounded: consents older
+// than consentKeep go, a repeat is stored once, and past
+// domain.MaxConsents the oldest go first. The result is sorted by time,
+// and list is left as it was. The dry run stores its borrowers' consents
+// with it.
+func AddConsent(list []domain.Consent, c domain.Consent, now time.Time) []domain.Consent {
 	out := slices.DeleteFunc(slices.Clone(list), func(have domain.Consent) bool {
 		return have.At.Before(now.Add(-consentKeep)) || have.Channel == c.Channel && have.At.Equal(c.At)
 	})

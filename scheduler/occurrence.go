@@ -47,6 +47,12 @@ type Occurrence struct {
 // date outside 1900-01-01..2999-12-31 is refused with an error wrapping
 // ErrAnchorOutOfRange.
 func ParseAnchor(date string, loc *time.Location) (time.Time, error) {
+	if y, m, d, ok := plainDate(date); ok && y >= minAnchorYear && y <= maxAnchorYear {
+		// What time.ParseInLocation gives for such a date, without its
+		// general layout parser: planning parses a due date every time it
+		// plans a subject.
+		return time.Date(y, time.Month(m), d, 0, 0, 0, 0, loc), nil
+	}
 	t, err := time.ParseInLocation(time.DateOnly, date, loc)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("scheduler: due date %q: %w", date, err)
@@ -55,6 +61,37 @@ func ParseAnchor(date string, loc *time.Location) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("scheduler: due date %q: %w", date, ErrAnchorOutOfRange)
 	}
 	return t, nil
+}
+
+// plainDate reads "YYYY-MM-DD" naming a day that exists; anything else
+// is false (ParseAnchor then leaves it to time.ParseInLocation, whose
+// errors say what is wrong).
+func plainDate(s string) (y, m, d int, ok bool) {
+	if len(s) != len(time.DateOnly) || s[4] != '-' || s[7] != '-' {
+		return 0, 0, 0, false
+	}
+	digits := func(part string) (int, bool) {
+		n := 0
+		for i := 0; i < len(part); i++ {
+			c := part[i]
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			n = n*10 + int(c-'0')
+		}
+		return n, true
+	}
+	y, okY := digits(s[:4])
+	m, okM := digits(s[5:7])
+	d, okD := digits(s[8:])
+	if !okY || !okM || !okD || m < 1 || m > 12 || d < 1 {
+		return 0, 0, 0, false
+	}
+	days := [...]int{31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}[m-1]
+	if m == 2 && y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+		days = 29
+	}
+	return y, m, d, d <= days
 }
 
 // AddOffset adds a policy offset to an anchor. The whole days of d
@@ -135,22 +172,28 @@ func (s Step) lastK() int {
 const maxZoneShift = 48 * time.Hour
 
 // floor returns the largest k in 0..lastK whose occurrence is at or before
-// t (and so, when k < lastK, the next one is after t), or false when even
-// the first is after t. It estimates k from absolute time, brackets the
-// estimate by the most that calendar days can drift from it, and bisects:
-// a bounded number of steps (about 12 for a step every minute, 3 for a
-// daily one, never more than 41) whatever the dates, where stepping one
-// period at a time could run for billions.
-func (s Step) floor(anchor, t time.Time, lastK int) (int, bool) {
+// t (and so, when k < lastK, the next one is after t) with its time, or
+// false and the first occurrence's time when even the first is after t.
+// (The time comes with it because every caller needs it, and computing an
+// occurrence is a calendar addition.) It estimates k from absolute time,
+// brackets the estimate by the most that calendar days can drift from it,
+// and bisects: a bounded number of steps (about 12 for a step every
+// minute, 3 for a daily one, never more than 41) whatever the dates, where
+// stepping one period at a time could run for billions.
+func (s Step) floor(anchor, t time.Time, lastK int) (int, time.Time, bool) {
 	first := s.OccurrenceAt(anchor, 0)
 	if first.After(t) {
-		return 0, false
+		return 0, first, false
 	}
-	if lastK == 0 || !s.OccurrenceAt(anchor, lastK).After(t) {
-		return lastK, true
+	if lastK == 0 {
+		return 0, first, true
 	}
-	// Invariant: occurrence lo is at or before t, occurrence hi after it.
-	lo, hi := 0, lastK
+	if last := s.OccurrenceAt(anchor, lastK); !last.After(t) {
+		return lastK, last, true
+	}
+	// Invariant: occurrence lo (at loAt) is at or before t, occurrence hi
+	// after it.
+	lo, hi, loAt := 0, lastK, first
 	// Seconds as float64, not t.Sub: a Duration saturates at 292 years.
 	elapsed := float64(t.Unix()-first.Unix()) + float64(t.Nanosecond()-first.Nanosecond())/1e9
 	guess := math.Floor(elapsed / s.Every.Seconds())
@@ -158,26 +201,29 @@ func (s Step) floor(anchor, t time.Time, lastK int) (int, bool) {
 	// off the answer: try it as is first (two look-ups where the bracket
 	// and bisection take about seven; planning runs this for every step of
 	// every due subject, millions of times in a dry run).
-	if g := int(guess); guess >= 0 && guess < float64(hi) &&
-		!s.OccurrenceAt(anchor, g).After(t) && s.OccurrenceAt(anchor, g+1).After(t) {
-		return g, true
+	if g := int(guess); guess >= 0 && guess < float64(hi) {
+		if at := s.OccurrenceAt(anchor, g); !at.After(t) && s.OccurrenceAt(anchor, g+1).After(t) {
+			return g, at, true
+		}
 	}
 	slack := math.Ceil(maxZoneShift.Seconds()/s.Every.Seconds()) + 1
-	if g := guess - slack; g > float64(lo) && g < float64(hi) && !s.OccurrenceAt(anchor, int(g)).After(t) {
-		lo = int(g)
+	if g := guess - slack; g > float64(lo) && g < float64(hi) {
+		if at := s.OccurrenceAt(anchor, int(g)); !at.After(t) {
+			lo, loAt = int(g), at
+		}
 	}
 	if g := guess + slack + 1; g > float64(lo) && g < float64(hi) && s.OccurrenceAt(anchor, int(g)).After(t) {
 		hi = int(g)
 	}
 	for hi-lo > 1 {
 		mid := lo + (hi-lo)/2
-		if s.OccurrenceAt(anchor, mid).After(t) {
+		if at := s.OccurrenceAt(anchor, mid); at.After(t) {
 			hi = mid
 		} else {
-			lo = mid
+			lo, loAt = mid, at
 		}
 	}
-	return lo, true
+	return lo, loAt, true
 }
 
 // Latest returns the latest occurrence of s at or before now that is still
@@ -187,11 +233,10 @@ func (s Step) floor(anchor, t time.Time, lastK int) (int, bool) {
 // downtime the missed ones are not backfilled.
 func (s Step) Latest(anchor, now time.Time, catchUp time.Duration) (Occurrence, bool) {
 	lastK := s.lastK()
-	k, ok := s.floor(anchor, now, lastK)
+	k, at, ok := s.floor(anchor, now, lastK)
 	if !ok {
 		return Occurrence{}, false
 	}
-	at := s.OccurrenceAt(anchor, k)
 	if k == lastK && !now.Before(at.Add(catchUp)) {
 		return Occurrence{}, false
 	}
@@ -201,10 +246,10 @@ func (s Step) Latest(anchor, now time.Time, catchUp time.Duration) (Occurrence, 
 // Next returns the first occurrence of s strictly after after.
 func (s Step) Next(anchor, after time.Time) (time.Time, bool) {
 	lastK := s.lastK()
-	k, ok := s.floor(anchor, after, lastK)
+	k, first, ok := s.floor(anchor, after, lastK)
 	switch {
 	case !ok:
-		return s.OccurrenceAt(anchor, 0), true
+		return first, true
 	case k == lastK:
 		return time.Time{}, false
 	}
@@ -234,14 +279,16 @@ func ReminderID(occurrence, channel string) string { return occurrence + "/" + c
 // and more what Next(anchor, now) returns.
 func (s Step) around(anchor, now time.Time, catchUp time.Duration) (occ Occurrence, live bool, next time.Time, more bool) {
 	lastK := s.lastK()
+	if s.over(anchor, now, lastK, catchUp) {
+		return Occurrence{}, false, time.Time{}, false
+	}
 	if k, at, next, ok := s.between(anchor, now, lastK); ok {
 		return Occurrence{Step: s.ID, K: k, At: at}, true, next, true
 	}
-	k, ok := s.floor(anchor, now, lastK)
+	k, at, ok := s.floor(anchor, now, lastK)
 	if !ok {
-		return Occurrence{}, false, s.OccurrenceAt(anchor, 0), true
+		return Occurrence{}, false, at, true // at is the first occurrence
 	}
-	at := s.OccurrenceAt(anchor, k)
 	if k == lastK {
 		if now.Before(at.Add(catchUp)) {
 			occ, live = Occurrence{Step: s.ID, K: k, At: at}, true
@@ -249,6 +296,27 @@ func (s Step) around(anchor, now time.Time, catchUp time.Duration) (occ Occurren
 		return occ, live, time.Time{}, false
 	}
 	return Occurrence{Step: s.ID, K: k, At: at}, true, s.OccurrenceAt(anchor, k+1), true
+}
+
+// over reports, without the calendar, that a step that ends (one-shot or
+// bounded) is over at now: its last occurrence is past its catch-up, so
+// nothing is live and nothing comes next. The last occurrence lies within
+// maxZoneShift of its offset added as absolute time, so now that far
+// beyond it (and the catch-up) is surely past it. A loan's plan asks about
+// every step of its policy for as long as any of them goes on, and most
+// of them are over long before (a one-shot reminder before the due date):
+// they cost no calendar arithmetic then.
+func (s Step) over(anchor, now time.Time, lastK int, catchUp time.Duration) bool {
+	if s.Every > 0 && !s.Bounded {
+		return false // never ends
+	}
+	// For a one-shot step the last offset is At; for a bounded one it is
+	// at most Until, so the sum cannot overflow.
+	last := s.At
+	if lastK > 0 {
+		last += time.Duration(lastK) * s.Every
+	}
+	return !now.Before(anchor.Add(last).Add(maxZoneShift).Add(catchUp))
 }
 
 // between finds, for a repeating step, the occurrence k at or before t

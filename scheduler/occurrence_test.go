@@ -233,3 +233,36 @@ func TestOccurrenceIDs(t *testing.T) {
 		t.Errorf("reminder id = %q", got)
 	}
 }
+
+// TestParseAnchorAsTheTimePackage: ParseAnchor reads a date as
+// time.ParseInLocation does, instant and error alike, in zones with and
+// without daylight saving time (one that skips midnight included).
+func TestParseAnchorAsTheTimePackage(t *testing.T) {
+	t.Parallel()
+	var zones []*time.Location
+	for _, name := range []string{"UTC", "Asia/Shanghai", "America/New_York", "America/Sao_Paulo", "Asia/Beirut", "Pacific/Apia"} {
+		l, err := time.LoadLocation(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		zones = append(zones, l)
+	}
+	dates := []string{"2026-02-28", "2026-02-29", "2024-02-29", "2000-02-29", "1900-02-29", "2100-02-29", "2026-04-31", "2026-12-31",
+		"2026-13-01", "2026-00-10", "2026-01-00", "1899-12-31", "1900-01-01", "2999-12-31", "3000-01-01", "0001-01-01",
+		"2026-1-01", "2026/01/01", "20260101", "2026-01-0a", " 2026-01-01", "", "2011-12-30", "2018-11-04", "2022-03-27"}
+	for d := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC); d.Year() == 2026; d = d.AddDate(0, 0, 1) {
+		dates = append(dates, d.Format(time.DateOnly))
+	}
+	for _, loc := range zones {
+		for _, date := range dates {
+			got, err := ParseAnchor(date, loc)
+			want, werr := time.ParseInLocation(time.DateOnly, date, loc)
+			if werr == nil && (want.Year() < minAnchorYear || want.Year() > maxAnchorYear) {
+				werr = ErrAnchorOutOfRange
+			}
+			if (err == nil) != (werr == nil) || err == nil && !got.Equal(want) {
+				t.Errorf("%s in %s: %v %v, want %v %v", date, loc, got, err, want, werr)
+			}
+		}
+	}
+}

@@ -91,8 +91,20 @@ func markerKey(kind, id, step, occ, anchorDate string) string {
 // still computed so that, when it breaks, the policy resumes at the
 // current day past due.
 func (pl Planner) PlanLoan(c domain.Case, loc *time.Location, now time.Time) Plan {
+	var p Plan
+	pl.PlanLoanInto(&p, c, loc, now)
+	return p
+}
+
+// PlanLoanInto is PlanLoan into p, whose Targets array it reuses (the
+// rest of p is reset): a caller that plans over and over, as the dry run
+// does millions of times, allocates the targets once. The targets are
+// valid until p is planned into again.
+func (pl Planner) PlanLoanInto(p *Plan, c domain.Case, loc *time.Location, now time.Time) {
+	*p = Plan{Targets: p.Targets[:0]}
 	if !c.Open() {
-		return Plan{Drop: "case closed"}
+		p.Drop = "case closed"
+		return
 	}
 	pid := c.Policy
 	if pid == "" {
@@ -100,15 +112,17 @@ func (pl Planner) PlanLoan(c domain.Case, loc *time.Location, now time.Time) Pla
 	}
 	pol, ok := pl.Policies[pid]
 	if !ok || pol.Anchor != AnchorDueDate {
-		return Plan{Drop: "no due-date policy " + strconv.Quote(pid),
-			Problems: []error{fmt.Errorf("loan %s: case has no usable due-date policy %q", c.LoanID, pid)}}
+		p.Drop = "no due-date policy " + strconv.Quote(pid)
+		p.Problems = []error{fmt.Errorf("loan %s: case has no usable due-date policy %q", c.LoanID, pid)}
+		return
 	}
 	anchor, err := ParseAnchor(c.DueDate, loc)
 	if err != nil {
-		return Plan{Drop: "bad due date", Problems: []error{fmt.Errorf("loan %s: %w", c.LoanID, err)}}
+		p.Drop, p.Problems = "bad due date", []error{fmt.Errorf("loan %s: %w", c.LoanID, err)}
+		return
 	}
 	held := holds(pol, c)
-	p := Plan{BorrowerID: c.BorrowerID}
+	p.BorrowerID = c.BorrowerID
 	for _, st := range pol.Steps {
 		occ, live, next, more := st.around(anchor, now, pl.CatchUp)
 		p.consider(next, more)
@@ -129,7 +143,6 @@ func (pl Planner) PlanLoan(c domain.Case, loc *time.Location, now time.Time) Pla
 			Channels: st.Channels,
 		})
 	}
-	return p
 }
 
 // Holds reports whether PlanLoan withholds the reminders of case c: an
@@ -155,26 +168,38 @@ func holds(pol *Policy, c domain.Case) bool {
 // that is not active, or has no usable policy, is dropped; an instalment
 // with a bad date is left out (and named in Problems).
 func (pl Planner) PlanAgreement(a domain.Agreement, loc *time.Location, now time.Time) Plan {
+	var p Plan
+	pl.PlanAgreementInto(&p, a, loc, now)
+	return p
+}
+
+// PlanAgreementInto is PlanAgreement into p, whose Targets array it
+// reuses (see PlanLoanInto).
+func (pl Planner) PlanAgreementInto(p *Plan, a domain.Agreement, loc *time.Location, now time.Time) {
+	*p = Plan{Targets: p.Targets[:0]}
 	if a.Status != domain.AgreementActive {
-		return Plan{Drop: "agreement " + a.Status}
+		p.Drop = "agreement " + a.Status
+		return
 	}
 	pid := a.Policy
 	if pid == "" {
 		pid = pl.AgreementPolicy
 	}
 	if pid == "" {
-		return Plan{Drop: "no agreement policy"}
+		p.Drop = "no agreement policy"
+		return
 	}
 	pol, ok := pl.Policies[pid]
 	if !ok || pol.Anchor != AnchorInstallment {
-		return Plan{Drop: "no instalment policy " + strconv.Quote(pid),
-			Problems: []error{fmt.Errorf("agreement %s: no usable instalment policy %q", a.ID, pid)}}
+		p.Drop = "no instalment policy " + strconv.Quote(pid)
+		p.Problems = []error{fmt.Errorf("agreement %s: no usable instalment policy %q", a.ID, pid)}
+		return
 	}
 	loanID := ""
 	if len(a.LoanIDs) > 0 {
 		loanID = a.LoanIDs[0]
 	}
-	p := Plan{BorrowerID: a.BorrowerID}
+	p.BorrowerID = a.BorrowerID
 	for i, inst := range a.Installments {
 		n := i + 1
 		anchor, err := ParseAnchor(inst.DueDate, loc)
@@ -202,7 +227,6 @@ func (pl Planner) PlanAgreement(a domain.Agreement, loc *time.Location, now time
 			})
 		}
 	}
-	return p
 }
 
 // Reschedule is when a subject planned p is due again, given wake, the

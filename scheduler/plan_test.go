@@ -232,8 +232,8 @@ func TestWithheldAndReschedule(t *testing.T) {
 }
 
 // TestAroundIsLatestAndNext: the planner's single search gives what
-// Latest and Next give, hour by hour across DST changes, for one-shot,
-// bounded and open-ended steps.
+// Latest and Next give, hour by hour across DST changes and a skipped
+// day, for one-shot, bounded and open-ended steps, whatever the catch-up.
 func TestAroundIsLatestAndNext(t *testing.T) {
 	t.Parallel()
 	ny := mustZone(t, "America/New_York")
@@ -245,15 +245,22 @@ func TestAroundIsLatestAndNext(t *testing.T) {
 		{ID: "every other day", At: 7*day + 10*time.Hour, Every: 2 * day},
 		{ID: "minute", At: 0, Every: time.Minute, Until: 2 * time.Hour, Bounded: true},
 	}
-	anchor := mustAnchor(t, "2025-03-01", ny)
-	for _, st := range steps {
-		for now := anchor.Add(-5 * day); now.Before(anchor.Add(60 * day)); now = now.Add(time.Hour + 7*time.Minute) {
-			occ, live, next, more := st.around(anchor, now, day)
-			wantOcc, wantLive := st.Latest(anchor, now, day)
-			wantNext, wantMore := st.Next(anchor, now)
-			if occ != wantOcc || live != wantLive || !next.Equal(wantNext) || more != wantMore {
-				t.Fatalf("%s at %s: around %v %v %s %v; Latest %v %v, Next %s %v",
-					st.ID, now, occ, live, next, more, wantOcc, wantLive, wantNext, wantMore)
+	// New York's DST changes, and Apia's day that never was (2011-12-30),
+	// each a few days after the anchor: around's shortcut for steps that
+	// are over must hold across them.
+	anchors := []time.Time{mustAnchor(t, "2025-03-01", ny), mustAnchor(t, "2011-12-26", mustZone(t, "Pacific/Apia"))}
+	for _, anchor := range anchors {
+		for _, st := range steps {
+			for now := anchor.Add(-5 * day); now.Before(anchor.Add(60 * day)); now = now.Add(time.Hour + 7*time.Minute) {
+				for _, catchUp := range []time.Duration{0, time.Hour, day} {
+					occ, live, next, more := st.around(anchor, now, catchUp)
+					wantOcc, wantLive := st.Latest(anchor, now, catchUp)
+					wantNext, wantMore := st.Next(anchor, now)
+					if occ != wantOcc || live != wantLive || !next.Equal(wantNext) || more != wantMore {
+						t.Fatalf("%s at %s, catch-up %s: around %v %v %s %v; Latest %v %v, Next %s %v",
+							st.ID, now, catchUp, occ, live, next, more, wantOcc, wantLive, wantNext, wantMore)
+					}
+				}
 			}
 		}
 	}

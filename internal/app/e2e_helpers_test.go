@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -172,7 +173,8 @@ func do(t *testing.T, method, url, token string, v any) (int, []byte) {
 }
 
 // auditLog collects every delivery record from the DELIVERIES stream's
-// subjects as they are published.
+// subjects as they are published (not the suppression history beside
+// them).
 type auditLog struct {
 	mu      sync.Mutex
 	records []domain.Delivery
@@ -182,6 +184,13 @@ func watchAudit(t *testing.T, nc *nats.Conn) *auditLog {
 	t.Helper()
 	l := &auditLog{}
 	sub, err := nc.Subscribe(store.DeliveriesPrefix+">", func(m *nats.Msg) {
+		// A reminder's records are on <prefix><borrower>.<reminder> (or the
+		// legacy <prefix><borrower>); a borrower's suppression history is
+		// beside them, a token deeper (store.SuppressionHistorySubject), and
+		// is not a delivery record.
+		if strings.Count(strings.TrimPrefix(m.Subject, store.DeliveriesPrefix), ".") > 1 {
+			return
+		}
 		var d domain.Delivery
 		if json.Unmarshal(m.Data, &d) == nil {
 			l.mu.Lock()

@@ -61,7 +61,15 @@ func (l liveSample) SampleBorrowers(ctx context.Context, n int) ([]simulate.Borr
 // case left.
 func (l liveSample) borrower(ctx context.Context, b domain.Borrower) (simulate.Borrower, bool, error) {
 	sb := simulate.Borrower{BorrowerData: dispatcher.BorrowerData{BorrowerID: b.ID, Name: b.Name, Locale: b.Locale,
-		Timezone: b.Timezone, Phone: b.Phone, Email: b.Email, Blackouts: b.Blackouts}}
+		Timezone: b.Timezone, Phone: b.Phone, Email: b.Email, Blackouts: b.Blackouts, PhoneKind: b.PhoneKind}}
+	// The facts the contact rules decide on, as stored: the number's last
+	// check and the consents on record.
+	if b.PhoneCheckedAt != nil && b.PhoneCheck != "" {
+		sb.PhoneCheckedAt, sb.PhoneCheck = b.PhoneCheckedAt.Format(time.RFC3339Nano), b.PhoneCheck
+	}
+	for _, c := range b.Consents {
+		sb.Consents = append(sb.Consents, dispatcher.ConsentData{BorrowerID: b.ID, Channel: string(c.Channel), At: c.At.Format(time.RFC3339Nano)})
+	}
 	agreements := map[string]bool{}
 	for _, id := range b.LoanIDs {
 		c, err := l.state.Case(ctx, id)

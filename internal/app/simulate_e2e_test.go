@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"net/http"
@@ -274,4 +275,73 @@ func union(a, b map[string][]string) map[string][]string {
 		out[k] = append(out[k], v...)
 	}
 	return out
+}
+
+// TestSimulationOfALiveSampleKnowsTheNumbers: a dry run of borrowers sampled from
+// the live state decides on what intake stored of their numbers, as the
+// live workers would: under us-regf and us-ma, the number checked by a
+// reassigned-number check and the one the borrower confirmed by a consent
+// to SMS are texted, the number never checked is held by the number check;
+// (a text a day, each held until a week after it was due, then capped);
+// the number given as a work number gets two texts in 30 days, the other
+// (a +1 number, home or mobile) two in every 7 days.
+func TestSimulationOfALiveSampleKnowsTheNumbers(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	cfg := w.config(t, 24*time.Hour, "sms")
+	cfg.Compliance.Preset = config.Presets{"us-regf", "us-ma"}
+	clk := clock.NewFake(time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC))
+	a := w.startWithClock(t, cfg, "sample", clk)
+	base := "http://" + a.Addr()
+	event := func(id, typ string, data map[string]any) map[string]any {
+		return map[string]any{"specversion": "1.0", "id": id, "source": "test", "type": typ, "data": data}
+	}
+	var events []map[string]any
+	for i, b := range []map[string]any{
+		{"borrower_id": "checked", "phone_kind": "work", "phone_checked_at": "2026-11-10T09:00:00Z", "phone_check": "reassigned_number_check"},
+		{"borrower_id": "consented"},
+		{"borrower_id": "unchecked"},
+	} {
+		id := b["borrower_id"].(string)
+		b["name"], b["locale"], b["timezone"], b["phone"] = "Borrower "+id, "en-US", "UTC", fmt.Sprintf("+121255501%02d", i)
+		events = append(events, event("bu-"+id, "borrower.upserted", b),
+			event("lu-"+id, "loan.updated", map[string]any{"borrower_id": id, "loan_id": "loan-" + id, "due_date": "2026-11-23",
+				"amount_due": "100.00", "currency": "USD", "status": "overdue", "policy": "tick"}))
+	}
+	events = append(events, event("consent", "borrower.consented", map[string]any{"borrower_id": "consented", "channel": "sms", "at": "2026-11-19T09:00:00Z"}))
+	if status, body := post(t, base+"/v1/events", events); status != http.StatusOK {
+		t.Fatalf("events: %d %s", status, body)
+	}
+	status, body := post(t, base+"/v1/simulate", map[string]any{"days": 8, "start": "2026-11-23", "sample": 10,
+		"borrowers": []string{"checked", "consented", "unchecked"}})
+	if status != http.StatusOK {
+		t.Fatalf("dry run: %d %s", status, body)
+	}
+	var ans simulate.Answer
+	if err := json.Unmarshal(body, &ans); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][]string{}
+	for _, s := range ans.Run.Schedules {
+		for _, e := range s.Entries {
+			got[s.BorrowerID] = append(got[s.BorrowerID], strings.TrimSpace(e.At.UTC().Format("01-02")+" "+e.Status+" "+e.Rule))
+		}
+	}
+	capped := func(n int) []string { return slices.Repeat([]string{"capped phone_contacts"}, n) }
+	days := func(from int, sts ...string) []string {
+		var out []string
+		for i, st := range sts {
+			out = append(out, strings.TrimSpace(fmt.Sprintf("11-%02d %s", from+i, st)))
+		}
+		return out
+	}
+	for id, want := range map[string][]string{
+		"checked":   days(23, append([]string{"sent", "sent"}, capped(6)...)...),
+		"consented": days(23, append(append([]string{"sent", "sent"}, capped(5)...), "sent")...),
+		"unchecked": append(days(23, slices.Repeat([]string{"deferred number_check"}, 7)...), "11-30 capped number_check", "11-30 deferred number_check"),
+	} {
+		if strings.Join(got[id], ", ") != strings.Join(want, ", ") {
+			t.Errorf("%s:\n got %q\nwant %q", id, got[id], want)
+		}
+	}
 }

@@ -103,10 +103,17 @@ type Decision struct {
 }
 
 // decision builds a Decision whose Reason starts with the rule and its
-// source.
-func decision(status domain.Status, rule string, src Source, until time.Time, format string, args ...any) Decision {
-	return Decision{Status: status, Rule: rule, Pack: src.Pack, Citation: src.Citation, Until: until,
-		Reason: rule + "[" + src.String() + "]: " + fmt.Sprintf(format, args...)}
+// source, then says what explain words; unless worded is false
+// (CheckWithoutReason), when explain is not called. Callers pass explain
+// as a function literal: it does not escape, so it costs no allocation,
+// and the words (the formatting, the times in every zone) are the
+// expensive part of a decision.
+func decision(worded bool, status domain.Status, rule string, src Source, until time.Time, explain func() string) Decision {
+	d := Decision{Status: status, Rule: rule, Pack: src.Pack, Citation: src.Citation, Until: until}
+	if worded {
+		d.Reason = rule + "[" + src.String() + "]: " + explain()
+	}
+	return d
 }
 
 // searchHorizon bounds the search for the next instant that is inside the
@@ -124,37 +131,53 @@ const numberHold = 7 * day
 // Attempts carrying rem's own ID are ignored, so a redelivered reminder
 // does not cap itself.
 func (r Rules) Check(now time.Time, rem domain.Reminder, b domain.Borrower, l Ledger) Decision {
+	return r.check(now, &rem, &b, &l, true)
+}
+
+// CheckWithoutReason decides as Check does (the same Allowed, Status,
+// Rule, Pack, Citation and Until) but leaves Reason empty, which costs no
+// allocation: wording a reason costs more than deciding. The dry run
+// words only the reasons of the schedules it keeps; the live workers use
+// Check, whose reasons the audit records keep.
+func (r Rules) CheckWithoutReason(now time.Time, rem domain.Reminder, b domain.Borrower, l Ledger) Decision {
+	return r.check(now, &rem, &b, &l, false)
+}
+
+// check is Check, with the reasons worded or not. It and the rules take
+// their arguments by pointer: copying the rules, the reminder and the
+// borrower into every rule's call would cost more than most rules do.
+func (r *Rules) check(now time.Time, rem *domain.Reminder, b *domain.Borrower, l *Ledger, worded bool) Decision {
 	zs := zonesOf(b.Phone, b.Timezone, r.DefaultZone)
 	loc := zs.primary
 	if rem.Channel == domain.Voice {
-		if d, ok := r.checkConversation(now, rem, l, loc); ok {
+		if d, ok := r.checkConversation(now, rem, l, loc, worded); ok {
 			return d
 		}
-		if d, ok := r.checkConnectedPerDay(now, rem, l, loc); ok {
+		if d, ok := r.checkConnectedPerDay(now, rem, l, loc, worded); ok {
 			return d
 		}
-		if d, ok := r.checkCallsPerDay(now, rem, l, loc); ok {
+		if d, ok := r.checkCallsPerDay(now, rem, l, loc, worded); ok {
 			return d
 		}
 	}
-	if d, ok := r.checkCap(now, rem, b, l, loc); ok {
+	if d, ok := r.checkCap(now, rem, b, l, loc, worded); ok {
 		return d
 	}
 	if rem.Channel == domain.Voice || rem.Channel == domain.SMS {
-		if d, ok := r.checkPhoneContacts(now, rem, b, l, loc); ok {
+		if d, ok := r.checkPhoneContacts(now, rem, b, l, loc, worded); ok {
 			return d
 		}
 	}
 	if rem.Channel == domain.SMS {
-		if d, ok := r.checkNumber(now, rem, b, loc); ok {
+		if d, ok := r.checkNumber(now, rem, b, loc, worded); ok {
 			return d
 		}
 	}
-	g := gate{w: r.Window, src: r.SourceOf(RuleSendWindow), zs: zs, blackouts: b.Blackouts, ch: rem.Channel}
+	g := gate{w: r.Window, src: r.SourceOf(RuleSendWindow), zs: zs, blackouts: b.Blackouts, ch: rem.Channel, worded: worded}
 	return g.decide(now)
 }
 
-func (r Rules) checkConversation(now time.Time, rem domain.Reminder, l Ledger, loc *time.Location) (Decision, bool) {
+func (r *Rules) checkConversation(now time.Time, rem *domain.Reminder, l *Ledger, loc *time.Location, worded bool) (Decision, bool) {
 	if r.AfterConversation <= 0 {
 		return Decision{}, false
 	}
@@ -169,9 +192,10 @@ func (r Rules) checkConversation(now time.Time, rem domain.Reminder, l Ledger, l
 		return Decision{}, false
 	}
 	until := last.Add(r.AfterConversation)
-	return decision(domain.Capped, RuleConversation, r.SourceOf(RuleConversation), until,
-		"a call about loan %s connected at %s; no calls about that loan for %s after a conversation, until %s",
-		rem.LoanID, stamp(last, loc), fmtDur(r.AfterConversation), stamp(until, loc)), true
+	return decision(worded, domain.Capped, RuleConversation, r.SourceOf(RuleConversation), until, func() string {
+		return fmt.Sprintf("a call about loan %s connected at %s; no calls about that loan for %s after a conversation, until %s",
+			rem.LoanID, stamp(last, loc), fmtDur(r.AfterConversation), stamp(until, loc))
+	}), true
 }
 
 // localDay returns the bounds of now's day in loc.
@@ -180,7 +204,7 @@ func localDay(now time.Time, loc *time.Location) (start, end time.Time) {
 	return time.Date(y, m, d, 0, 0, 0, 0, loc), time.Date(y, m, d+1, 0, 0, 0, 0, loc)
 }
 
-func (r Rules) checkConnectedPerDay(now time.Time, rem domain.Reminder, l Ledger, loc *time.Location) (Decision, bool) {
+func (r *Rules) checkConnectedPerDay(now time.Time, rem *domain.Reminder, l *Ledger, loc *time.Location, worded bool) (Decision, bool) {
 	if r.MaxConnectedPerDay <= 0 {
 		return Decision{}, false
 	}
@@ -194,9 +218,10 @@ func (r Rules) checkConnectedPerDay(now time.Time, rem domain.Reminder, l Ledger
 	if n < r.MaxConnectedPerDay {
 		return Decision{}, false
 	}
-	return decision(domain.Capped, RuleConnectedPerDay, r.SourceOf(RuleConnectedPerDay), dayEnd,
-		"%d connected calls on %s (%s), whoever or whatever spoke for the lender, at most %d a day; until %s",
-		n, dayStart.Format(time.DateOnly), loc, r.MaxConnectedPerDay, stamp(dayEnd, loc)), true
+	return decision(worded, domain.Capped, RuleConnectedPerDay, r.SourceOf(RuleConnectedPerDay), dayEnd, func() string {
+		return fmt.Sprintf("%d connected calls on %s (%s), whoever or whatever spoke for the lender, at most %d a day; until %s",
+			n, dayStart.Format(time.DateOnly), loc, r.MaxConnectedPerDay, stamp(dayEnd, loc))
+	}), true
 }
 
 // checkCallsPerDay caps the calls placed to the borrower's number in a
@@ -204,7 +229,7 @@ func (r Rules) checkConnectedPerDay(now time.Time, rem domain.Reminder, l Ledger
 // failed calls (never placed) and cancelled ones (stopped before the
 // provider) do not. forbear calls one number per borrower, so the
 // borrower's calls of the day are the number's.
-func (r Rules) checkCallsPerDay(now time.Time, rem domain.Reminder, l Ledger, loc *time.Location) (Decision, bool) {
+func (r *Rules) checkCallsPerDay(now time.Time, rem *domain.Reminder, l *Ledger, loc *time.Location, worded bool) (Decision, bool) {
 	if r.MaxCallsPerDay <= 0 {
 		return Decision{}, false
 	}
@@ -219,16 +244,17 @@ func (r Rules) checkCallsPerDay(now time.Time, rem domain.Reminder, l Ledger, lo
 	if n < r.MaxCallsPerDay {
 		return Decision{}, false
 	}
-	return decision(domain.Capped, RuleCallsPerDay, r.SourceOf(RuleCallsPerDay), dayEnd,
-		"%d calls placed to the borrower's number on %s (%s), answered or not, at most %d a day; until %s",
-		n, dayStart.Format(time.DateOnly), loc, r.MaxCallsPerDay, stamp(dayEnd, loc)), true
+	return decision(worded, domain.Capped, RuleCallsPerDay, r.SourceOf(RuleCallsPerDay), dayEnd, func() string {
+		return fmt.Sprintf("%d calls placed to the borrower's number on %s (%s), answered or not, at most %d a day; until %s",
+			n, dayStart.Format(time.DateOnly), loc, r.MaxCallsPerDay, stamp(dayEnd, loc))
+	}), true
 }
 
 // consentFrom returns the earliest voice consent of b still inside the
 // consent window at now: calls placed at or after it are not counted by
 // the voice cap (zero: none). Any consent in force covers the calls after
 // it, so the earliest one covers the most.
-func (r Rules) consentFrom(now time.Time, b domain.Borrower) time.Time {
+func (r *Rules) consentFrom(now time.Time, b *domain.Borrower) time.Time {
 	if r.ConsentWindow <= 0 {
 		return time.Time{}
 	}
@@ -241,7 +267,7 @@ func (r Rules) consentFrom(now time.Time, b domain.Borrower) time.Time {
 	return from
 }
 
-func (r Rules) checkCap(now time.Time, rem domain.Reminder, b domain.Borrower, l Ledger, loc *time.Location) (Decision, bool) {
+func (r *Rules) checkCap(now time.Time, rem *domain.Reminder, b *domain.Borrower, l *Ledger, loc *time.Location, worded bool) (Decision, bool) {
 	c, ok := r.Caps[rem.Channel]
 	if !ok || !c.on() {
 		return Decision{}, false
@@ -254,30 +280,46 @@ func (r Rules) checkCap(now time.Time, rem domain.Reminder, b domain.Borrower, l
 	if n < c.Max {
 		return Decision{}, false
 	}
-	scope := "the borrower"
-	if c.PerLoan {
-		scope = "loan " + rem.LoanID
-	}
-	note := ""
-	if !k.consentFrom.IsZero() {
-		k.consentFrom = time.Time{}
-		if all, _ := k.count(l, c); all > n {
-			src := r.SourceOf(SourceConsent)
-			note = fmt.Sprintf(" (%d placed after the borrower's consent of %s not counted while it is under %s old, %s)",
-				all-n, stamp(r.consentFrom(now, b), loc), fmtDur(r.ConsentWindow), src)
+	return decision(worded, domain.Capped, RuleCap, r.SourceOf(CapKey(rem.Channel)), until, func() string {
+		scope := "the borrower"
+		if c.PerLoan {
+			scope = "loan " + rem.LoanID
 		}
-	}
-	return decision(domain.Capped, RuleCap, r.SourceOf(CapKey(rem.Channel)), until,
-		"%s %s reached for %s (%d counted in the last %s%s); frees at %s",
-		rem.Channel, c, scope, n, fmtDur(c.Per), note, stamp(until, loc)), true
+		note := ""
+		if from := k.consentFrom; !from.IsZero() {
+			k.consentFrom = time.Time{}
+			if all, _ := k.count(l, c); all > n {
+				src := r.SourceOf(SourceConsent)
+				note = fmt.Sprintf(" (%d placed after the borrower's consent of %s not counted while it is under %s old, %s)",
+					all-n, stamp(from, loc), fmtDur(r.ConsentWindow), src)
+			}
+		}
+		return fmt.Sprintf("%s %s reached for %s (%d counted in the last %s%s); frees at %s",
+			rem.Channel, c, scope, n, fmtDur(c.Per), note, stamp(until, loc))
+	}), true
 }
 
 // checkPhoneContacts caps the calls and texts about one loan by the kind
 // of number they go to (PhoneCaps). Attempts count whatever number they
 // went to, so a borrower whose number changed kind is counted at least as
 // strictly as either number alone.
-func (r Rules) checkPhoneContacts(now time.Time, rem domain.Reminder, b domain.Borrower, l Ledger, loc *time.Location) (Decision, bool) {
+func (r *Rules) checkPhoneContacts(now time.Time, rem *domain.Reminder, b *domain.Borrower, l *Ledger, loc *time.Location, worded bool) (Decision, bool) {
 	if !r.PhoneContacts.on() {
+		return Decision{}, false
+	}
+	// Which cap applies depends on the kind of number, and a kind not
+	// given is read from the number's type, which costs a parse of the
+	// number (dozens of allocations): it is read only when a cap that may
+	// apply is reached.
+	reached := func(c Cap) bool {
+		if !c.on() {
+			return false
+		}
+		k := counter{ch: domain.Voice, also: domain.SMS, loan: rem.LoanID, perLoan: c.PerLoan, cut: now.Add(-c.Per), self: rem.ID}
+		n, _ := k.count(l, c)
+		return n >= c.Max
+	}
+	if !reached(r.PhoneContacts.Personal) && !reached(r.PhoneContacts.Other) {
 		return Decision{}, false
 	}
 	kind, personal := phoneKind(b)
@@ -293,13 +335,14 @@ func (r Rules) checkPhoneContacts(now time.Time, rem domain.Reminder, b domain.B
 	if n < c.Max {
 		return Decision{}, false
 	}
-	scope := "the borrower"
-	if c.PerLoan {
-		scope = "loan " + rem.LoanID
-	}
-	return decision(domain.Capped, RulePhoneContacts, r.SourceOf(RulePhoneContacts), until,
-		"%d calls and texts about %s in the last %s, at most %d per %s to a %s number; frees at %s",
-		n, scope, fmtDur(c.Per), c.Max, fmtDur(c.Per), kind, stamp(until, loc)), true
+	return decision(worded, domain.Capped, RulePhoneContacts, r.SourceOf(RulePhoneContacts), until, func() string {
+		scope := "the borrower"
+		if c.PerLoan {
+			scope = "loan " + rem.LoanID
+		}
+		return fmt.Sprintf("%d calls and texts about %s in the last %s, at most %d per %s to a %s number; frees at %s",
+			n, scope, fmtDur(c.Per), c.Max, fmtDur(c.Per), kind, stamp(until, loc))
+	}), true
 }
 
 // checkNumber holds an SMS to a number that was not confirmed to be the
@@ -308,7 +351,7 @@ func (r Rules) checkPhoneContacts(now time.Time, rem domain.Reminder, b domain.B
 // confirmation is recorded, and is capped only when none comes within
 // numberHold of its due time. The reason does not change from one return
 // of the reminder to the next, so the deferral is recorded once.
-func (r Rules) checkNumber(now time.Time, rem domain.Reminder, b domain.Borrower, loc *time.Location) (Decision, bool) {
+func (r *Rules) checkNumber(now time.Time, rem *domain.Reminder, b *domain.Borrower, loc *time.Location, worded bool) (Decision, bool) {
 	if r.NumberCheck <= 0 || b.Phone == "" {
 		return Decision{}, false
 	}
@@ -316,9 +359,11 @@ func (r Rules) checkNumber(now time.Time, rem domain.Reminder, b domain.Borrower
 	if !last.IsZero() && !now.After(last.Add(r.NumberCheck)) {
 		return Decision{}, false
 	}
-	why := "the number has no consent or reassigned-number check on record"
-	if !last.IsZero() {
-		why = fmt.Sprintf("the number was last confirmed on %s (%s), more than %s ago", stamp(last, loc), how, fmtDur(r.NumberCheck))
+	why := func() string {
+		if last.IsZero() {
+			return "the number has no consent or reassigned-number check on record"
+		}
+		return fmt.Sprintf("the number was last confirmed on %s (%s), more than %s ago", stamp(last, loc), how, fmtDur(r.NumberCheck))
 	}
 	due := rem.DueAt
 	if due.IsZero() {
@@ -330,18 +375,20 @@ func (r Rules) checkNumber(now time.Time, rem domain.Reminder, b domain.Borrower
 	holdEnd := due.Add(numberHold)
 	src := r.SourceOf(RuleNumberCheck)
 	if !now.Before(holdEnd) {
-		return decision(domain.Capped, RuleNumberCheck, src, time.Time{},
-			"%s; an SMS needs a consent or a reassigned-number check within %s, and none came within %s of the reminder's due time (%s): not sent",
-			why, fmtDur(r.NumberCheck), fmtDur(numberHold), stamp(due, loc)), true
+		return decision(worded, domain.Capped, RuleNumberCheck, src, time.Time{}, func() string {
+			return fmt.Sprintf("%s; an SMS needs a consent or a reassigned-number check within %s, and none came within %s of the reminder's due time (%s): not sent",
+				why(), fmtDur(r.NumberCheck), fmtDur(numberHold), stamp(due, loc))
+		}), true
 	}
-	return decision(domain.Deferred, RuleNumberCheck, src, holdEnd,
-		"%s; an SMS needs a consent or a reassigned-number check within %s; held until one is recorded, at most until %s",
-		why, fmtDur(r.NumberCheck), stamp(holdEnd, loc)), true
+	return decision(worded, domain.Deferred, RuleNumberCheck, src, holdEnd, func() string {
+		return fmt.Sprintf("%s; an SMS needs a consent or a reassigned-number check within %s; held until one is recorded, at most until %s",
+			why(), fmtDur(r.NumberCheck), stamp(holdEnd, loc))
+	}), true
 }
 
 // numberConfirmed returns the latest confirmation of b's number at or
 // before now, and how it was made.
-func numberConfirmed(now time.Time, b domain.Borrower) (time.Time, string) {
+func numberConfirmed(now time.Time, b *domain.Borrower) (time.Time, string) {
 	var last time.Time
 	how := ""
 	if t := b.PhoneCheckedAt; t != nil && !t.After(now) && b.PhoneCheck != "" {
@@ -376,7 +423,7 @@ func (k *counter) counts(a *Attempt) bool {
 // when the cap frees: when all but Max-1 of them have left the window, at
 // the (n-Max)th oldest one's time + Per. An attempt stamped after now
 // (clock skew between instances) still counts.
-func (k *counter) count(l Ledger, c Cap) (int, time.Time) {
+func (k *counter) count(l *Ledger, c Cap) (int, time.Time) {
 	n := 0
 	for i := range l.Attempts {
 		if k.counts(&l.Attempts[i]) {
@@ -404,6 +451,7 @@ type gate struct {
 	zs        zoneSet
 	blackouts []domain.Blackout
 	ch        domain.Channel
+	worded    bool // word the reasons (Check), or not (CheckWithoutReason)
 }
 
 // windowOK reports whether t is inside the window in the first n zones.
@@ -541,38 +589,51 @@ func (g *gate) decide(now time.Time) Decision {
 	if n == 1 || !g.cannotShare(now, n) {
 		until, ok = g.next(now, n)
 	}
-	fallback := ""
+	// fallback words the zones that share no time, when they do not.
+	all := n
+	fallback := func() string { return "" }
 	if !ok && n > 1 {
-		fallback = fmt.Sprintf("%s share no time inside %s within %s, so the primary zone %s decides; ",
-			g.zoneList(n), g.w, fmtDur(searchHorizon), g.zs.primary)
+		fallback = func() string {
+			return fmt.Sprintf("%s share no time inside %s within %s, so the primary zone %s decides; ",
+				g.zoneList(all), g.w, fmtDur(searchHorizon), g.zs.primary)
+		}
 		n = 1
 		if g.allowed(now, n) {
-			return Decision{Allowed: true, Reason: RuleSendWindow + "[" + g.src.String() + "]: " + fallback + "now is inside it"}
+			d := Decision{Allowed: true}
+			if g.worded {
+				d.Reason = RuleSendWindow + "[" + g.src.String() + "]: " + fallback() + "now is inside it"
+			}
+			return d
 		}
 		until, ok = g.next(now, n)
 	}
 	loc := g.zs.primary
 	rule, src := RuleSendWindow, g.src
-	var why string
-	if !g.windowOK(now, n) {
-		why = fmt.Sprintf("%s is outside %s", g.localNow(now, n), g.w)
-	} else {
+	outside := !g.windowOK(now, n)
+	if !outside {
 		rule, src = RuleBlackout, blackoutSource
+	}
+	why := func() string {
+		if outside {
+			return fallback() + fmt.Sprintf("%s is outside %s", g.localNow(now, n), g.w)
+		}
 		b := g.blackouts[g.blackout(now)]
 		chans := "all channels"
 		if len(b.Channels) > 0 {
 			chans = string(g.ch)
 		}
-		why = fmt.Sprintf("borrower blackout %s-%s %s (%s) covers %s", b.Start, b.End, loc, chans, now.In(loc).Format("15:04"))
+		return fallback() + fmt.Sprintf("borrower blackout %s-%s %s (%s) covers %s", b.Start, b.End, loc, chans, now.In(loc).Format("15:04"))
 	}
 	if !ok {
 		// Only blackouts can leave no allowed time: they cover the whole
 		// window on this channel. Record it rather than retry forever.
-		return decision(domain.Capped, RuleBlackout, blackoutSource, time.Time{},
-			"%s%s; the borrower's blackouts leave no time inside %s on %s within %s",
-			fallback, why, g.w, g.ch, fmtDur(searchHorizon))
+		return decision(g.worded, domain.Capped, RuleBlackout, blackoutSource, time.Time{}, func() string {
+			return fmt.Sprintf("%s; the borrower's blackouts leave no time inside %s on %s within %s", why(), g.w, g.ch, fmtDur(searchHorizon))
+		})
 	}
-	return decision(domain.Deferred, rule, src, until, "%s%s; deferred until %s%s", fallback, why, stamp(until, loc), g.elsewhere(until, n))
+	return decision(g.worded, domain.Deferred, rule, src, until, func() string {
+		return fmt.Sprintf("%s; deferred until %s%s", why(), stamp(until, loc), g.elsewhere(until, n))
+	})
 }
 
 // cannotShare reports, cheaply, that the first n zones (three or more)

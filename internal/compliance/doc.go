@@ -32,6 +32,12 @@
 // the citation names the text and says that the value is forbear's
 // reading of it; it never invents an article number.
 //
+// Wording a reason (times in every zone, counts, the window) costs more
+// than deciding. Rules.CheckWithoutReason decides alike and leaves the
+// Reason empty, with no allocation on any path (a dry run words only the
+// reasons of the schedules it keeps); Rules.Check, which the channel
+// workers use, always words it.
+//
 // # Time zones
 //
 // The send window and blackouts are in the borrower's local time. The
@@ -46,7 +52,9 @@
 // (Asia/Shanghai and America/New_York in winter, for example) the engine
 // falls back to the window of the primary (stored or default) zone and
 // says so in the reason. Deferral instants are computed exactly, across
-// DST gaps and overlaps.
+// DST gaps and overlaps. The zones of the numbers checked lately are
+// remembered in a fixed table (a borrower's reminders are decided again
+// and again).
 //
 // # Configuration
 //

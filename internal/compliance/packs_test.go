@@ -2,6 +2,7 @@ package compliance
 
 import (
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -243,7 +244,7 @@ func TestPhoneKind(t *testing.T) {
 	}
 	for _, tt := range tests {
 		b := domain.Borrower{Phone: tt.phone, PhoneKind: tt.given}
-		if kind, personal := phoneKind(b); personal != tt.personal {
+		if kind, personal := phoneKind(&b); personal != tt.personal {
 			t.Errorf("phoneKind(%s, %q) = %q personal %v, want personal %v", tt.phone, tt.given, kind, personal, tt.personal)
 		}
 	}
@@ -643,5 +644,29 @@ func TestPhoneZonesCacheIsBounded(t *testing.T) {
 	}
 	if after := count(); after != before {
 		t.Fatalf("the cache grew from %d to %d lists on unplaced numbers", before, after)
+	}
+}
+
+// TestZoneMemoAnswersAsWorkedOut: the zones remembered for a number are
+// the zones worked out for it, whatever was asked before (the same
+// number with another stored or default zone, numbers that share a slot
+// of the table).
+func TestZoneMemoAnswersAsWorkedOut(t *testing.T) {
+	ny, sh := loc(t, "America/New_York"), loc(t, "Asia/Shanghai")
+	var asks [][3]any
+	for i := range 3000 {
+		phone := []string{"+1212555", "+1208555", "+86138", "+44207", "+999123", "+1809555"}[i%6] + strconv.Itoa(1000+i%1500)
+		stored := []string{"", "America/Boise", "Asia/Shanghai", "Nowhere/Else"}[i%4]
+		def := []*time.Location{nil, ny, sh}[i%3]
+		asks = append(asks, [3]any{phone, stored, def})
+	}
+	for round := range 2 {
+		for _, a := range asks {
+			phone, stored, def := a[0].(string), a[1].(string), a[2].(*time.Location)
+			got, want := zonesOf(phone, stored, def), workOutZones(phone, stored, def)
+			if got.primary.String() != want.primary.String() || got.stored != want.stored || got.skip != want.skip || !slices.Equal(got.phone, want.phone) {
+				t.Fatalf("round %d, %s %q %v: remembered %+v, worked out %+v", round, phone, stored, def, got, want)
+			}
+		}
 	}
 }

@@ -13,7 +13,7 @@ import (
 // and a number the data cannot tell apart (every +1 number) "home or
 // mobile". Any other type, or a number the data does not know, is
 // "other", the stricter side. personal is true for home and mobile.
-func phoneKind(b domain.Borrower) (kind string, personal bool) {
+func phoneKind(b *domain.Borrower) (kind string, personal bool) {
 	switch b.PhoneKind {
 	case domain.PhoneMobile, domain.PhoneHome:
 		return b.PhoneKind, true

@@ -2,8 +2,10 @@ package compliance
 
 import (
 	"errors"
+	"hash/maphash"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nyaruka/phonenumbers"
@@ -73,7 +75,39 @@ func Zones(phone string, stored string, def *time.Location) []*time.Location {
 	return out
 }
 
+// zonesOf returns a borrower's zones (see Zones), from zoneMemo when the
+// same number, stored zone and default were asked for lately.
 func zonesOf(phone, stored string, def *time.Location) zoneSet {
+	h := maphash.String(zoneSeed, phone) ^ maphash.String(zoneSeed, stored)*31
+	slot := &zoneMemo[h%uint64(len(zoneMemo))]
+	if e := slot.Load(); e != nil && e.phone == phone && e.stored == stored && e.def == def {
+		return e.zs
+	}
+	zs := workOutZones(phone, stored, def)
+	slot.Store(&zoneEntry{phone: phone, stored: stored, def: def, zs: zs})
+	return zs
+}
+
+// zoneMemo remembers the zones of the borrowers checked lately. One
+// borrower's reminders are decided again and again (a dry run decides
+// one borrower's thousands of times in a row), and working the zones out
+// costs a walk down the phone data's prefixes and a zone look-up each
+// time. It is a fixed table indexed by a hash of the number and the
+// stored zone: bounded whatever the numbers, and lock-free, since an
+// entry is replaced whole (a collision only costs working them out again).
+var zoneMemo [1024]atomic.Pointer[zoneEntry]
+
+var zoneSeed = maphash.MakeSeed()
+
+// zoneEntry is the zones of one number, stored zone and default zone.
+type zoneEntry struct {
+	phone, stored string
+	def           *time.Location
+	zs            zoneSet
+}
+
+// workOutZones is zonesOf without the memo.
+func workOutZones(phone, stored string, def *time.Location) zoneSet {
 	zs := zoneSet{skip: -1}
 	if loc, err := loadZone(stored); err == nil {
 		zs.primary, zs.stored = loc, true

@@ -18,7 +18,7 @@ import (
 // applies first, then what the sweep publishes, then what the workers
 // decide.
 const (
-	evChange = iota // a population event: a loan paid, an agreement started
+	evChange = iota // a population event: a loan paid, an agreement started, a consent
 	evDue           // a subject comes due in the due index
 	evDecide        // a worker decides a published reminder
 )
@@ -108,9 +108,17 @@ type agreementState struct {
 
 // change is a population event during the run.
 type change struct {
-	loan int // paid: index into sim.cases, or -1
-	agr  int // activated: index into sim.agrs, or -1
+	kind int
+	i    int // the loan paid (sim.cases), the agreement started (sim.agrs), the consent given (sim.consents)
 }
+
+// Kinds of change.
+const (
+	changePaid      = iota // a loan is paid
+	changeAgreement        // an agreement starts
+	changeCheck            // the number's check arrives (borrower.upserted)
+	changeConsent          // a consent arrives (borrower.consented)
+)
 
 // pending is a published reminder on its way through a worker.
 type pending struct {
@@ -122,7 +130,8 @@ type pending struct {
 	decidedAt, until time.Time
 	deferred         bool // counted as deferred already
 	lastUntil        time.Time
-	listed           bool // in sim.parked
+	listed           bool  // in sim.parked
+	text             *text // its text's rendering, once known
 }
 
 // sim simulates one borrower at a time; each worker has one and reuses
@@ -134,6 +143,8 @@ type sim struct {
 	agg *aggregate
 
 	b        domain.Borrower
+	profile  dispatcher.BorrowerData // as the population gives it
+	consents []domain.Consent        // the population's, given during the run
 	loc      *time.Location
 	cases    []domain.Case
 	agrs     []agreementState
@@ -142,18 +153,18 @@ type sim struct {
 	sup      domain.Suppressions
 	ledger   compliance.Ledger
 	markers  map[string]uint8    // occurrence marker -> channels published (low bits) and counted as withheld (high bits)
-	rendered map[renderKey]error // whether a text renders
+	rendered map[renderKey]*text // whether a text renders, and its last rendering
 	parked   []*pending
 	free     []*pending // decided for good, to reuse
 	dayHint  int        // the day of the last decision recorded
 	q        queue
-	keep     bool
+	plan     scheduler.Plan // planned into again and again (its targets' array is reused)
 	sched    *Schedule
 	keepFor  time.Duration
 }
 
 func newSim(s *Setup, o *Options, cal *calendar, agg *aggregate) *sim {
-	return &sim{s: s, o: o, cal: cal, agg: agg, markers: map[string]uint8{}, rendered: map[renderKey]error{},
+	return &sim{s: s, o: o, cal: cal, agg: agg, markers: map[string]uint8{}, rendered: map[renderKey]*text{},
 		keepFor: max(s.Rules.Keep(), 24*time.Hour)}
 }
 
@@ -187,8 +198,9 @@ func (m *sim) run(pb Borrower, kept bool) *Schedule {
 // would have stored it, and queues what is due.
 func (m *sim) load(pb Borrower, kept bool) {
 	start := m.cal.start()
-	m.b = domain.Borrower{ID: pb.BorrowerID, Name: pb.Name, Locale: pb.Locale, Timezone: pb.Timezone, Phone: pb.Phone,
-		Email: pb.Email, Blackouts: pb.Blackouts}
+	m.cases, m.agrs, m.subjects, m.changes = m.cases[:0], m.agrs[:0], m.subjects[:0], m.changes[:0]
+	m.q.reset()
+	m.loadProfile(pb, start)
 	m.loc = m.s.Zone
 	if pb.Timezone != "" {
 		if l, err := tz.Load(pb.Timezone); err == nil {
@@ -198,13 +210,12 @@ func (m *sim) load(pb Borrower, kept bool) {
 	for _, p := range m.parked {
 		p.listed = false
 	}
-	m.cases, m.agrs, m.subjects, m.changes, m.parked = m.cases[:0], m.agrs[:0], m.subjects[:0], m.changes[:0], m.parked[:0]
+	m.parked = m.parked[:0]
 	m.sup = domain.Suppressions{BorrowerID: pb.BorrowerID}
 	m.ledger = compliance.Ledger{}
 	clear(m.markers)
 	clear(m.rendered)
-	m.q.reset()
-	m.keep, m.sched = kept, nil
+	m.sched = nil
 	if kept {
 		m.sched = &Schedule{BorrowerID: pb.BorrowerID, Timezone: m.loc.String(), Entries: []Entry{}}
 	}
@@ -215,8 +226,7 @@ func (m *sim) load(pb Borrower, kept bool) {
 		m.cases = append(m.cases, c)
 		if l.PaidOn != "" {
 			if at := m.dayStart(l.PaidOn); at.After(start) {
-				m.changes = append(m.changes, change{loan: i, agr: -1})
-				m.q.push(event{at: at, kind: evChange, sub: len(m.changes) - 1})
+				m.later(at, change{kind: changePaid, i: i})
 			} else {
 				m.cases[i].Status = domain.LoanPaid
 			}
@@ -230,8 +240,7 @@ func (m *sim) load(pb Borrower, kept bool) {
 		m.subjects = append(m.subjects, subject{loan: -1, agr: i})
 		if pa.ActivatedOn != "" {
 			if at := m.dayStart(pa.ActivatedOn); at.After(start) {
-				m.changes = append(m.changes, change{loan: -1, agr: i})
-				m.q.push(event{at: at, kind: evChange, sub: len(m.changes) - 1})
+				m.later(at, change{kind: changeAgreement, i: i})
 				continue
 			}
 		}
@@ -251,6 +260,53 @@ func (m *sim) load(pb Borrower, kept bool) {
 			m.reindex(start, i)
 		}
 	}
+}
+
+// loadProfile stores the borrower's profile, phone facts and consents as
+// intake stores borrower.upserted and borrower.consented
+// (dispatcher.BorrowerData.ApplyTo, dispatcher.AddConsent): those dated
+// up to the start are on record from it, each consent stored as it
+// arrived; a later number check or consent is queued to arrive at its
+// time.
+func (m *sim) loadProfile(pb Borrower, start time.Time) {
+	m.b = domain.Borrower{ID: pb.BorrowerID}
+	m.profile = pb.BorrowerData
+	d := pb.BorrowerData
+	if d.PhoneCheckedAt != "" {
+		if checked, err := time.Parse(time.RFC3339, d.PhoneCheckedAt); err == nil && checked.After(start) {
+			d.PhoneCheckedAt, d.PhoneCheck = "", ""
+			m.later(checked, change{kind: changeCheck})
+		}
+	}
+	if d.ApplyTo(&m.b, start) != nil {
+		// Only a check intake would refuse fails, and a population's are
+		// checked before a run (and a generated one's are valid): should
+		// one fail, the borrower is simulated without it.
+		d.PhoneCheckedAt, d.PhoneCheck = "", ""
+		_ = d.ApplyTo(&m.b, start)
+	}
+	m.consents = m.consents[:0]
+	for _, cd := range pb.Consents {
+		at, err := time.Parse(time.RFC3339, cd.At)
+		if err != nil {
+			continue // refused when the population was checked
+		}
+		m.consents = append(m.consents, domain.Consent{Channel: domain.Channel(cd.Channel), At: at.UTC()})
+	}
+	slices.SortStableFunc(m.consents, func(a, b domain.Consent) int { return a.At.Compare(b.At) })
+	for i, c := range m.consents {
+		if c.At.After(start) {
+			m.later(c.At, change{kind: changeConsent, i: i})
+			continue
+		}
+		m.b.Consents = dispatcher.AddConsent(m.b.Consents, c, c.At)
+	}
+}
+
+// later queues change c to happen at at.
+func (m *sim) later(at time.Time, c change) {
+	m.changes = append(m.changes, c)
+	m.q.push(event{at: at, kind: evChange, sub: len(m.changes) - 1})
 }
 
 // dayStart is 00:00 of date in the borrower's zone.
@@ -291,15 +347,20 @@ func (m *sim) activate(now time.Time, i int) {
 
 // apply applies a population event, as intake would.
 func (m *sim) apply(now time.Time, c change) {
-	if c.loan >= 0 {
-		m.cases[c.loan].Status = domain.LoanPaid
+	switch c.kind {
+	case changePaid:
+		m.cases[c.i].Status = domain.LoanPaid
 		for j, sub := range m.subjects {
-			if sub.loan == c.loan {
+			if sub.loan == c.i {
 				m.reindex(now, j)
 			}
 		}
-	} else {
-		m.activate(now, c.agr)
+	case changeAgreement:
+		m.activate(now, c.i)
+	case changeCheck:
+		_ = m.profile.ApplyTo(&m.b, now) // due now: not in the future
+	case changeConsent:
+		m.b.Consents = dispatcher.AddConsent(m.b.Consents, m.consents[c.i], now)
 	}
 	m.changed(now)
 }
@@ -310,27 +371,31 @@ func (m *sim) apply(now time.Time, c change) {
 // to its next due minute.
 func (m *sim) due(now time.Time, i int) {
 	sub := &m.subjects[i]
-	var p scheduler.Plan
+	p := &m.plan
 	if sub.loan >= 0 {
 		c := m.cases[sub.loan]
 		if !m.s.Planner.Holds(c) {
-			p = m.s.Planner.PlanLoan(c, m.loc, now)
+			m.s.Planner.PlanLoanInto(p, c, m.loc, now)
 		} else {
 			// The agreement holds its loan's reminders back: plan the case
 			// without it (the same occurrences and next due minute, which
 			// the planner computes either way) to name what is withheld.
 			free := c
 			free.AgreementID = ""
-			p = m.s.Planner.PlanLoan(free, m.loc, now)
+			m.s.Planner.PlanLoanInto(p, free, m.loc, now)
+			reason := ""
+			if m.kept() {
+				reason = "agreement:" + c.AgreementID
+			}
 			for _, t := range p.Targets {
 				for _, ch := range t.Channels {
-					m.withhold(now, t, ch, "agreement", "agreement:"+c.AgreementID)
+					m.withhold(now, t, ch, "agreement", reason)
 				}
 			}
-			p.Targets = nil
+			p.Targets = p.Targets[:0]
 		}
 	} else {
-		p = m.s.Planner.PlanAgreement(m.agrs[sub.agr].a, m.loc, now)
+		m.s.Planner.PlanAgreementInto(p, m.agrs[sub.agr].a, m.loc, now)
 	}
 	if p.Drop != "" {
 		return
@@ -346,7 +411,11 @@ func (m *sim) due(now time.Time, i int) {
 			rem.Channel = ch
 			rem.ID = scheduler.ReminderID(rem.Occurrence, string(ch))
 			if blk, until, held := scheduler.Withheld(m.sup, rem, now); held {
-				m.withhold(now, t, ch, blk.Kind, blk.Reason())
+				reason := ""
+				if m.kept() {
+					reason = blk.Reason()
+				}
+				m.withhold(now, t, ch, blk.Kind, reason)
 				if !until.IsZero() && (wake.IsZero() || until.Before(wake)) {
 					wake = until
 				}
@@ -392,7 +461,9 @@ func (m *sim) withhold(now time.Time, t scheduler.Target, ch domain.Channel, rul
 	m.markers[t.Marker] |= bit
 	rem := t.Reminder
 	rem.Channel = ch
-	rem.ID = scheduler.ReminderID(rem.Occurrence, string(ch))
+	if m.kept() {
+		rem.ID = scheduler.ReminderID(rem.Occurrence, string(ch))
+	}
 	m.record(now, rem, StatusWithheld, rule, reason, time.Time{}, 0)
 }
 
@@ -431,7 +502,10 @@ func (m *sim) decide(now time.Time, p *pending) (held bool) {
 		m.record(now, rem, StatusFailed, "no_address", "no_address: borrower has no "+addressKind(rem.Channel), time.Time{}, 0)
 		return false
 	}
-	if err := m.renders(now, rem, c, agr); err != nil {
+	if p.text == nil {
+		p.text = m.renders(now, rem, c, agr)
+	}
+	if err := p.text.err; err != nil {
 		m.record(now, rem, StatusFailed, "template", "template: "+err.Error(), time.Time{}, 0)
 		return false
 	}
@@ -441,7 +515,14 @@ func (m *sim) decide(now time.Time, p *pending) (held bool) {
 	// front and growing a new one every few attempts.
 	pruned := m.ledger.Prune(now, m.keepFor).Attempts
 	m.ledger.Attempts = m.ledger.Attempts[:copy(m.ledger.Attempts, pruned)]
-	d := m.s.Rules.Check(now, rem, m.b, m.ledger)
+	// The reasons are worded only for a schedule kept: they cost more than
+	// the decision, and only a schedule shows them.
+	var d compliance.Decision
+	if m.kept() {
+		d = m.s.Rules.Check(now, rem, m.b, m.ledger)
+	} else {
+		d = m.s.Rules.CheckWithoutReason(now, rem, m.b, m.ledger)
+	}
 	if !d.Allowed {
 		if d.Status != domain.Deferred {
 			m.record(now, rem, StatusCapped, d.Rule, d.Reason, d.Until, 0)
@@ -467,7 +548,7 @@ func (m *sim) decide(now time.Time, p *pending) (held bool) {
 	segments := 0
 	if rem.Channel == domain.SMS {
 		// The text as sent, for what it costs; it rendered before.
-		segments, _ = m.render(now, rem, c, agr)
+		segments = m.segments(now, rem, c, agr, p.text)
 	}
 	m.record(now, rem, StatusSent, "", "", time.Time{}, segments)
 	return false
@@ -539,24 +620,54 @@ type renderKey struct {
 	installment int
 }
 
-// renders reports whether the reminder's text renders, as the worker
-// finds out before the contact rules: once per template, channel and
-// record, since only the day counts change from one reminder of a loan to
-// the next and they never make a text fail.
-func (m *sim) renders(now time.Time, rem domain.Reminder, c domain.Case, agr *domain.Agreement) error {
-	key := renderKey{template: rem.Template, channel: rem.Channel, loan: rem.LoanID, agr: rem.AgreementID, installment: rem.Installment}
-	if err, ok := m.rendered[key]; ok {
-		return err
-	}
-	_, err := m.render(now, rem, c, agr)
-	m.rendered[key] = err
-	return err
+// text is what the rendering of a reminder's text gave: whether it
+// failed, and, for the context it was last rendered with, its SMS
+// segments.
+type text struct {
+	err      error
+	data     templates.Context
+	segments int
 }
 
-// render renders the reminder's text as the worker does at now, and
+// renders renders the reminder's text as the worker does before the
+// contact rules, to find out whether it fails: once per template,
+// channel and record, since only the day counts change from one reminder
+// of a loan to the next and they never make a text fail. The pending
+// reminder keeps what it returns for its next decisions.
+func (m *sim) renders(now time.Time, rem domain.Reminder, c domain.Case, agr *domain.Agreement) *text {
+	key := renderKey{template: rem.Template, channel: rem.Channel, loan: rem.LoanID, agr: rem.AgreementID, installment: rem.Installment}
+	if t, ok := m.rendered[key]; ok {
+		return t
+	}
+	t := &text{data: m.context(now, rem, c, agr)}
+	t.segments, t.err = m.render(rem, t.data)
+	m.rendered[key] = t
+	return t
+}
+
+// segments counts the SMS segments of the reminder's text as sent at now;
+// t is its text's rendering (see renders). The text is rendered again
+// only when its context differs from the last rendering's: the same
+// template, channel, locale and context give the same text.
+func (m *sim) segments(now time.Time, rem domain.Reminder, c domain.Case, agr *domain.Agreement, t *text) int {
+	data := m.context(now, rem, c, agr)
+	if t.data == data {
+		return t.segments
+	}
+	t.data = data
+	t.segments, _ = m.render(rem, data)
+	return t.segments
+}
+
+// context is the reminder's template context at now, as the worker
+// builds it.
+func (m *sim) context(now time.Time, rem domain.Reminder, c domain.Case, agr *domain.Agreement) templates.Context {
+	return templates.ContextFor(m.b, c, agr, rem.Step, rem.Installment, now, m.s.Zone)
+}
+
+// render renders the reminder's text with data, as the worker does, and
 // counts its SMS segments.
-func (m *sim) render(now time.Time, rem domain.Reminder, c domain.Case, agr *domain.Agreement) (int, error) {
-	data := templates.ContextFor(m.b, c, agr, rem.Step, rem.Installment, now, m.s.Zone)
+func (m *sim) render(rem domain.Reminder, data templates.Context) (int, error) {
 	out, err := m.s.Templates.Render(rem.Template, rem.Channel, m.b.Locale, data)
 	if err != nil || rem.Channel != domain.SMS {
 		return 0, err
@@ -565,9 +676,16 @@ func (m *sim) render(now time.Time, rem domain.Reminder, c domain.Case, agr *dom
 	return segments, nil
 }
 
+// kept reports whether the borrower's schedule is kept: only then are
+// the reasons of the holds worded.
+func (m *sim) kept() bool { return m.sched != nil }
+
 // record counts a decision and, for a kept borrower, lists it. An empty
 // status lists without counting.
 func (m *sim) record(now time.Time, rem domain.Reminder, status, rule, reason string, until time.Time, segments int) {
+	if status == "" && m.sched == nil {
+		return // a deferral already counted, of a schedule not kept
+	}
 	if day := m.day(now); day >= 0 && status != "" {
 		ch := channelIndex(rem.Channel)
 		x := &m.agg.days[day][ch]
@@ -579,10 +697,10 @@ func (m *sim) record(now time.Time, rem domain.Reminder, status, rule, reason st
 			m.agg.segments += segments
 		}
 		if rule != "" {
-			m.agg.rules[ruleKey{day: day, ch: ch, status: si, rule: rule}]++
+			x.addRule(si, rule, 1)
 		}
 		if status == StatusDeferred && !until.IsZero() {
-			m.agg.untils[untilKey{day: day, ch: ch, hour: until.Truncate(time.Hour).Unix()}]++
+			x.addUntil(until.Truncate(time.Hour).Unix(), 1)
 		}
 	}
 	if m.sched == nil {
@@ -607,8 +725,8 @@ func (m *sim) record(now time.Time, rem domain.Reminder, status, rule, reason st
 // day is the run's day of now, or -1 outside the run. A borrower's
 // decisions come in time order, so the day of the last one is tried first.
 func (m *sim) day(now time.Time) int {
-	st := m.cal.starts
-	if h := m.dayHint; h < len(st)-1 && !now.Before(st[h]) && now.Before(st[h+1]) {
+	st, s := m.cal.secs, now.Unix()
+	if h := m.dayHint; h < len(st)-1 && st[h] <= s && s < st[h+1] {
 		return h
 	}
 	d := m.cal.day(now)

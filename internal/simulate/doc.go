@@ -34,12 +34,22 @@
 //     until then; a change of the borrower's state (a send, a payment, an
 //     agreement) brings it back at its next return instead.
 //   - Population events happen at 00:00 of their day in the borrower's zone
-//     (a loan paid, an agreement activated), before the sweep and the
+//     (a loan paid, an agreement activated), or at their instant (a number
+//     check or a consent dated after the start), before the sweep and the
 //     workers of that instant, as intake applies them.
+//   - The borrower is stored as intake stores it
+//     (dispatcher.BorrowerData.ApplyTo, dispatcher.AddConsent), with what
+//     the contact rules decide on: the phone kind, the number's last check
+//     and the consents.
 //
 // Borrowers are independent, so a run simulates them in a bounded pool of
-// workers, each with a time-ordered event queue for one borrower at a
-// time, and folds every decision into per-day counts at once. Nothing is
+// workers (Options.Workers, default GOMAXPROCS), each with a time-ordered
+// event queue for one borrower at a time, and folds every decision into
+// its own per-day counts at once; the workers' counts are added at the
+// end, so the result is the same whatever the number of workers
+// (TestWorkersDoNotChangeTheResult). The reasons of the holds are worded
+// only for the schedules kept (compliance.Rules.CheckWithoutReason for
+// the others): wording them costs more than deciding. Nothing is
 // kept per borrower per day: a worker's state is one borrower's (queue,
 // contact ledger, published occurrences), dropped for the next, and a
 // Generated population is made borrower by borrower. So memory grows

@@ -23,6 +23,9 @@ const (
 	MaxLoans = dispatcher.MaxLoansPerBorrower
 	// MaxAgreements bounds one borrower's agreements.
 	MaxAgreements = dispatcher.MaxActiveAgreements
+	// MaxConsents bounds one borrower's consents (a run may span years;
+	// intake keeps the recent ones, domain.MaxConsents).
+	MaxConsents = 100
 )
 
 // Population is the borrowers a dry run simulates. Its JSON form is a
@@ -31,6 +34,9 @@ const (
 //	{"borrowers": [{"borrower_id": "b-1", "name": "Li Lei", "locale": "zh-CN",
 //	   "timezone": "Asia/Shanghai", "phone": "+8613800000001", "email": "l@example.com",
 //	   "blackouts": [{"start": "12:00", "end": "14:00"}],
+//	   "phone_kind": "mobile", "phone_checked_at": "2026-11-02T10:00:00+08:00",
+//	   "phone_check": "reassigned_number_check",
+//	   "consents": [{"channel": "voice", "at": "2026-12-03T15:00:00+08:00"}],
 //	   "loans": [{"loan_id": "L-1", "due_date": "2026-11-20", "amount_due": "1200.00",
 //	              "currency": "CNY", "status": "overdue", "policy": "standard",
 //	              "paid_on": "2026-12-10"}],
@@ -40,11 +46,18 @@ const (
 //	   "mutes": [{"channels": ["voice"], "until": "2027-01-01T00:00:00Z"}],
 //	   "opted_out": ["email"], "ceased": false}]}
 //
-// Borrower, loan and agreement fields are those of the borrower.upserted,
-// loan.updated and agreement.activated events, checked as intake checks
-// them. paid_on (a loan is paid at 00:00 of that day in the borrower's
-// zone) and activated_on (the agreement starts then; without it, it is
-// active from the start) change the population during the run.
+// Borrower, loan, agreement and consent fields are those of the
+// borrower.upserted, loan.updated, agreement.activated and
+// borrower.consented events, checked as intake checks them, and stored on
+// the borrower as intake stores them (dispatcher.BorrowerData.ApplyTo,
+// dispatcher.AddConsent): the phone kind, the number's last check and the
+// consents decide the rules of us-regf and us-ma as they do live. paid_on
+// (a loan is paid at 00:00 of that day in the borrower's zone) and
+// activated_on (the agreement starts then; without it, it is active from
+// the start) change the population during the run; so do a
+// phone_checked_at or a consent's at (required in a population) that
+// falls after the run's start: they arrive at that instant, as the event
+// would.
 type Population struct {
 	Borrowers []Borrower `json:"borrowers"`
 }
@@ -61,6 +74,9 @@ type Borrower struct {
 	OptedOut []domain.Channel `json:"opted_out,omitempty"`
 	// Ceased: the borrower asked for collection communication to cease.
 	Ceased bool `json:"ceased,omitempty"`
+	// Consents are the borrower's consents to be contacted on a channel
+	// (borrower.consented; borrower_id may be left out, at is required).
+	Consents []dispatcher.ConsentData `json:"consents,omitempty"`
 }
 
 // Loan is one loan of a borrower.
@@ -192,7 +208,7 @@ func jsonError(path string, raw []byte, err error) error {
 	var obj map[string]json.RawMessage
 	if json.Unmarshal(raw, &obj) == nil {
 		if _, top := obj[name]; !top {
-			for _, list := range []string{"loans", "agreements", "mutes"} {
+			for _, list := range []string{"loans", "agreements", "mutes", "consents"} {
 				var items []map[string]json.RawMessage
 				if json.Unmarshal(obj[list], &items) != nil {
 					continue
@@ -209,12 +225,16 @@ func jsonError(path string, raw []byte, err error) error {
 }
 
 // CSVColumns are the columns of a population CSV file, one line per loan;
-// a borrower's lines are consecutive and repeat the borrower's columns
-// (borrower_id to email). Only borrower_id, loan_id, due_date, amount_due,
-// currency and status must have values; the header may list the columns
-// in any order and leave out the optional ones.
+// a borrower's lines repeat the borrower's columns (borrower_id to email,
+// and phone_kind to consented_at), which must agree. Only borrower_id,
+// loan_id, due_date, amount_due, currency and status must have values;
+// the header may list the columns in any order and leave out the optional
+// ones. phone_kind, phone_checked_at and phone_check are the fields of
+// borrower.upserted; consent_channel and consented_at are one consent of
+// the borrower (borrower.consented), both or neither.
 var CSVColumns = []string{"borrower_id", "name", "locale", "timezone", "phone", "email",
-	"loan_id", "due_date", "amount_due", "currency", "status", "policy", "paid_on"}
+	"loan_id", "due_date", "amount_due", "currency", "status", "policy", "paid_on",
+	"phone_kind", "phone_checked_at", "phone_check", "consent_channel", "consented_at"}
 
 var requiredColumns = []string{"borrower_id", "loan_id", "due_date", "amount_due", "currency", "status"}
 
@@ -276,11 +296,20 @@ func parseCSV(r io.Reader, limit int) (Population, error) {
 			return ""
 		}
 		b := Borrower{BorrowerData: dispatcher.BorrowerData{BorrowerID: get("borrower_id"), Name: get("name"), Locale: get("locale"),
-			Timezone: get("timezone"), Phone: get("phone"), Email: get("email")}}
+			Timezone: get("timezone"), Phone: get("phone"), Email: get("email"),
+			PhoneKind: get("phone_kind"), PhoneCheckedAt: get("phone_checked_at"), PhoneCheck: get("phone_check")}}
+		if ch, at := get("consent_channel"), get("consented_at"); ch != "" || at != "" {
+			b.Consents = []dispatcher.ConsentData{{BorrowerID: b.BorrowerID, Channel: ch, At: at}}
+		}
 		loan := Loan{LoanData: dispatcher.LoanData{BorrowerID: b.BorrowerID, LoanID: get("loan_id"), DueDate: get("due_date"),
 			AmountDue: get("amount_due"), Currency: get("currency"), Status: get("status"), Policy: get("policy")}, PaidOn: get("paid_on")}
 		if err := checkBorrower(b.BorrowerData); err != nil {
 			return Population{}, atLine(line, err)
+		}
+		if len(b.Consents) > 0 {
+			if err := checkConsent(b.BorrowerID, b.Consents[0]); err != nil {
+				return Population{}, atLine(line, csvConsentField(err))
+			}
 		}
 		if err := checkLoan(loan); err != nil {
 			return Population{}, atLine(line, err)
@@ -293,7 +322,7 @@ func parseCSV(r io.Reader, limit int) (Population, error) {
 			index[b.BorrowerID], lines[b.BorrowerID] = len(p.Borrowers), line
 			p.Borrowers = append(p.Borrowers, b)
 			i = len(p.Borrowers) - 1
-		} else if f := differs(p.Borrowers[i].BorrowerData, b.BorrowerData); f != "" {
+		} else if f := differs(p.Borrowers[i], b); f != "" {
 			return Population{}, &PopulationError{Line: line, Field: f, Message: fmt.Sprintf("differs from line %d of the same borrower", lines[b.BorrowerID])}
 		}
 		if len(p.Borrowers[i].Loans) >= MaxLoans {
@@ -312,7 +341,14 @@ func parseCSV(r io.Reader, limit int) (Population, error) {
 
 // differs names the first borrower column in which two lines of one
 // borrower disagree, or "".
-func differs(a, b dispatcher.BorrowerData) string {
+func differs(a, b Borrower) string {
+	var ca, cb dispatcher.ConsentData
+	if len(a.Consents) > 0 {
+		ca = a.Consents[0]
+	}
+	if len(b.Consents) > 0 {
+		cb = b.Consents[0]
+	}
 	switch {
 	case a.Name != b.Name:
 		return "name"
@@ -324,8 +360,32 @@ func differs(a, b dispatcher.BorrowerData) string {
 		return "phone"
 	case a.Email != b.Email:
 		return "email"
+	case a.PhoneKind != b.PhoneKind:
+		return "phone_kind"
+	case a.PhoneCheckedAt != b.PhoneCheckedAt:
+		return "phone_checked_at"
+	case a.PhoneCheck != b.PhoneCheck:
+		return "phone_check"
+	case ca.Channel != cb.Channel:
+		return "consent_channel"
+	case ca.At != cb.At:
+		return "consented_at"
 	}
 	return ""
+}
+
+// csvConsentField names a consent's field by its CSV column.
+func csvConsentField(err error) error {
+	var pe *PopulationError
+	if errors.As(err, &pe) {
+		switch pe.Field {
+		case "channel":
+			return &PopulationError{Field: "consent_channel", Message: pe.Message}
+		case "at":
+			return &PopulationError{Field: "consented_at", Message: pe.Message}
+		}
+	}
+	return err
 }
 
 // atLine places a field error of a CSV line.
@@ -360,6 +420,24 @@ func fromIntake(err error) error {
 }
 
 func checkBorrower(d dispatcher.BorrowerData) error { return fromIntake(d.Validate()) }
+
+// checkConsent checks a consent of borrower id as intake checks
+// borrower.consented; a population's consent must say when it was given.
+func checkConsent(id string, c dispatcher.ConsentData) error {
+	if c.BorrowerID == "" {
+		c.BorrowerID = id
+	}
+	if c.BorrowerID != id {
+		return &PopulationError{Field: "borrower_id", Message: "names another borrower"}
+	}
+	if err := fromIntake(c.Validate()); err != nil {
+		return err
+	}
+	if c.At == "" {
+		return &PopulationError{Field: "at", Message: "is required: when the borrower consented (RFC 3339)"}
+	}
+	return nil
+}
 
 func checkLoan(l Loan) error {
 	if err := fromIntake(l.Validate()); err != nil {
@@ -463,6 +541,14 @@ func (b Borrower) validate() error {
 	for i, ch := range b.OptedOut {
 		if !ch.Valid() {
 			return &PopulationError{Field: fmt.Sprintf("opted_out[%d]", i), Message: "must be sms, voice, email or inapp"}
+		}
+	}
+	if len(b.Consents) > MaxConsents {
+		return &PopulationError{Field: "consents", Message: fmt.Sprintf("has %d consents, more than the %d allowed", len(b.Consents), MaxConsents)}
+	}
+	for i, c := range b.Consents {
+		if err := checkConsent(b.BorrowerID, c); err != nil {
+			return under(fmt.Sprintf("consents[%d]", i), err)
 		}
 	}
 	return nil

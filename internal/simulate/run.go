@@ -138,12 +138,14 @@ func Run(ctx context.Context, s Setup, src Source, o Options) (*Result, error) {
 type calendar struct {
 	zone   *time.Location
 	starts []time.Time // the start of every day, and the end of the run
+	secs   []int64     // starts in Unix seconds (whole seconds: compared with an instant's Unix seconds, the same order)
 }
 
 func newCalendar(start time.Time, days int, zone *time.Location) *calendar {
-	c := &calendar{zone: zone, starts: make([]time.Time, days+1)}
+	c := &calendar{zone: zone, starts: make([]time.Time, days+1), secs: make([]int64, days+1)}
 	for i := range c.starts {
 		c.starts[i] = time.Date(start.Year(), start.Month(), start.Day()+i, 0, 0, 0, 0, zone)
+		c.secs[i] = c.starts[i].Unix()
 	}
 	return c
 }
@@ -153,7 +155,8 @@ func (c *calendar) end() time.Time   { return c.starts[len(c.starts)-1] }
 
 // day is the index of t's day, or -1 outside the run.
 func (c *calendar) day(t time.Time) int {
-	i := sort.Search(len(c.starts), func(i int) bool { return c.starts[i].After(t) }) - 1
+	s := t.Unix()
+	i := sort.Search(len(c.secs), func(i int) bool { return c.secs[i] > s }) - 1
 	if i < 0 || i >= len(c.starts)-1 {
 		return -1
 	}
@@ -161,36 +164,62 @@ func (c *calendar) day(t time.Time) int {
 }
 
 // aggregate is one worker's counts; workers' aggregates are added at the
-// end, so counting takes no lock.
+// end, so counting takes no lock. Sums do not depend on the order they
+// are made in, so the result is the same on any number of workers.
 type aggregate struct {
 	days     [][len4]chanAgg
-	rules    map[ruleKey]int
-	untils   map[untilKey]int
 	segments int
 }
 
 const len4 = 4 // channels
 
+// chanAgg is one day's counts of one channel. A day of a channel sees a
+// handful of rules and of hours held until, so they are counted in short
+// lists, found by a linear search (cheaper than hashing a key into a map
+// for every decision).
 type chanAgg struct {
 	counts   [6]int // by Statuses
 	segments int
 	hours    [24]int // sends per hour
+	rules    []ruleCount
+	untils   []untilCount
 }
 
-type ruleKey struct {
-	day    int
-	ch     int
+// ruleCount counts the holds of one status by one rule.
+type ruleCount struct {
 	status int
 	rule   string
+	n      int
 }
 
-type untilKey struct {
-	day, ch int
-	hour    int64 // the hour held until, in Unix seconds (cheaper to hash than a time.Time)
+// untilCount counts the deferrals held until one hour.
+type untilCount struct {
+	hour int64 // the hour held until, in Unix seconds
+	n    int
+}
+
+func (x *chanAgg) addRule(status int, rule string, n int) {
+	for i := range x.rules {
+		if r := &x.rules[i]; r.status == status && r.rule == rule {
+			r.n += n
+			return
+		}
+	}
+	x.rules = append(x.rules, ruleCount{status: status, rule: rule, n: n})
+}
+
+func (x *chanAgg) addUntil(hour int64, n int) {
+	for i := range x.untils {
+		if u := &x.untils[i]; u.hour == hour {
+			u.n += n
+			return
+		}
+	}
+	x.untils = append(x.untils, untilCount{hour: hour, n: n})
 }
 
 func newAggregate(days int) *aggregate {
-	return &aggregate{days: make([][len4]chanAgg, days), rules: map[ruleKey]int{}, untils: map[untilKey]int{}}
+	return &aggregate{days: make([][len4]chanAgg, days)}
 }
 
 func channelIndex(ch domain.Channel) int {
@@ -213,13 +242,13 @@ func (a *aggregate) add(b *aggregate) {
 				x.hours[i] += y.hours[i]
 			}
 			x.segments += y.segments
+			for _, r := range y.rules {
+				x.addRule(r.status, r.rule, r.n)
+			}
+			for _, u := range y.untils {
+				x.addUntil(u.hour, u.n)
+			}
 		}
-	}
-	for k, v := range b.rules {
-		a.rules[k] += v
-	}
-	for k, v := range b.untils {
-		a.untils[k] += v
 	}
 	a.segments += b.segments
 }
@@ -242,30 +271,28 @@ func (a *aggregate) result(s Setup, cal *calendar) *Result {
 				*cd.count(st) = x.counts[i]
 				res.Totals[st] += x.counts[i]
 			}
+			for _, r := range x.rules {
+				if cd.Rules == nil {
+					cd.Rules = map[string]int{}
+				}
+				key := Statuses[r.status] + "/" + r.rule
+				cd.Rules[key] += r.n
+				res.Rules[key] += r.n
+			}
+			for _, u := range x.untils {
+				if cd.DeferredUntil == nil {
+					cd.DeferredUntil = map[string]int{}
+				}
+				at := time.Unix(u.hour, 0).In(cal.zone)
+				label := at.Format("15:04")
+				if at.Format(time.DateOnly) != day.Date {
+					label = at.Format("2006-01-02 15:04")
+				}
+				cd.DeferredUntil[label] += u.n
+			}
 			day.Channels[ch] = cd
 		}
 		res.PerDay[d] = day
-	}
-	for k, v := range a.rules {
-		cd := res.PerDay[k.day].Channels[domain.Channels[k.ch]]
-		if cd.Rules == nil {
-			cd.Rules = map[string]int{}
-		}
-		key := Statuses[k.status] + "/" + k.rule
-		cd.Rules[key] += v
-		res.Rules[key] += v
-	}
-	for k, v := range a.untils {
-		cd := res.PerDay[k.day].Channels[domain.Channels[k.ch]]
-		if cd.DeferredUntil == nil {
-			cd.DeferredUntil = map[string]int{}
-		}
-		at := time.Unix(k.hour, 0).In(cal.zone)
-		label := at.Format("15:04")
-		if at.Format(time.DateOnly) != res.PerDay[k.day].Date {
-			label = at.Format("2006-01-02 15:04")
-		}
-		cd.DeferredUntil[label] += v
 	}
 	planCapacity(res, s)
 	return res
