@@ -72,8 +72,13 @@ func TestStopIsNotHeldByAFoldWithoutAnswer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The key is new, so the fold asks the stream leader first; that
-	// request goes where nothing answers.
+	// The fold's key exists, but the replica that answers direct reads has
+	// not applied it (laggingReplica): the fold's create is refused, so it
+	// asks the stream leader, and that request goes where nothing answers.
+	hour := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	if _, err := c.kv.Put(ctx, statsKey(hour, "A"), []byte(`{"instance":"A","fold":1,"counts":{}}`)); err != nil {
+		t.Fatal(err)
+	}
 	nc, _ := n.Connect(t)
 	asked := make(chan struct{}, 1)
 	if _, err := nc.Subscribe("unanswered.>", func(*nats.Msg) {
@@ -91,8 +96,7 @@ func TestStopIsNotHeldByAFoldWithoutAnswer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.kv = store.LeaderBacked(c.kv, unanswered)
-	hour := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	c.kv = store.LeaderBacked(laggingReplica{c.kv}, unanswered)
 	c.Add(domain.Delivery{Channel: domain.SMS, Status: domain.Sent, At: hour})
 	c.Start(ctx)
 	select {
@@ -117,4 +121,12 @@ func TestStopIsNotHeldByAFoldWithoutAnswer(t *testing.T) {
 	if f := c.pending[hour]; f == nil || f.counts["sms"]["sent"] != 1 {
 		t.Errorf("the counts of the unanswered fold are gone: pending %+v", c.pending)
 	}
+}
+
+// laggingReplica answers every direct read as a replica that has not yet
+// applied any write would: the key is missing.
+type laggingReplica struct{ jetstream.KeyValue }
+
+func (laggingReplica) Get(context.Context, string) (jetstream.KeyValueEntry, error) {
+	return nil, jetstream.ErrKeyNotFound
 }
