@@ -1,7 +1,10 @@
 package templates
 
 import (
+	"context"
+	"fmt"
 	"slices"
+	"strconv"
 
 	"github.com/forbear/forbear/internal/domain"
 )
@@ -93,4 +96,64 @@ func diffChannels(before, after Definition) []domain.Channel {
 		}
 	}
 	return out
+}
+
+// UnknownVersionError is a version a template does not have. It is
+// ErrNotFound.
+type UnknownVersionError struct {
+	ID      string
+	Version int
+}
+
+func (e *UnknownVersionError) Error() string {
+	return fmt.Sprintf("templates: %s v%d: %v", e.ID, e.Version, ErrNotFound)
+}
+
+func (e *UnknownVersionError) Unwrap() error { return ErrNotFound }
+
+// ParseVersion reads a version number given as a query parameter: "" is 0
+// (the parameter's default), anything but a whole number >= 1 is refused.
+func ParseVersion(s string) (int, error) {
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("templates: version %q is not a whole number >= 1", s)
+	}
+	return n, nil
+}
+
+// Comparison is what changed from one saved version of a template to
+// another.
+type Comparison struct {
+	From, To int
+	Changes  []Change
+}
+
+// CompareVersions compares saved versions from and to of template id, as
+// GET /v1/templates/{id}/diff and the console's diff page take them: to 0
+// is the live version, from 0 the one before to (to itself when to is the
+// first). An unknown template is ErrNotFound, an unknown version an
+// *UnknownVersionError.
+func (s *Store) CompareVersions(ctx context.Context, id string, from, to int) (Comparison, error) {
+	if to == 0 {
+		info, err := s.Get(ctx, id)
+		if err != nil {
+			return Comparison{}, err
+		}
+		to = info.Live
+	}
+	if from == 0 {
+		from = max(to-1, 1)
+	}
+	before, err := s.Version(ctx, id, from)
+	if err != nil {
+		return Comparison{}, err
+	}
+	after, err := s.Version(ctx, id, to)
+	if err != nil {
+		return Comparison{}, err
+	}
+	return Comparison{From: from, To: to, Changes: Diff(before.Definition, after.Definition)}, nil
 }

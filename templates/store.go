@@ -281,7 +281,7 @@ func (s *Store) Rollback(ctx context.Context, id string, version int, author str
 func (s *Store) Version(ctx context.Context, id string, version int) (Record, error) {
 	e, err := s.kv.Get(ctx, versionKey(id, version))
 	if store.IsNotFound(err) {
-		return Record{}, fmt.Errorf("templates: %s v%d: %w", id, version, ErrNotFound)
+		return Record{}, &UnknownVersionError{ID: id, Version: version}
 	}
 	if err != nil {
 		return Record{}, fmt.Errorf("templates: get %s v%d: %w", id, version, err)

@@ -81,11 +81,8 @@ func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer
 	fs := c.flagSet(stderr)
 	var f serveFlags
 	f.define(fs)
-	if rest, code, done := parseFlags(c, fs, args, stdout, stderr); done {
+	if _, code, done := parseFlags(c, fs, args, stdout, stderr); done {
 		return code
-	} else if len(rest) > 0 {
-		fmt.Fprintf(stderr, "forbear serve: takes no arguments, got %q\n", rest)
-		return 2
 	}
 	cfg, err := config.Load(f.config, environ)
 	if err != nil {
@@ -157,11 +154,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs := c.flagSet(stderr)
 	var f benchFlags
 	f.define(fs)
-	if rest, code, done := parseFlags(c, fs, args, stdout, stderr); done {
+	if _, code, done := parseFlags(c, fs, args, stdout, stderr); done {
 		return code
-	} else if len(rest) > 0 {
-		fmt.Fprintf(stderr, "forbear bench: takes no arguments, got %q\n", rest)
-		return 2
 	}
 	o := f.o
 	if f.cpuProfile != "" {

@@ -58,11 +58,8 @@ func runSimulate(ctx context.Context, args, environ []string, stdout, stderr io.
 	fs := c.flagSet(stderr)
 	var f simulateFlags
 	f.define(fs)
-	if rest, code, done := parseFlags(c, fs, args, stdout, stderr); done {
+	if _, code, done := parseFlags(c, fs, args, stdout, stderr); done {
 		return code
-	} else if len(rest) > 0 {
-		fmt.Fprintf(stderr, "forbear simulate: takes no arguments, got %q\n", rest)
-		return 2
 	}
 	rep, err := f.simulate(ctx, environ)
 	if err != nil {

@@ -116,7 +116,19 @@ func printCommandUsage(w io.Writer, c command, fs *flag.FlagSet) {
 // flags. -h prints the command's usage to stdout; a bad flag is reported
 // with the usage on stderr. done is set when the command must not run,
 // with its exit code.
+//
+// A command without positional arguments (no args in its usage) refuses
+// any, so each command need not check.
 func parseFlags(c command, fs *flag.FlagSet, args []string, stdout, stderr io.Writer) (positional []string, code int, done bool) {
+	positional, code, done = parseArgs(c, fs, args, stdout, stderr)
+	if !done && c.args == "" && len(positional) > 0 {
+		fmt.Fprintf(stderr, "forbear %s: takes no arguments, got %q\n", c.name, positional)
+		return nil, 2, true
+	}
+	return positional, code, done
+}
+
+func parseArgs(c command, fs *flag.FlagSet, args []string, stdout, stderr io.Writer) (positional []string, code int, done bool) {
 	for {
 		err := fs.Parse(args)
 		if errors.Is(err, flag.ErrHelp) {

@@ -3,7 +3,6 @@ package console
 import (
 	"errors"
 	"net/http"
-	"strconv"
 	"unicode"
 
 	"github.com/forbear/forbear/templates"
@@ -35,33 +34,22 @@ type diffPart struct {
 
 // getDiff compares two saved versions: ?from=&to=, as GET
 // /v1/templates/{id}/diff takes them (to defaults to the live version,
-// from to the one before to), with the store's templates.Diff.
+// from to the one before to), with the store's CompareVersions.
 func (c *Console) getDiff(w http.ResponseWriter, r *http.Request, rq *request) {
 	store := c.o.Ops.Templates
 	if store == nil {
 		c.fail(w, rq, http.StatusNotFound)
 		return
 	}
-	id, q := r.PathValue("id"), r.URL.Query()
-	version := func(key string) (int, bool) {
-		v := q.Get(key)
-		if v == "" {
-			return 0, true
-		}
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
+	id := r.PathValue("id")
+	var versions [2]int
+	for i, key := range []string{"from", "to"} {
+		n, err := templates.ParseVersion(r.URL.Query().Get(key))
+		if err != nil {
 			c.failWith(w, rq, http.StatusBadRequest, rq.Lang.T("versions.bad", key))
-			return 0, false
+			return
 		}
-		return n, true
-	}
-	from, ok := version("from")
-	if !ok {
-		return
-	}
-	to, ok := version("to")
-	if !ok {
-		return
+		versions[i] = n
 	}
 	info, err := store.Get(r.Context(), id)
 	if errors.Is(err, templates.ErrNotFound) {
@@ -72,26 +60,22 @@ func (c *Console) getDiff(w http.ResponseWriter, r *http.Request, rq *request) {
 		c.opsInternal(w, rq, err)
 		return
 	}
-	if to == 0 {
-		to = info.Live
+	if versions[1] == 0 {
+		versions[1] = info.Live // known already: no second read
 	}
-	if from == 0 {
-		from = max(to-1, 1)
+	cmp, err := store.CompareVersions(r.Context(), id, versions[0], versions[1])
+	var unknown *templates.UnknownVersionError
+	if errors.As(err, &unknown) {
+		c.failWith(w, rq, http.StatusNotFound, rq.Lang.T("versions.unknown", unknown.Version))
+		return
 	}
-	var recs [2]templates.Record
-	for i, n := range []int{from, to} {
-		recs[i], err = store.Version(r.Context(), id, n)
-		if errors.Is(err, templates.ErrNotFound) {
-			c.failWith(w, rq, http.StatusNotFound, rq.Lang.T("versions.unknown", n))
-			return
-		}
-		if err != nil {
-			c.opsInternal(w, rq, err)
-			return
-		}
+	if err != nil {
+		c.opsInternal(w, rq, err)
+		return
 	}
+	from, to := cmp.From, cmp.To
 	v := diffView{ID: id, Path: templatePath(id), From: from, To: to}
-	for _, ch := range templates.Diff(recs[0].Definition, recs[1].Definition) {
+	for _, ch := range cmp.Changes {
 		before, after := wordDiff(ch.Before, ch.After)
 		v.Changes = append(v.Changes, changeView{Change: ch, Before: before, After: after})
 	}

@@ -264,49 +264,21 @@ func (s *Server) previewDraft(w http.ResponseWriter, r *http.Request, t *templat
 // the live version and from to the one before to.
 func (s *Server) diffTemplate(w http.ResponseWriter, r *http.Request, t *templates.Store) {
 	id := r.PathValue("id")
-	q := r.URL.Query()
-	version := func(key string) (int, bool) {
-		v := q.Get(key)
-		if v == "" {
-			return 0, true
-		}
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			writeError(w, apiError{Status: http.StatusBadRequest, Code: "invalid_field", Field: key, Message: key + " must be a version number >= 1"})
-			return 0, false
-		}
-		return n, true
-	}
-	from, ok := version("from")
-	if !ok {
-		return
-	}
-	to, ok := version("to")
-	if !ok {
-		return
-	}
-	if to == 0 {
-		info, err := t.Get(r.Context(), id)
+	var versions [2]int
+	for i, key := range []string{"from", "to"} {
+		n, err := templates.ParseVersion(r.URL.Query().Get(key))
 		if err != nil {
-			s.templateError(w, r, err)
+			writeError(w, apiError{Status: http.StatusBadRequest, Code: "invalid_field", Field: key, Message: key + " must be a version number >= 1"})
 			return
 		}
-		to = info.Live
+		versions[i] = n
 	}
-	if from == 0 {
-		from = max(to-1, 1)
-	}
-	before, err := t.Version(r.Context(), id, from)
+	cmp, err := t.CompareVersions(r.Context(), id, versions[0], versions[1])
 	if err != nil {
 		s.templateError(w, r, err)
 		return
 	}
-	after, err := t.Version(r.Context(), id, to)
-	if err != nil {
-		s.templateError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"id": id, "from": from, "to": to, "changes": templates.Diff(before.Definition, after.Definition)})
+	writeJSON(w, http.StatusOK, map[string]any{"id": id, "from": cmp.From, "to": cmp.To, "changes": cmp.Changes})
 }
 
 // templateError maps template store errors: a validation error names the
