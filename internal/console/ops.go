@@ -192,6 +192,7 @@ var opsTexts = map[string][2]string{
 	"dryrun.bad_borrowers": {"Borrowers must be a number from 1 to %d.", "借款人数须为 1 到 %d 之间的数字。"},
 	"dryrun.refused":       {"The dry run was refused: %s", "试运行被拒绝：%s"},
 	"dryrun.failed":        {"The dry run failed; see the server log.", "试运行失败，请查看服务器日志。"},
+	"dryrun.busy":          {"Another dry run is running on this instance; try again when it has finished.", "本实例正在进行另一次试运行，请待其结束后重试。"},
 	"policies.invalid":     {"The policies do not compile: %s", "策略配置有误：%s"},
 	"policies.default":     {"Serves cases that name no policy.", "用于未指定策略的案件。"},
 

@@ -90,6 +90,8 @@ func (c *Console) postDryRun(w http.ResponseWriter, r *http.Request, rq *request
 		switch {
 		case errors.As(err, &re):
 			bad("dryrun.refused", re.Error())
+		case errors.Is(err, simulate.ErrBusy):
+			form.Error, status = rq.Lang.T("dryrun.busy"), http.StatusTooManyRequests
 		case err != nil:
 			c.o.Log.WithError(err).Error("console: dry run")
 			bad("dryrun.failed")

@@ -40,6 +40,10 @@ func (s *Server) postSimulate(w http.ResponseWriter, r *http.Request) {
 		writeError(w, apiError{Status: http.StatusBadRequest, Code: "invalid_field", Field: re.Field, Message: re.Message})
 		return
 	}
+	if errors.Is(err, simulate.ErrBusy) {
+		writeError(w, apiError{Status: http.StatusTooManyRequests, Code: "dry_run_running", Message: err.Error()})
+		return
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return

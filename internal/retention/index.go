@@ -103,18 +103,6 @@ func (x *Index) forget(subject string) {
 	x.mu.Unlock()
 }
 
-// move points a borrower (its token) at day d and waits for it: the day
-// entry first, as Touch does.
-func (x *Index) move(ctx context.Context, tok, d string) error {
-	if _, err := x.kv.Put(ctx, dayKey(d, tok), nil); err != nil {
-		return fmt.Errorf("retention: index %s at %s: %w", tok, d, err)
-	}
-	if _, err := x.kv.Put(ctx, borrowerPrefix+tok, []byte(d)); err != nil {
-		return fmt.Errorf("retention: index %s at %s: %w", tok, d, err)
-	}
-	return nil
-}
-
 // setBatch is how many index writes set has in flight at most.
 const setBatch = 512
 

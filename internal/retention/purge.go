@@ -247,7 +247,7 @@ func (p *Purger) one(ctx context.Context, key string, cutoff time.Time, rep *Rep
 		// and listed from now on under that record's day (a later one
 		// than this entry's, which is before the cutoff's).
 		rep.Moved++
-		if err := p.o.Index.move(ctx, tok, day(at)); err != nil {
+		if err := p.o.Index.set(ctx, map[string]string{tok: day(at)}); err != nil {
 			return err
 		}
 		return p.drop(ctx, key)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -36,7 +37,14 @@ type Service struct {
 	// Live samples the live state; nil refuses samples.
 	Live  LiveState
 	Clock clock.Clock
+
+	// running lets one dry run at a time use the instance's cores: a run
+	// takes every core it gets, and the delivery path shares them.
+	running sync.Mutex
 }
+
+// ErrBusy is a dry run asked for while another runs on the instance.
+var ErrBusy = errors.New("a dry run is already running on this instance; try again when it has finished")
 
 // Request is the body of POST /v1/simulate. Exactly one of Population,
 // Generate and Sample says who is simulated.
@@ -145,6 +153,10 @@ func (s *Service) Run(ctx context.Context, req Request, v *Variant) (Answer, err
 	if err != nil {
 		return Answer{}, err
 	}
+	if !s.running.TryLock() {
+		return Answer{}, ErrBusy
+	}
+	defer s.running.Unlock()
 	rep, err := Simulate(ctx, base, variant, src, Options{Start: start, Days: req.Days, Keep: req.Borrowers, CallAnswered: req.CallAnswered})
 	if err != nil {
 		return Answer{}, err

@@ -90,3 +90,24 @@ func TestServiceRefusesBadInput(t *testing.T) {
 		t.Fatalf("CSV population: %+v %v, want a run of one borrower", ans.Run, err)
 	}
 }
+
+// TestOneDryRunAtATime: a dry run asked for while another runs on the
+// instance is refused with ErrBusy, not run beside it; once the first has
+// finished, the next runs.
+func TestOneDryRunAtATime(t *testing.T) {
+	t.Parallel()
+	defs, err := bundledDefs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := &Service{Config: config.Default(), Templates: defs, Clock: clock.NewFake(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))}
+	req := Request{Days: 2, Generate: &GenerateRequest{Borrowers: 5, Seed: 1}}
+	svc.running.Lock() // a run in progress
+	if _, err := svc.Run(context.Background(), req, nil); !errors.Is(err, ErrBusy) {
+		t.Fatalf("a second dry run: %v, want ErrBusy", err)
+	}
+	svc.running.Unlock()
+	if ans, err := svc.Run(context.Background(), req, nil); err != nil || ans.Run.Borrowers != 5 {
+		t.Fatalf("after the first finished: %+v %v, want a run of 5 borrowers", ans.Run, err)
+	}
+}
