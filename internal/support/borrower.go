@@ -2,10 +2,12 @@ package support
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/forbear/forbear/internal/compliance"
 	"github.com/forbear/forbear/internal/domain"
+	"github.com/forbear/forbear/internal/store"
 	"github.com/forbear/forbear/templates"
 )
 
@@ -36,9 +38,9 @@ type Case struct {
 }
 
 // Borrower assembles the borrower page. An unknown borrower is
-// store.ErrNotFound. A case or agreement that cannot be read is left out;
-// next reminders and contacts that cannot be read are logged and shown
-// empty, so the page still answers.
+// store.ErrNotFound. A case or agreement that cannot be read is logged and
+// left out, next reminders and contacts that cannot be read are logged and
+// shown empty, so the page still answers.
 func (s *Service) Borrower(ctx context.Context, id string) (View, error) {
 	st := s.o.State
 	b, err := st.Borrower(ctx, id)
@@ -48,20 +50,14 @@ func (s *Service) Borrower(ctx context.Context, id string) (View, error) {
 	now := s.o.Clock.Now()
 	zone := templates.BorrowerZone(b, s.o.DefaultZone)
 	v := View{Borrower: b, Zone: zone.String(), LocalTime: now.In(zone), Cases: []Case{}, Next: []Upcoming{}}
-	seen := map[string]bool{}
-	for _, loanID := range b.LoanIDs {
-		c, err := st.Case(ctx, loanID)
-		if err != nil {
-			continue
-		}
-		v.Cases = append(v.Cases, Case{Case: c, DaysPastDue: templates.DaysPastDue(c.DueDate, zone, now)})
-		if c.AgreementID != "" && !seen[c.AgreementID] {
-			seen[c.AgreementID] = true
-			if a, err := st.Agreement(ctx, c.AgreementID); err == nil {
-				v.Agreements = append(v.Agreements, a)
-			}
-		}
+	cases, agreements, err := s.loansOf(ctx, b)
+	if err != nil {
+		s.o.Log.WithError(err).Warn("borrower page: a case or agreement left out")
 	}
+	for _, c := range cases {
+		v.Cases = append(v.Cases, Case{Case: c, DaysPastDue: templates.DaysPastDue(c.DueDate, zone, now)})
+	}
+	v.Agreements = agreements
 	sup, err := st.Suppressions(ctx, b.ID)
 	if err != nil {
 		return View{}, err
@@ -83,4 +79,35 @@ func (s *Service) Borrower(ctx context.Context, id string) (View, error) {
 	}
 	v.Next = next
 	return v, nil
+}
+
+// loansOf reads a borrower's cases and their agreements (each once). What
+// cannot be read is left out and the first such error returned; a case or
+// agreement that no longer exists is simply not there.
+func (s *Service) loansOf(ctx context.Context, b domain.Borrower) (cases []domain.Case, agreements []domain.Agreement, firstErr error) {
+	keep := func(err error) {
+		if firstErr == nil && !errors.Is(err, store.ErrNotFound) {
+			firstErr = err
+		}
+	}
+	seen := map[string]bool{}
+	for _, loanID := range b.LoanIDs {
+		c, err := s.o.State.Case(ctx, loanID)
+		if err != nil {
+			keep(err)
+			continue
+		}
+		cases = append(cases, c)
+		if c.AgreementID == "" || seen[c.AgreementID] {
+			continue
+		}
+		seen[c.AgreementID] = true
+		a, err := s.o.State.Agreement(ctx, c.AgreementID)
+		if err != nil {
+			keep(err)
+			continue
+		}
+		agreements = append(agreements, a)
+	}
+	return cases, agreements, firstErr
 }

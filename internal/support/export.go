@@ -95,20 +95,14 @@ func (s *Service) OpenExport(ctx context.Context, id string) (*BorrowerExport, e
 	}
 	now := s.o.Clock.Now()
 	head := Export{ExportedAt: now.UTC(), Borrower: b, Cases: []domain.Case{}, Agreements: []domain.Agreement{}}
-	seen := map[string]bool{}
-	for _, loanID := range b.LoanIDs {
-		c, err := st.Case(ctx, loanID)
-		if err != nil {
-			continue
-		}
-		head.Cases = append(head.Cases, c)
-		if c.AgreementID != "" && !seen[c.AgreementID] {
-			seen[c.AgreementID] = true
-			if a, err := st.Agreement(ctx, c.AgreementID); err == nil {
-				head.Agreements = append(head.Agreements, a)
-			}
-		}
+	// An export is the borrower's record: one that would leave out a case
+	// it could not read fails instead.
+	cases, agreements, err := s.loansOf(ctx, b)
+	if err != nil {
+		return nil, err
 	}
+	head.Cases = append(head.Cases, cases...)
+	head.Agreements = append(head.Agreements, agreements...)
 	sup, err := st.Suppressions(ctx, b.ID)
 	if err != nil {
 		return nil, err
