@@ -94,8 +94,10 @@
 // of at the next scheduled sweep. Nudges coalesce into one pending flag,
 // and a now-lane sweep starts at most once per Options.NudgeGap (50 ms),
 // so a burst of events costs a few sweeps; all sweeps of an instance share
-// one lock and never overlap. A subject the sweep itself requeues after a
-// failure sends no nudge: it waits for the scheduled sweep. A nudge is
+// one lock and never overlap. A subject that failed is requeued without a
+// nudge, and now-lane sweeps pass over it until the next scheduled sweep
+// retries it, so a broken record is retried once per period as before,
+// however many events flow meanwhile. A nudge is
 // delivered at most once, and one lost costs only the wait for the next
 // scheduled sweep, which lists the now lane as before. nudge.go says why
 // a message and not a watch of the lane.

@@ -2,8 +2,12 @@ package scheduler
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/sirupsen/logrus"
+	logtest "github.com/sirupsen/logrus/hooks/test"
 
 	"github.com/forbear/forbear/internal/domain"
 	"github.com/forbear/forbear/internal/store"
@@ -108,4 +112,47 @@ func TestNudgeBurstCoalesces(t *testing.T) {
 		t.Errorf("%d now-lane sweeps for 10001 nudges in %s, want 1 to %d (one per %s gap)", sweeps, elapsed, limit, gap)
 	}
 	t.Logf("%d now-lane sweeps for 10001 nudges in %s", sweeps, elapsed.Round(time.Millisecond))
+}
+
+// TestFailedSubjectWaitsForTheScheduledSweep: a subject that fails stays
+// in the now lane, but the now-lane sweeps other events ask for leave it
+// to the scheduled sweep, as before nudges; otherwise a steady stream of
+// events would retry (and log) a broken record every gap.
+func TestFailedSubjectWaitsForTheScheduledSweep(t *testing.T) {
+	t.Parallel()
+	sh := mustZone(t, "Asia/Shanghai")
+	log, hook := logtest.NewNullLogger()
+	b := setup(t, local(sh, 2025, 3, 10, 9, 0), func(o *Options) {
+		o.Spec = "@every 1h"
+		o.Policies["broken"] = nil // planning panics, see TestSweepContainsPanickingSubject
+		o.Log = logrus.NewEntry(log)
+	})
+	failures := func() int {
+		n := 0
+		for _, e := range hook.AllEntries() {
+			if e.Level == logrus.ErrorLevel && e.Data["id"] == "L-panic" && strings.Contains(e.Message, "subject failed") {
+				n++
+			}
+		}
+		return n
+	}
+	b.start(t, b.sched)
+	b.putBorrower(t, "b1", "Asia/Shanghai")
+	b.putCase(t, domain.Case{LoanID: "L-panic", BorrowerID: "b1", DueDate: "2025-03-13", Policy: "broken"})
+	testkit.Eventually(t, 20*time.Second, "L-panic failed once", func() bool { return failures() > 0 })
+	// Two more events, each swept at once; neither sweep retries L-panic.
+	for i, loan := range []string{"L1", "L2"} {
+		b.putCase(t, domain.Case{LoanID: loan, BorrowerID: "b1", DueDate: "2025-03-13"})
+		testkit.Eventually(t, 20*time.Second, loan+"'s reminders published", func() bool { return len(b.reminders(t)) == 2*(i+1) })
+	}
+	if n := failures(); n != 1 {
+		t.Errorf("L-panic failed %d times, want once: now-lane sweeps retried it", n)
+	}
+	if e := b.indexEntry(t, KindLoan, "L-panic"); e != "now.loan.L-panic" {
+		t.Errorf("L-panic indexed at %q, want the now lane", e)
+	}
+	// The scheduled sweep retries it.
+	if st := b.sweep(t); st.Failed != 1 {
+		t.Errorf("scheduled sweep: %+v, want L-panic retried (1 failed)", st)
+	}
 }

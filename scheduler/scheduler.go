@@ -119,32 +119,38 @@ type Options struct {
 
 // Scheduler sweeps the due index and publishes due reminders.
 type Scheduler struct {
-	js           jetstream.JetStream
-	state        *store.State
-	cachedSup    func(borrowerID string) (domain.Suppressions, bool)
-	audit        *audit.Recorder
-	planner      Planner
-	defZone      *time.Location
-	spec         string
-	clock        clock.Clock
-	log          *logrus.Entry
-	instance     string
-	workers      int
-	batch        int
-	directAPI    string // "" when multi-key direct gets are unavailable
-	due          jetstream.KeyValue
-	dueW         kvWrites
-	occ          jetstream.KeyValue
-	occW         kvWrites
-	lease        *lease
-	budget       time.Duration
-	metrics      *metrics.Metrics
-	nudgeGap     time.Duration
-	nudged       chan struct{} // holds one pending nudge; more coalesce into it
-	laneSweeps   atomic.Int64  // now-lane sweeps run, for tests
-	sweepMu      sync.Mutex    // one sweep at a time
-	sweepBegan   atomic.Int64  // wall-clock start of the running sweep in Unix ns; 0 when none runs
-	mu           sync.Mutex    // guards the fields below
+	js         jetstream.JetStream
+	state      *store.State
+	cachedSup  func(borrowerID string) (domain.Suppressions, bool)
+	audit      *audit.Recorder
+	planner    Planner
+	defZone    *time.Location
+	spec       string
+	clock      clock.Clock
+	log        *logrus.Entry
+	instance   string
+	workers    int
+	batch      int
+	directAPI  string // "" when multi-key direct gets are unavailable
+	due        jetstream.KeyValue
+	dueW       kvWrites
+	occ        jetstream.KeyValue
+	occW       kvWrites
+	lease      *lease
+	budget     time.Duration
+	metrics    *metrics.Metrics
+	nudgeGap   time.Duration
+	nudged     chan struct{} // holds one pending nudge; more coalesce into it
+	laneSweeps atomic.Int64  // now-lane sweeps run, for tests
+	// failed holds the now-lane keys of the subjects that failed since
+	// the last scheduled sweep, which retries them. Now-lane sweeps skip
+	// them: a broken record is retried once per schedule, as before
+	// nudges, not once per nudge while events flow. It holds no more
+	// keys than subjects fail in one period.
+	failed       sync.Map
+	sweepMu      sync.Mutex   // one sweep at a time
+	sweepBegan   atomic.Int64 // wall-clock start of the running sweep in Unix ns; 0 when none runs
+	mu           sync.Mutex   // guards the fields below
 	cron         *cron.Cron
 	cancelRun    context.CancelFunc
 	renewDone    chan struct{}

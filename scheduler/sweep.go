@@ -53,9 +53,10 @@ func (st Stats) fields() logrus.Fields {
 
 // sweep is the state of one Sweep call shared by its workers.
 type sweep struct {
-	s     *Scheduler
-	now   time.Time
-	floor time.Time // earliest minute a new time key may use: after the cursor
+	s           *Scheduler
+	nowLaneOnly bool // a sweep a nudge asked for
+	now         time.Time
+	floor       time.Time // earliest minute a new time key may use: after the cursor
 
 	// debug: whether debug logs are on; building a per-reminder log entry
 	// otherwise costs a map and several allocations for nothing.
@@ -99,7 +100,10 @@ func (s *Scheduler) sweep(ctx context.Context, nowLaneOnly bool) (Stats, error) 
 		// lands after it.
 		next = cur
 	}
-	sw := &sweep{s: s, now: now, floor: next.Add(time.Minute), debug: s.log.Logger.IsLevelEnabled(logrus.DebugLevel)}
+	if !nowLaneOnly {
+		s.failed.Clear() // this sweep retries them
+	}
+	sw := &sweep{s: s, nowLaneOnly: nowLaneOnly, now: now, floor: next.Add(time.Minute), debug: s.log.Logger.IsLevelEnabled(logrus.DebugLevel)}
 	filters := []string{nowPrefix + ">"}
 	if !nowLaneOnly {
 		filters = append(rangeFilters(cur, upto), filters...)
@@ -260,6 +264,9 @@ func (w *worker) batch(ctx context.Context, es []listed) {
 	for _, e := range es {
 		if _, dup := w.sw.seen.LoadOrStore(e.key, true); dup {
 			continue // a listing may report a key twice
+		}
+		if _, failed := s.failed.Load(e.key); failed && w.sw.nowLaneOnly {
+			continue // left to the scheduled sweep, see Scheduler.failed
 		}
 		sub, ok := parseEntryKey(e.key)
 		if !ok {
@@ -625,6 +632,7 @@ func (w *worker) finish(ctx context.Context, it *item) {
 	}
 	if it.err != nil {
 		w.sw.failed.Add(1)
+		s.failed.Store(it.sub.nowKey(), struct{}{})
 		s.log.WithError(it.err).WithFields(logrus.Fields{"kind": it.sub.kind, "id": it.sub.id}).Error("scheduler: subject failed, retrying at the next sweep")
 		w.requeue(ctx, it.sub)
 		return
