@@ -38,8 +38,9 @@ const DefaultNudgeGap = 50 * time.Millisecond
 // swept by the next one. A burst of thousands of events therefore costs
 // one sweep per gap at most, each taking whatever the lane holds. Sweeps
 // on an instance never overlap (they share the sweep lock with the
-// scheduled one), and the scheduled sweep, which waits on that lock,
-// is never kept out for longer than one now-lane sweep.
+// scheduled one), and no now-lane sweep starts while a scheduled sweep
+// waits for that lock, so the scheduled sweep waits for one now-lane
+// sweep at most.
 
 // nudgeLeader announces a change to the now lane. A failure is only
 // logged: the scheduled sweep lists the lane anyway.
@@ -96,6 +97,11 @@ func (s *Scheduler) nudgeLoop(ctx context.Context, quit <-chan struct{}, done ch
 		}
 		if !s.lease.valid() {
 			continue // another instance leads and heard the nudge too
+		}
+		if s.scheduledWaiting.Load() > 0 {
+			// A full sweep is about to take the lock; it lists the now
+			// lane after this nudge arrived, so it covers it.
+			continue
 		}
 		lastStart = time.Now()
 		s.sweepNowLane(ctx)

@@ -147,18 +147,22 @@ type Scheduler struct {
 	// them: a broken record is retried once per schedule, as before
 	// nudges, not once per nudge while events flow. It holds no more
 	// keys than subjects fail in one period.
-	failed       sync.Map
-	sweepMu      sync.Mutex   // one sweep at a time
-	sweepBegan   atomic.Int64 // wall-clock start of the running sweep in Unix ns; 0 when none runs
-	mu           sync.Mutex   // guards the fields below
-	cron         *cron.Cron
-	cancelRun    context.CancelFunc
-	renewDone    chan struct{}
-	nudgeSub     *nats.Subscription
-	quitNudges   chan struct{} // closed by Stop: no new now-lane sweep
-	nudgesDone   chan struct{}
-	sweepIDs     uint64
-	cancelSweeps map[uint64]context.CancelFunc // cancel the running sweeps when the lease is lost
+	failed  sync.Map
+	sweepMu sync.Mutex // one sweep at a time
+	// scheduledWaiting counts full sweeps waiting for sweepMu; a now-lane
+	// sweep about to start gives way to them, since they list the now
+	// lane too, once they hold the lock.
+	scheduledWaiting atomic.Int32
+	sweepBegan       atomic.Int64 // wall-clock start of the running sweep in Unix ns; 0 when none runs
+	mu               sync.Mutex   // guards the fields below
+	cron             *cron.Cron
+	cancelRun        context.CancelFunc
+	renewDone        chan struct{}
+	nudgeSub         *nats.Subscription
+	quitNudges       chan struct{} // closed by Stop: no new now-lane sweep
+	nudgesDone       chan struct{}
+	sweepIDs         uint64
+	cancelSweeps     map[uint64]context.CancelFunc // cancel the running sweeps when the lease is lost
 }
 
 // New validates o and returns a Scheduler; it binds the buckets but starts

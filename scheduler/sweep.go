@@ -81,7 +81,13 @@ func (s *Scheduler) Sweep(ctx context.Context) (Stats, error) {
 // sweep is Sweep, or with nowLaneOnly a sweep of the now lane alone that
 // leaves the time keys and the cursor to the scheduled sweep.
 func (s *Scheduler) sweep(ctx context.Context, nowLaneOnly bool) (Stats, error) {
+	if !nowLaneOnly {
+		s.scheduledWaiting.Add(1) // now-lane sweeps give way meanwhile
+	}
 	s.sweepMu.Lock()
+	if !nowLaneOnly {
+		s.scheduledWaiting.Add(-1)
+	}
 	defer s.sweepMu.Unlock()
 	began := time.Now()
 	defer s.watchBudget(began)()
