@@ -349,7 +349,6 @@ func (s *Scheduler) Stop(ctx context.Context) error {
 	}
 	cancel() // ends the renewer and, on timeout, the running sweeps
 	<-renewDone
-	<-nudgesDone
 	relCtx, relCancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer relCancel()
 	if rerr := s.lease.release(relCtx); rerr != nil {
