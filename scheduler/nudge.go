@@ -13,9 +13,9 @@ import (
 )
 
 // DefaultNudgeGap is the least time between the starts of two now-lane
-// sweeps: short next to the 100 ms an event may take to reach its
-// provider, long enough that a burst of events costs a few sweeps.
-const DefaultNudgeGap = 50 * time.Millisecond
+// sweeps. The first nudge after a quiet spell is swept at once; the gap
+// only spaces the sweeps of a burst, so that it costs a few.
+const DefaultNudgeGap = 100 * time.Millisecond
 
 // Nudges. Reindex, on any instance, announces every subject it puts in the
 // now lane with an empty core NATS message on store.SweepNudgeSubject,
@@ -32,8 +32,10 @@ const DefaultNudgeGap = 50 * time.Millisecond
 // always did. Nothing depends on a nudge arriving.
 //
 // Nudges coalesce: they set a single pending flag, and the loop starts a
-// sweep when one is pending and Options.NudgeGap has passed since the
-// last start. A nudge that arrives while a sweep runs leaves the flag set,
+// sweep when one is pending and, since the last start, Options.NudgeGap
+// has passed and twice as long as that sweep took. Now-lane sweeps thus
+// take at most half of the time however slow a loaded machine makes
+// them, and leave the rest to intake and the workers. A nudge that arrives while a sweep runs leaves the flag set,
 // so its subject, stored perhaps after that sweep listed the lane, is
 // swept by the next one. A burst of thousands of events therefore costs
 // one sweep per gap at most, each taking whatever the lane holds. Sweeps
@@ -69,6 +71,7 @@ func (s *Scheduler) listenForNudges() (*nats.Subscription, error) {
 func (s *Scheduler) nudgeLoop(ctx context.Context, quit <-chan struct{}, done chan<- struct{}) {
 	defer close(done)
 	var lastStart time.Time
+	var lastTook time.Duration
 	for {
 		select {
 		case <-s.nudged:
@@ -77,7 +80,7 @@ func (s *Scheduler) nudgeLoop(ctx context.Context, quit <-chan struct{}, done ch
 		case <-ctx.Done():
 			return
 		}
-		if wait := s.nudgeGap - time.Since(lastStart); wait > 0 {
+		if wait := max(s.nudgeGap, 2*lastTook) - time.Since(lastStart); wait > 0 {
 			t := time.NewTimer(wait)
 			select {
 			case <-t.C:
@@ -105,6 +108,7 @@ func (s *Scheduler) nudgeLoop(ctx context.Context, quit <-chan struct{}, done ch
 		}
 		lastStart = time.Now()
 		s.sweepNowLane(ctx)
+		lastTook = time.Since(lastStart)
 	}
 }
 
