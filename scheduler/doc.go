@@ -92,7 +92,7 @@
 // lease holder sweeps the now lane alone (no time keys, the cursor left
 // alone) at once, so an event's reminders go out within moments instead
 // of at the next scheduled sweep. Nudges coalesce into one pending flag,
-// and a now-lane sweep starts at most once per Options.NudgeGap (100 ms)
+// and a now-lane sweep starts at most once per Options.NudgeGap (250 ms)
 // and twice its own duration, so a burst of events costs a few sweeps,
 // which take at most half of the time; all sweeps of an instance share
 // one lock and never overlap. A subject that failed is requeued without a

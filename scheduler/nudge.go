@@ -15,7 +15,7 @@ import (
 // DefaultNudgeGap is the least time between the starts of two now-lane
 // sweeps. The first nudge after a quiet spell is swept at once; the gap
 // only spaces the sweeps of a burst, so that it costs a few.
-const DefaultNudgeGap = 100 * time.Millisecond
+const DefaultNudgeGap = 250 * time.Millisecond
 
 // Nudges. Reindex, on any instance, announces every subject it puts in the
 // now lane with an empty core NATS message on store.SweepNudgeSubject,
