@@ -18,8 +18,9 @@ import (
 )
 
 // Reindexer is told when something that decides a subject's schedule
-// changed; the scheduler recomputes it at its next sweep. kind is "loan" or
-// "agr".
+// changed; the scheduler recomputes it at once (its sweep's leader is
+// nudged) or, should the nudge be lost, at its next scheduled sweep. kind
+// is "loan" or "agr".
 type Reindexer interface {
 	Reindex(ctx context.Context, kind, id string) error
 }

@@ -58,8 +58,9 @@
 // sweep after days of downtime still makes a bounded number of list calls.
 // Times are rounded up to the minute, so an entry is never listed early.
 //
-// [Scheduler.Reindex] puts a subject in the now lane; intake calls it
-// whenever a case, agreement, borrower or suppression changes. It writes no
+// [Scheduler.Reindex] puts a subject in the now lane (and nudges the
+// leader, see Nudges); intake calls it whenever a case, agreement,
+// borrower or suppression changes. It writes no
 // time key, so it needs no clock and is safe to call from any instance.
 // The reverse key decides which entry is current: an entry it does not
 // point at is stale and is deleted when listed, and every change the sweep
@@ -83,6 +84,24 @@
 // panics leaves its entries for the next sweep. A sweep that runs past
 // Options.SweepBudget is reported while it runs: a warning, a metric, and
 // [Scheduler.Degraded], which readiness reports.
+//
+// # Nudges
+//
+// Once Reindex has stored the now entry it publishes an empty core NATS
+// message on store.SweepNudgeSubject. Every started Scheduler listens; the
+// lease holder sweeps the now lane alone (no time keys, the cursor left
+// alone) at once, so an event's reminders go out within moments instead
+// of at the next scheduled sweep. Nudges coalesce into one pending flag,
+// and a now-lane sweep starts at most once per Options.NudgeGap (250 ms)
+// and twice its own duration, so a burst of events costs a few sweeps,
+// which take at most half of the time; all sweeps of an instance share
+// one lock and never overlap. A subject that failed is requeued without a
+// nudge, and now-lane sweeps pass over it until the next scheduled sweep
+// retries it, so a broken record is retried once per period as before,
+// however many events flow meanwhile. A nudge is
+// delivered at most once, and one lost costs only the wait for the next
+// scheduled sweep, which lists the now lane as before. nudge.go says why
+// a message and not a watch of the lane.
 //
 // # Leadership
 //

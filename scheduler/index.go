@@ -234,6 +234,10 @@ func (w kvWrites) del(key string, cas bool, rev uint64) (jetstream.PubAckFuture,
 // next sweep recomputes its occurrences from current state. Intake calls it
 // whenever a case, agreement, borrower or suppression changes. It is safe
 // on any instance and concurrently with a sweep.
+//
+// Once the entry is stored, Reindex nudges the sweep's leader (see
+// nudge.go), which sweeps the now lane within moments instead of at the
+// next scheduled sweep.
 func (s *Scheduler) Reindex(ctx context.Context, kind, id string) error {
 	if !validKind(kind) {
 		return fmt.Errorf("scheduler: reindex: unknown kind %q", kind)
@@ -241,7 +245,16 @@ func (s *Scheduler) Reindex(ctx context.Context, kind, id string) error {
 	if id == "" {
 		return fmt.Errorf("scheduler: reindex %s: empty id", kind)
 	}
-	sub := subject{kind: kind, id: id}
+	if err := s.reindex(ctx, subject{kind: kind, id: id}); err != nil {
+		return err
+	}
+	s.nudgeLeader()
+	return nil
+}
+
+// reindex puts sub in the now lane without nudging the leader.
+func (s *Scheduler) reindex(ctx context.Context, sub subject) error {
+	kind, id := sub.kind, sub.id
 	old := ""
 	e, err := s.due.Get(ctx, sub.revKey())
 	switch {

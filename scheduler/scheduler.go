@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/robfig/cron/v3"
 	"github.com/sirupsen/logrus"
@@ -110,37 +111,58 @@ type Options struct {
 	// Metrics receives sweep durations, overruns, skipped runs and
 	// published reminders; nil records nothing.
 	Metrics *metrics.Metrics
+	// NudgeGap is the least time between the starts of two sweeps of the
+	// now lane that Reindex's nudges ask for (see nudge.go); default
+	// DefaultNudgeGap.
+	NudgeGap time.Duration
 }
 
 // Scheduler sweeps the due index and publishes due reminders.
 type Scheduler struct {
-	js          jetstream.JetStream
-	state       *store.State
-	cachedSup   func(borrowerID string) (domain.Suppressions, bool)
-	audit       *audit.Recorder
-	planner     Planner
-	defZone     *time.Location
-	spec        string
-	clock       clock.Clock
-	log         *logrus.Entry
-	instance    string
-	workers     int
-	batch       int
-	directAPI   string // "" when multi-key direct gets are unavailable
-	due         jetstream.KeyValue
-	dueW        kvWrites
-	occ         jetstream.KeyValue
-	occW        kvWrites
-	lease       *lease
-	budget      time.Duration
-	metrics     *metrics.Metrics
-	sweepMu     sync.Mutex   // one sweep at a time
-	sweepBegan  atomic.Int64 // wall-clock start of the running sweep in Unix ns; 0 when none runs
-	mu          sync.Mutex   // guards the fields below
-	cron        *cron.Cron
-	cancelRun   context.CancelFunc
-	renewDone   chan struct{}
-	cancelSweep context.CancelFunc // cancels the running sweep when the lease is lost
+	js         jetstream.JetStream
+	state      *store.State
+	cachedSup  func(borrowerID string) (domain.Suppressions, bool)
+	audit      *audit.Recorder
+	planner    Planner
+	defZone    *time.Location
+	spec       string
+	clock      clock.Clock
+	log        *logrus.Entry
+	instance   string
+	workers    int
+	batch      int
+	directAPI  string // "" when multi-key direct gets are unavailable
+	due        jetstream.KeyValue
+	dueW       kvWrites
+	occ        jetstream.KeyValue
+	occW       kvWrites
+	lease      *lease
+	budget     time.Duration
+	metrics    *metrics.Metrics
+	nudgeGap   time.Duration
+	nudged     chan struct{} // holds one pending nudge; more coalesce into it
+	laneSweeps atomic.Int64  // now-lane sweeps run, for tests
+	// failed holds the now-lane keys of the subjects that failed since
+	// the last scheduled sweep, which retries them. Now-lane sweeps skip
+	// them: a broken record is retried once per schedule, as before
+	// nudges, not once per nudge while events flow. It holds no more
+	// keys than subjects fail in one period.
+	failed  sync.Map
+	sweepMu sync.Mutex // one sweep at a time
+	// scheduledWaiting counts full sweeps waiting for sweepMu; a now-lane
+	// sweep about to start gives way to them, since they list the now
+	// lane too, once they hold the lock.
+	scheduledWaiting atomic.Int32
+	sweepBegan       atomic.Int64 // wall-clock start of the running sweep in Unix ns; 0 when none runs
+	mu               sync.Mutex   // guards the fields below
+	cron             *cron.Cron
+	cancelRun        context.CancelFunc
+	renewDone        chan struct{}
+	nudgeSub         *nats.Subscription
+	quitNudges       chan struct{} // closed by Stop: no new now-lane sweep
+	nudgesDone       chan struct{}
+	sweepIDs         uint64
+	cancelSweeps     map[uint64]context.CancelFunc // cancel the running sweeps when the lease is lost
 }
 
 // New validates o and returns a Scheduler; it binds the buckets but starts
@@ -203,6 +225,9 @@ func New(o Options) (*Scheduler, error) {
 	if o.SweepBudget <= 0 {
 		o.SweepBudget = DefaultSweepBudget
 	}
+	if o.NudgeGap <= 0 {
+		o.NudgeGap = DefaultNudgeGap
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), openBucketTimeout)
 	defer cancel()
 	buckets := map[string]jetstream.KeyValue{}
@@ -222,6 +247,7 @@ func New(o Options) (*Scheduler, error) {
 		due: buckets[store.DueBucket], dueW: newKVWrites(o.JS, store.DueBucket),
 		occ: buckets[store.OccurrencesBucket], occW: newKVWrites(o.JS, store.OccurrencesBucket),
 		budget: o.SweepBudget, metrics: o.Metrics,
+		nudgeGap: o.NudgeGap, nudged: make(chan struct{}, 1), cancelSweeps: map[uint64]context.CancelFunc{},
 	}
 	s.lease = &lease{kv: buckets[store.LeasesBucket], key: leaseKey, holder: o.Instance, ttl: o.LeaseTTL, clock: o.Clock}
 	return s, nil
@@ -258,9 +284,10 @@ func jobWrappers(l cron.Logger) []cron.JobWrapper {
 	return []cron.JobWrapper{cron.SkipIfStillRunning(l), cron.Recover(l)}
 }
 
-// Start runs the sweep on its cron schedule until Stop. Every instance may
-// run it; only the holder of the leadership lease sweeps. ctx bounds only
-// the start-up.
+// Start runs the sweep on its cron schedule, and a sweep of the now lane
+// whenever a Reindex (on any instance) nudges, until Stop. Every instance
+// may run it; only the holder of the leadership lease sweeps. ctx bounds
+// only the start-up.
 func (s *Scheduler) Start(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -274,35 +301,53 @@ func (s *Scheduler) Start(ctx context.Context) error {
 		cancel()
 		return fmt.Errorf("scheduler: sweep spec %q: %w", s.spec, err)
 	}
+	sub, err := s.listenForNudges()
+	if err != nil {
+		cancel()
+		return err
+	}
 	if _, err := s.lease.acquire(ctx); err != nil {
 		// Not fatal: another instance may lead, and the renewer retries.
 		s.log.WithError(err).Warn("scheduler: lease")
 	}
 	s.cron, s.cancelRun, s.renewDone = c, cancel, make(chan struct{})
+	s.nudgeSub, s.quitNudges, s.nudgesDone = sub, make(chan struct{}), make(chan struct{})
 	go s.renewLoop(runCtx, s.renewDone)
+	go s.nudgeLoop(runCtx, s.quitNudges, s.nudgesDone)
 	c.Start()
 	s.log.WithFields(logrus.Fields{"spec": s.spec, "instance": s.instance}).Info("scheduler: started")
 	return nil
 }
 
-// Stop stops the cron, waits for a running sweep to finish (or ctx to
-// end, which cancels it), and releases the lease so another instance can
-// take over at once.
+// Stop stops the cron and the nudges, waits for a running sweep to finish
+// (or ctx to end, which cancels it), and releases the lease so another
+// instance can take over at once.
 func (s *Scheduler) Stop(ctx context.Context) error {
 	s.mu.Lock()
 	c, cancel, renewDone := s.cron, s.cancelRun, s.renewDone
+	sub, quitNudges, nudgesDone := s.nudgeSub, s.quitNudges, s.nudgesDone
 	s.cron = nil
 	s.mu.Unlock()
 	if c == nil {
 		return nil
 	}
-	var err error
-	select {
-	case <-c.Stop().Done():
-	case <-ctx.Done():
-		err = fmt.Errorf("scheduler: stop: %w", ctx.Err())
+	if uerr := sub.Unsubscribe(); uerr != nil {
+		s.log.WithError(uerr).Debug("scheduler: unsubscribe from nudges")
 	}
-	cancel() // ends the renewer and, on timeout, the running sweep
+	close(quitNudges)
+	var err error
+	cronDone := c.Stop().Done()
+	for _, done := range []<-chan struct{}{cronDone, nudgesDone} {
+		select {
+		case <-done:
+		case <-ctx.Done():
+			err = fmt.Errorf("scheduler: stop: %w", ctx.Err())
+		}
+		if err != nil {
+			break
+		}
+	}
+	cancel() // ends the renewer and, on timeout, the running sweeps
 	<-renewDone
 	relCtx, relCancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer relCancel()
@@ -333,16 +378,8 @@ func (s *Scheduler) SweepIfLeader(ctx context.Context) (stats Stats, led bool, e
 	if err != nil || !held {
 		return Stats{}, false, err
 	}
-	sweepCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	s.mu.Lock()
-	s.cancelSweep = cancel
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		s.cancelSweep = nil
-		s.mu.Unlock()
-	}()
+	sweepCtx, end := s.whileLeading(ctx)
+	defer end()
 	stats, err = s.Sweep(sweepCtx)
 	return stats, true, err
 }
@@ -385,8 +422,8 @@ func (s *Scheduler) renewLoop(ctx context.Context, done chan<- struct{}) {
 		if was && !held {
 			s.log.WithField("instance", s.instance).Warn("scheduler: lost leadership")
 			s.mu.Lock()
-			if s.cancelSweep != nil {
-				s.cancelSweep()
+			for _, cancel := range s.cancelSweeps {
+				cancel()
 			}
 			s.mu.Unlock()
 		} else if !was && held {

@@ -53,9 +53,10 @@ func (st Stats) fields() logrus.Fields {
 
 // sweep is the state of one Sweep call shared by its workers.
 type sweep struct {
-	s     *Scheduler
-	now   time.Time
-	floor time.Time // earliest minute a new time key may use: after the cursor
+	s           *Scheduler
+	nowLaneOnly bool // a sweep a nudge asked for
+	now         time.Time
+	floor       time.Time // earliest minute a new time key may use: after the cursor
 
 	// debug: whether debug logs are on; building a per-reminder log entry
 	// otherwise costs a map and several allocations for nothing.
@@ -74,7 +75,19 @@ type sweep struct {
 // is proportional to what is due, not to the number of cases. Sweep does
 // not check the lease; Start and SweepIfLeader do.
 func (s *Scheduler) Sweep(ctx context.Context) (Stats, error) {
+	return s.sweep(ctx, false)
+}
+
+// sweep is Sweep, or with nowLaneOnly a sweep of the now lane alone that
+// leaves the time keys and the cursor to the scheduled sweep.
+func (s *Scheduler) sweep(ctx context.Context, nowLaneOnly bool) (Stats, error) {
+	if !nowLaneOnly {
+		s.scheduledWaiting.Add(1) // now-lane sweeps give way meanwhile
+	}
 	s.sweepMu.Lock()
+	if !nowLaneOnly {
+		s.scheduledWaiting.Add(-1)
+	}
 	defer s.sweepMu.Unlock()
 	began := time.Now()
 	defer s.watchBudget(began)()
@@ -86,13 +99,21 @@ func (s *Scheduler) Sweep(ctx context.Context) (Stats, error) {
 	}
 	upto := now.UTC().Truncate(time.Minute)
 	next := upto
-	if cur.After(upto) {
+	if cur.After(upto) || nowLaneOnly {
 		// The clock went back (or another leader's ran ahead): never
-		// move the cursor backwards.
+		// move the cursor backwards. A now-lane sweep lists no minutes,
+		// so it leaves the cursor where it is, and a subject it moves
+		// lands after it.
 		next = cur
 	}
-	sw := &sweep{s: s, now: now, floor: next.Add(time.Minute), debug: s.log.Logger.IsLevelEnabled(logrus.DebugLevel)}
-	filters := append(rangeFilters(cur, upto), nowPrefix+">")
+	if !nowLaneOnly {
+		s.failed.Clear() // this sweep retries them
+	}
+	sw := &sweep{s: s, nowLaneOnly: nowLaneOnly, now: now, floor: next.Add(time.Minute), debug: s.log.Logger.IsLevelEnabled(logrus.DebugLevel)}
+	filters := []string{nowPrefix + ">"}
+	if !nowLaneOnly {
+		filters = append(rangeFilters(cur, upto), filters...)
+	}
 
 	entries := make(chan listed, 1024)
 	var lists int
@@ -130,7 +151,9 @@ func (s *Scheduler) Sweep(ctx context.Context) (Stats, error) {
 		}
 	}
 	stats.Duration = time.Since(began)
-	s.metrics.Sweep(stats.Duration)
+	if !nowLaneOnly { // the histogram is of scheduled sweeps, which have a budget
+		s.metrics.Sweep(stats.Duration)
+	}
 	s.metrics.Published(stats.Published)
 	if stats.Duration > s.budget {
 		s.log.WithFields(stats.fields()).WithField("budget", s.budget.String()).Warn("scheduler: sweep ended past its budget")
@@ -247,6 +270,9 @@ func (w *worker) batch(ctx context.Context, es []listed) {
 	for _, e := range es {
 		if _, dup := w.sw.seen.LoadOrStore(e.key, true); dup {
 			continue // a listing may report a key twice
+		}
+		if _, failed := s.failed.Load(e.key); failed && w.sw.nowLaneOnly {
+			continue // left to the scheduled sweep, see Scheduler.failed
 		}
 		sub, ok := parseEntryKey(e.key)
 		if !ok {
@@ -612,6 +638,7 @@ func (w *worker) finish(ctx context.Context, it *item) {
 	}
 	if it.err != nil {
 		w.sw.failed.Add(1)
+		s.failed.Store(it.sub.nowKey(), struct{}{})
 		s.log.WithError(it.err).WithFields(logrus.Fields{"kind": it.sub.kind, "id": it.sub.id}).Error("scheduler: subject failed, retrying at the next sweep")
 		w.requeue(ctx, it.sub)
 		return
@@ -632,7 +659,9 @@ func (w *worker) finish(ctx context.Context, it *item) {
 // requeue puts a subject in the now lane, so that the next sweep retries
 // it whatever the cursor does.
 func (w *worker) requeue(ctx context.Context, sub subject) {
-	if err := w.sw.s.Reindex(ctx, sub.kind, sub.id); err != nil {
+	// Without a nudge: a subject that failed waits for the scheduled
+	// sweep rather than making the leader retry it at once, in a loop.
+	if err := w.sw.s.reindex(ctx, sub); err != nil {
 		w.sw.incomplete.Store(true)
 		w.sw.s.log.WithError(err).WithFields(logrus.Fields{"kind": sub.kind, "id": sub.id}).Error("scheduler: requeue")
 	}

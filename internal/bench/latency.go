@@ -31,10 +31,12 @@ const latencyPrefix = "L"
 // moment the sandbox provider's Send began for that loan's reminder (the
 // provider stamps each message with it).
 //
-// An event reindexes its loan in the due index's now lane, which the next
-// scheduled sweep publishes: the figure is mostly the wait for that sweep.
-// The events are spread evenly over two sweep periods so that they arrive
-// at every moment of the period, as a backend's events do.
+// An event reindexes its loan in the due index's now lane and nudges the
+// sweep's leader, which sweeps that lane at once: the figure is intake, one
+// now-lane sweep and the worker, not the wait for the scheduled sweep. The
+// events are spread evenly over two sweep periods so that they arrive at
+// every moment of the period, scheduled sweeps included, as a backend's
+// events do.
 func eventLatency(ctx context.Context, dir string, n int, spec string) (Latency, error) {
 	res := Latency{Events: n, Sweep: spec}
 	period, err := sweepPeriod(spec)

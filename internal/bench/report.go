@@ -50,7 +50,7 @@ func printLatency(w io.Writer, r *Result) {
 	fmt.Fprintf(w, "event in -> first provider call, idle instance: p50 %v  p99 %v  max %v  (%d events)\n",
 		short(l.P50), short(l.P99), short(l.Max), l.Events)
 	fmt.Fprintf(w, "  from the start of each POST /v1/events (loan.updated, overdue, the policy's step due now) to the sandbox provider's Send;\n")
-	fmt.Fprintf(w, "  one event at a time, spread evenly over %v; includes the wait for the sweep that publishes the reminder (sweep %q)\n",
+	fmt.Fprintf(w, "  one event at a time, spread evenly over %v; each nudges a sweep of the now lane, between the scheduled ones (sweep %q)\n",
 		short(l.Spread), l.Sweep)
 	fmt.Fprintf(w, "  the intake call itself answered in p50 %v  p99 %v\n", short(l.IntakeP50), short(l.IntakeP99))
 }

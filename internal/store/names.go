@@ -30,6 +30,11 @@ const (
 	OutboxStream = "FORBEAR_OUTBOX"
 	// OutboxPrefix + channel + "." + Token(borrower)
 	OutboxPrefix = "forbear.outbox."
+
+	// SweepNudgeSubject is a core NATS subject, on no stream: every
+	// change to the due index's now lane is announced on it, so that the
+	// instance leading the sweep publishes what became due at once.
+	SweepNudgeSubject = "forbear.sweep.nudge"
 )
 
 // KV bucket names.
