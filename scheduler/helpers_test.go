@@ -149,7 +149,8 @@ func (b *bundle) indexEntry(t testing.TB, kind, id string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return string(e.Value())
+	rec, _ := decodeRecord(e.Value(), time.Now())
+	return rec.Entry
 }
 
 // indexFuture writes n loan subjects due at `at` straight into the due

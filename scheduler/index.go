@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -210,9 +211,10 @@ func newKVWrites(js jetstream.JetStream, bucket string) kvWrites {
 }
 
 // put writes value at key; with cas, only if the key's revision is rev (0:
-// only if the key does not exist).
-func (w kvWrites) put(key string, value []byte, cas bool, rev uint64) (jetstream.PubAckFuture, error) {
-	opts := []jetstream.PublishOpt{jetstream.WithStallWait(stallWait)}
+// only if the key does not exist). extra adds publish options, such as a
+// per-message TTL.
+func (w kvWrites) put(key string, value []byte, cas bool, rev uint64, extra ...jetstream.PublishOpt) (jetstream.PubAckFuture, error) {
+	opts := append([]jetstream.PublishOpt{jetstream.WithStallWait(stallWait)}, extra...)
 	if cas {
 		opts = append(opts, jetstream.WithExpectLastSequencePerSubject(rev))
 	}
@@ -245,38 +247,101 @@ func (s *Scheduler) Reindex(ctx context.Context, kind, id string) error {
 	if id == "" {
 		return fmt.Errorf("scheduler: reindex %s: empty id", kind)
 	}
-	if err := s.reindex(ctx, subject{kind: kind, id: id}); err != nil {
+	if err := s.reindex(ctx, subject{kind: kind, id: id}, nil); err != nil {
 		return err
 	}
 	s.nudgeLeader()
 	return nil
 }
 
-// reindex puts sub in the now lane without nudging the leader.
-func (s *Scheduler) reindex(ctx context.Context, sub subject) error {
-	kind, id := sub.kind, sub.id
-	old := ""
-	e, err := s.due.Get(ctx, sub.revKey())
-	switch {
-	case err == nil:
-		old = string(e.Value())
-	case !store.IsNotFound(err):
-		return fmt.Errorf("scheduler: reindex %s %s: %w", kind, id, err)
-	}
+// maxRecordTries bounds the compare-and-set attempts of one record
+// update. Only a Reindex of the same subject on another instance, or the
+// sweep, races it; losing this many times in a row means something is
+// wrong, and the caller reports it.
+const maxRecordTries = 8
+
+// reindex puts sub in the now lane, without nudging the leader, adding
+// the markers in extra (those of a sweep that requeues the subject) to
+// its record.
+//
+// The record first, then the now entry, pipelined: a sweep that lists the
+// entry finds the record naming it (had the entry come first, a sweep
+// could find the record naming the old entry and delete the new one as
+// stale); a sweep that read the record before fails its compare-and-set
+// and leaves the entry to this Reindex.
+func (s *Scheduler) reindex(ctx context.Context, sub subject, extra map[string]mark) error {
 	nowKey := sub.nowKey()
-	var b acks
-	// The now entry first, then the reverse key: a sweep that already
-	// read the reverse key fails its compare-and-set, and one that listed
-	// the old now entry fails its conditional delete.
-	b.add(s.dueW.put(nowKey, nil, false, 0))
-	b.add(s.dueW.put(sub.revKey(), []byte(nowKey), false, 0))
-	if old != "" && old != nowKey {
+	old, err := s.updateRecord(ctx, sub, func(r *record) {
+		r.Entry = nowKey
+		r.merge(extra)
+	}, func(b *acks) { b.add(s.dueW.put(nowKey, nil, false, 0)) })
+	if err == nil && old != "" && old != nowKey {
+		var b acks
 		b.add(s.dueW.del(old, false, 0))
+		err = b.wait(ctx)
 	}
-	if err := b.wait(ctx); err != nil {
-		return fmt.Errorf("scheduler: reindex %s %s: %w", kind, id, err)
+	if err != nil {
+		return fmt.Errorf("scheduler: reindex %s %s: %w", sub.kind, sub.id, err)
 	}
 	return nil
+}
+
+// updateRecord applies change to sub's record by compare-and-set,
+// reading it again after losing a race, and returns the entry the record
+// named before the change that stuck. then, when not nil, issues writes
+// that must follow the record's; they are waited for with it. A record
+// without an entry is kept only for its markers, and expires with them.
+func (s *Scheduler) updateRecord(ctx context.Context, sub subject, change func(*record), then func(*acks)) (oldEntry string, err error) {
+	key := sub.revKey()
+	for range maxRecordTries {
+		now := s.clock.Now()
+		var rec record
+		var rev uint64
+		e, err := s.due.Get(ctx, key)
+		switch {
+		case err == nil:
+			var ok bool
+			if rec, ok = decodeRecord(e.Value(), now); !ok {
+				s.log.WithField("key", key).Warn("scheduler: index record does not decode; writing it afresh")
+			}
+			rev = e.Revision()
+		case !store.IsNotFound(err):
+			return "", err
+		}
+		oldEntry = rec.Entry
+		change(&rec)
+		rec.prune(now)
+		var b acks
+		if rev == 0 {
+			// Create, synchronously: a deleted key's revision is its
+			// delete marker's, which a Get does not return; Create knows
+			// it.
+			var opts []jetstream.KVCreateOpt
+			if rec.Entry == "" {
+				opts = append(opts, jetstream.KeyTTL(markerTTL))
+			}
+			if _, err = s.due.Create(ctx, key, rec.encode(), opts...); errors.Is(err, jetstream.ErrKeyExists) {
+				continue
+			}
+		} else {
+			var opts []jetstream.PublishOpt
+			if rec.Entry == "" {
+				opts = append(opts, jetstream.WithMsgTTL(markerTTL))
+			}
+			b.add(s.dueW.put(key, rec.encode(), true, rev, opts...))
+		}
+		if err == nil && then != nil {
+			then(&b)
+		}
+		if err == nil {
+			err = b.wait(ctx)
+		}
+		if store.IsWrongSequence(err) {
+			continue
+		}
+		return oldEntry, err
+	}
+	return "", fmt.Errorf("record %s: still changing after %d tries", key, maxRecordTries)
 }
 
 // cursor reads the last minute a sweep listed; without one, listing starts

@@ -33,8 +33,9 @@ func (l *Loader) Add(ctx context.Context, kind, id string, at time.Time) error {
 	if !at.IsZero() {
 		key = sub.timeKey(at)
 	}
+	// The record first, as Reindex writes it.
+	l.pending.add(l.w.put(sub.revKey(), record{Entry: key}.encode(), false, 0))
 	l.pending.add(l.w.put(key, nil, false, 0))
-	l.pending.add(l.w.put(sub.revKey(), []byte(key), false, 0))
 	if l.pending.len() >= 2000 {
 		return l.Flush(ctx)
 	}

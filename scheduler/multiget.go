@@ -134,6 +134,9 @@ func (s *Scheduler) multiLast(ctx context.Context, bucket string, keys []string,
 				if op := m.Header.Get(kvOpHeader); op == kvOpDelete || op == "PURGE" {
 					continue
 				}
+				if m.Header.Get(jetstream.MarkerReasonHeader) != "" {
+					continue // the server's marker of a key that expired or was removed
+				}
 				subj := m.Header.Get(jetstream.SubjectHeader)
 				seq, err := strconv.ParseUint(m.Header.Get(jetstream.SequenceHeader), 10, 64)
 				if err != nil || !strings.HasPrefix(subj, prefix) {

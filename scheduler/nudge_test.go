@@ -93,7 +93,7 @@ func TestNudgeBurstCoalesces(t *testing.T) {
 	}
 	// The loan enters the lane without a nudge of its own; the last
 	// nudge, on the same connection as the burst, follows every other.
-	if err := b.sched.reindex(b.ctx, subject{kind: KindLoan, id: "L1"}); err != nil {
+	if err := b.sched.reindex(b.ctx, subject{kind: KindLoan, id: "L1"}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := b.nats.Conn.Publish(store.SweepNudgeSubject, nil); err != nil {

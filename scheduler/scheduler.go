@@ -135,7 +135,6 @@ type Scheduler struct {
 	due        jetstream.KeyValue
 	dueW       kvWrites
 	occ        jetstream.KeyValue
-	occW       kvWrites
 	lease      *lease
 	budget     time.Duration
 	metrics    *metrics.Metrics
@@ -245,7 +244,7 @@ func New(o Options) (*Scheduler, error) {
 		defZone: o.DefaultTimezone, spec: o.Spec, clock: o.Clock, log: log, instance: o.Instance,
 		workers: o.Workers, batch: o.Batch, directAPI: directAPIPrefix(o.JS),
 		due: buckets[store.DueBucket], dueW: newKVWrites(o.JS, store.DueBucket),
-		occ: buckets[store.OccurrencesBucket], occW: newKVWrites(o.JS, store.OccurrencesBucket),
+		occ:    buckets[store.OccurrencesBucket],
 		budget: o.SweepBudget, metrics: o.Metrics,
 		nudgeGap: o.NudgeGap, nudged: make(chan struct{}, 1), cancelSweeps: map[uint64]context.CancelFunc{},
 	}

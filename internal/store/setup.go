@@ -81,6 +81,11 @@ func Setup(ctx context.Context, js jetstream.JetStream, o Options) error {
 		switch b {
 		case TemplatesBucket:
 			cfg.History = 64
+		case DueBucket:
+			// The scheduler writes a subject's record that only keeps
+			// occurrence markers with a TTL of its own; the server keeps
+			// a marker of its expiry briefly, for watchers.
+			cfg.LimitMarkerTTL = time.Hour
 		case EventIDsBucket, OccurrencesBucket:
 			// Markers: kept long enough to outlive any redelivery or retry.
 			cfg.TTL = 30 * 24 * time.Hour

@@ -1,0 +1,269 @@
+package scheduler
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/sirupsen/logrus"
+
+	"github.com/forbear/forbear/internal/domain"
+	"github.com/forbear/forbear/internal/logging"
+	"github.com/forbear/forbear/internal/store"
+)
+
+// sent is one reminder publish in flight.
+type sent struct {
+	outgoing
+	f   jetstream.PubAckFuture
+	err error
+}
+
+// move is a subject's index entry moving to a new time key. The old entry
+// is deleted only once the new one and the record pointing at it are
+// written, so a failed write never loses the subject.
+type move struct {
+	old listed
+	put jetstream.PubAckFuture
+	rec recordPut
+	err error
+}
+
+// recordPut is a compare-and-set write of a subject's record in flight,
+// with the markers it adds: should a Reindex win the race, they are added
+// to the record the Reindex wrote.
+type recordPut struct {
+	sub   subject
+	newly map[string]mark
+	f     jetstream.PubAckFuture
+	err   error
+}
+
+// send publishes what selectReminders picks of every item and waits for
+// all the acknowledgements at once.
+func (w *worker) send(ctx context.Context, items []*item) {
+	s, now := w.sw.s, w.sw.now
+	var auditAcks acks
+	for _, it := range items {
+		if it.err != nil || it.p.Drop != "" {
+			continue
+		}
+		sel := selectReminders(it.p, it.rec, it.sup, now)
+		w.sw.skipped.Add(int64(sel.already + len(sel.held)))
+		it.wake = sel.wake
+		if w.sw.debug {
+			for _, h := range sel.held {
+				s.log.WithFields(reminderFields(h.rem)).WithField("reason", h.reason).Debug("scheduler: suppressed, not scheduled")
+			}
+		}
+		for _, o := range sel.send {
+			data, err := json.Marshal(o.rem)
+			if err == nil {
+				var f jetstream.PubAckFuture
+				f, err = s.js.PublishAsync(store.ReminderSubject(string(o.rem.Channel), o.rem.BorrowerID), data,
+					jetstream.WithMsgID(o.rem.ID), jetstream.WithStallWait(stallWait))
+				if err == nil {
+					it.sent = append(it.sent, sent{outgoing: o, f: f})
+				}
+			}
+			if err != nil {
+				it.err = errors.Join(it.err, fmt.Errorf("publish %s: %w", o.rem.ID, err))
+			}
+		}
+	}
+	for _, it := range items {
+		for i := range it.sent {
+			x := &it.sent[i]
+			if x.err = waitAck(ctx, x.f); x.err != nil {
+				it.err = errors.Join(it.err, fmt.Errorf("publish %s: %w", x.rem.ID, x.err))
+				continue
+			}
+			w.sw.published.Add(1)
+			// Only now is the reminder queued: a publish that failed (a
+			// stream without a leader, say) leaves no "queued" line for
+			// a reminder that a later sweep may replace by a newer
+			// occurrence.
+			if s.audit != nil {
+				auditAcks.add(w.recordQueued(x.rem, now))
+			}
+			if w.sw.debug {
+				s.log.WithFields(reminderFields(x.rem)).Debug("scheduler: queued")
+			}
+		}
+	}
+	if err := auditAcks.wait(ctx); err != nil {
+		// The reminders are on their way; only "queued" lines are missing.
+		s.log.WithError(err).Warn("scheduler: audit records")
+	}
+}
+
+// finish marks what an item published in its record and moves, drops or
+// requeues its entry, as place decides.
+func (w *worker) finish(ctx context.Context, it *item) {
+	s, now := w.sw.s, w.sw.now
+	// Markers only for what the stream acknowledged: a crash before the
+	// record is written republishes, and the dedup window drops the copy.
+	for _, x := range it.sent {
+		if x.err == nil {
+			marker := it.p.Targets[x.t].Marker
+			chs := []domain.Channel{x.rem.Channel}
+			it.rec.markSent(marker, chs, now)
+			if it.newly == nil {
+				it.newly = map[string]mark{}
+			}
+			m := it.newly[marker]
+			m.Channels, m.At = append(m.Channels, chs...), now
+			it.newly[marker] = m
+		}
+	}
+	pl := place(it.p, it.err != nil, it.wake)
+	switch pl.kind {
+	case moveRetry:
+		w.sw.failed.Add(1)
+		s.failed.Store(it.sub.nowKey(), struct{}{})
+		s.log.WithError(it.err).WithFields(logrus.Fields{"kind": it.sub.kind, "id": it.sub.id}).Error("scheduler: subject failed, retrying at the next sweep")
+		w.requeue(ctx, it.sub, it.newly)
+	case moveDrop:
+		if it.p.Drop == "" {
+			w.sw.skipped.Add(int64(it.p.Held))
+		}
+		w.drop(it, pl.reason)
+	case moveLater:
+		w.sw.skipped.Add(int64(it.p.Held))
+		w.reschedule(it, pl.at)
+	}
+}
+
+// requeue puts a subject in the now lane with the markers it gained, so
+// that the next sweep retries it whatever the cursor does.
+func (w *worker) requeue(ctx context.Context, sub subject, newly map[string]mark) {
+	// Without a nudge: a subject that failed waits for the scheduled
+	// sweep rather than making the leader retry it at once, in a loop.
+	if err := w.sw.s.reindex(ctx, sub, newly); err != nil {
+		w.sw.incomplete.Store(true)
+		w.sw.s.log.WithError(err).WithFields(logrus.Fields{"kind": sub.kind, "id": sub.id}).Error("scheduler: requeue")
+	}
+}
+
+// drop removes a subject's entry from the index. Its record goes too,
+// unless it still has markers to keep: then it stays, without an entry,
+// until the markers expire. Both writes are conditional, so a Reindex
+// that raced wins.
+func (w *worker) drop(it *item, why string) {
+	s, now := w.sw.s, w.sw.now
+	w.sw.dropped.Add(1)
+	if w.sw.debug {
+		s.log.WithFields(logrus.Fields{"kind": it.sub.kind, "id": it.sub.id, "reason": why}).Debug("scheduler: unindex")
+	}
+	w.later.addCAS(s.dueW.del(it.e.key, true, it.e.rev))
+	rec := it.rec
+	rec.Entry = ""
+	rec.prune(now)
+	p := recordPut{sub: it.sub, newly: it.newly}
+	if rec.Sent == nil && rec.OldMarkersUntil.IsZero() {
+		p.f, p.err = s.dueW.del(it.sub.revKey(), true, it.recRev)
+	} else {
+		p.f, p.err = s.dueW.put(it.sub.revKey(), rec.encode(), true, it.recRev, jetstream.WithMsgTTL(markerTTL))
+	}
+	w.recs = append(w.recs, p)
+}
+
+// reschedule moves a subject's entry to the minute of next.
+func (w *worker) reschedule(it *item, next time.Time) {
+	s := w.sw.s
+	if ceilMinute(next).Before(w.sw.floor) {
+		// Must land after the cursor this sweep writes, or it would never
+		// be listed.
+		next = w.sw.floor
+	}
+	key := it.sub.timeKey(next)
+	rec := it.rec
+	rec.Entry = key
+	rec.prune(w.sw.now)
+	m := move{old: it.e, rec: recordPut{sub: it.sub, newly: it.newly}}
+	m.put, m.err = s.dueW.put(key, nil, false, 0)
+	if m.err == nil {
+		m.rec.f, m.rec.err = s.dueW.put(it.sub.revKey(), rec.encode(), true, it.recRev)
+	}
+	w.moves = append(w.moves, m)
+}
+
+// flush waits for the deferred writes, then deletes the old entries of
+// the moves that completed.
+func (w *worker) flush(ctx context.Context) {
+	log := w.sw.s.log
+	for _, p := range w.recs {
+		if err := w.settleRecord(ctx, p); err != nil {
+			// A drop that did not land is listed again; its markers are
+			// covered by the dedup window.
+			log.WithError(err).WithFields(logrus.Fields{"kind": p.sub.kind, "id": p.sub.id}).Warn("scheduler: write index record")
+		}
+	}
+	w.recs = w.recs[:0]
+	if err := w.later.wait(ctx); err != nil {
+		// A missed deletion is recoverable: the next listing finds it.
+		log.WithError(err).Warn("scheduler: deferred writes")
+	}
+	for _, m := range w.moves {
+		err := m.err
+		if err == nil {
+			err = waitAck(ctx, m.put)
+		}
+		if err == nil {
+			err = w.settleRecord(ctx, m.rec)
+		}
+		if err != nil {
+			log.WithError(err).WithFields(logrus.Fields{"kind": m.rec.sub.kind, "id": m.rec.sub.id}).Warn("scheduler: reschedule failed, requeueing")
+			w.requeue(ctx, m.rec.sub, m.rec.newly)
+			continue
+		}
+		// Conditional on the revision listed: if a Reindex rewrote the
+		// entry meanwhile, it stays.
+		w.later.addCAS(w.sw.s.dueW.del(m.old.key, true, m.old.rev))
+	}
+	w.moves = w.moves[:0]
+	if err := w.later.wait(ctx); err != nil {
+		log.WithError(err).Warn("scheduler: delete old index entries")
+	}
+}
+
+// settleRecord waits for a record write. One that lost to a Reindex is
+// no error (the Reindex's now entry stands), but the markers it carried
+// are added to the record the Reindex wrote.
+func (w *worker) settleRecord(ctx context.Context, p recordPut) error {
+	err := p.err
+	if err == nil {
+		err = waitAck(ctx, p.f)
+	}
+	if !store.IsWrongSequence(err) {
+		return err
+	}
+	if len(p.newly) == 0 {
+		return nil
+	}
+	_, err = w.sw.s.updateRecord(ctx, p.sub, func(r *record) { r.merge(p.newly) }, nil)
+	return err
+}
+
+// recordQueued writes the "queued" delivery record of rem. The recorder
+// publishes with the client's default stall wait, which a big sweep can
+// exceed while the publish cap is full: retry rather than lose the line.
+func (w *worker) recordQueued(rem domain.Reminder, now time.Time) (jetstream.PubAckFuture, error) {
+	d := domain.NewDelivery(rem, domain.Queued, now)
+	for attempt := 0; ; attempt++ {
+		f, err := w.sw.s.audit.RecordAsync(d)
+		if err == nil || !errors.Is(err, jetstream.ErrTooManyStalledMsgs) || attempt >= 50 {
+			return f, err
+		}
+	}
+}
+
+func reminderFields(r domain.Reminder) logrus.Fields {
+	return logrus.Fields{
+		logging.FieldBorrower: r.BorrowerID, logging.FieldLoan: r.LoanID,
+		logging.FieldStep: r.Step, logging.FieldChannel: string(r.Channel), logging.FieldMsg: r.ID,
+	}
+}
