@@ -30,10 +30,11 @@
 //
 // Occurrence identity is "<loan>/<step>/<k>" for due-date policies and
 // "<agreement>/<step>/<i>-<k>" for instalment policies; a reminder's id (and
-// its Nats-Msg-Id) adds "/<channel>". A durable marker in the occurrences
-// bucket, written after the stream acknowledged every publish, records
-// which channels of an occurrence went out; the stream's dedup window
-// covers the gap between a publish and its marker. The marker key also
+// its Nats-Msg-Id) adds "/<channel>". A durable marker in the subject's
+// index record (below), written after the stream acknowledged every
+// publish, records which channels of an occurrence went out; the stream's
+// dedup window covers the gap between a publish and its marker. Markers
+// are kept 30 days, at most 256 per subject. The marker key also
 // carries the anchor date, so a loan whose due date moves (a new cycle on
 // the same loan id) gets fresh occurrences. A channel withheld by a
 // suppression is simply not published (no new occurrence in a suppressed
@@ -48,7 +49,8 @@
 //
 //	t.<YYYY>.<MM>.<DD>.<hh>.<mm>.<kind>.<token>   due at that UTC minute
 //	now.<kind>.<token>                           due at the next sweep
-//	k.<kind>.<token>                             -> the subject's current entry
+//	k.<kind>.<token>                             the subject's record: its
+//	                                             current entry and markers
 //	cursor                                       last minute a sweep listed
 //
 // A sweep lists the minutes after the cursor up to now with one filtered
@@ -62,22 +64,31 @@
 // leader, see Nudges); intake calls it whenever a case, agreement,
 // borrower or suppression changes. It writes no
 // time key, so it needs no clock and is safe to call from any instance.
-// The reverse key decides which entry is current: an entry it does not
-// point at is stale and is deleted when listed, and every change the sweep
-// makes to the index is a compare-and-set, so a Reindex racing a sweep is
-// never lost.
+// The record decides which entry is current: an entry it does not name is
+// stale and is deleted when listed. Every change to a record is a
+// compare-and-set; Reindex writes the record before the now entry, so a
+// sweep never finds a new entry with an old record, and a sweep that
+// loses a race to a Reindex adds its markers to the record the Reindex
+// wrote. A Reindex racing a sweep is never lost. Once nothing is due, a
+// record with markers stays, without an entry, until they expire (a
+// per-message TTL). Records of earlier versions held only the entry key,
+// with markers in the occurrences bucket; the sweep still reads those for
+// the 30 days their markers may live.
 //
 // # Sweeping
 //
 // A sweep streams the listed entries to a bounded pool of workers. Each
-// worker takes a batch of subjects and reads what they need (reverse keys,
-// cases or agreements, borrowers, occurrence markers) with one multi-key
+// worker takes a batch of subjects and reads what they need (records,
+// cases or agreements, borrowers) with one multi-key
 // direct get per bucket, takes suppressions from a cached view when one is
 // given and it withholds nothing (Options.Suppressions) and otherwise
 // reads them from the stream leader concurrently, publishes every reminder
 // and its "queued" delivery record asynchronously, and waits for the
-// acknowledgements once per batch. Index moves and markers are pipelined
-// the same way. There is no round trip per reminder.
+// acknowledgements once per batch. What to publish and where each entry
+// goes next are pure decisions (decide.go). Index moves and markers are
+// pipelined the same way: a subject's bookkeeping is one record write,
+// plus the new time key when it moves. There is no round trip per
+// reminder.
 //
 // One subject cannot stop the sweep: a record whose planning panics fails
 // alone (logged, counted, retried at the next sweep), and a batch that
