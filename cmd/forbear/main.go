@@ -111,6 +111,7 @@ func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer
 		fmt.Fprintln(stderr, "forbear: log.level:", err)
 		return 2
 	}
+	app.SetMemoryLimit(cfg.MemoryLimitMiB)
 	a, err := app.New(ctx, cfg, app.Options{Log: log, Version: version})
 	if err != nil {
 		log.WithError(err).Error("forbear could not start")
@@ -167,6 +168,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		defer file.Close()
 		o.Profile = file
 	}
+	// As serve runs: the peak RSS it prints is what serve's default
+	// configuration gives.
+	app.SetMemoryLimit(config.Default().MemoryLimitMiB)
 	if _, err := bench.Run(ctx, o, stdout); err != nil {
 		fmt.Fprintln(stderr, "forbear bench:", err)
 		return 1

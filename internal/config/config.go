@@ -7,21 +7,25 @@ import (
 // Config is the whole configuration (spec §2). The zero value is not
 // usable; start from Default().
 type Config struct {
-	HTTP         HTTP       `yaml:"http"`
-	Auth         Auth       `yaml:"auth"`
-	DataDir      string     `yaml:"data_dir"`
-	NATS         NATS       `yaml:"nats"`
-	Scheduler    Scheduler  `yaml:"scheduler"`
-	Providers    Providers  `yaml:"providers"`
-	Compliance   Compliance `yaml:"compliance"`
-	Policies     []Policy   `yaml:"policies"`
-	Agreements   Agreements `yaml:"agreements"`
-	TemplatesDir string     `yaml:"templates_dir"`
-	Templates    Templates  `yaml:"templates"`
-	Dispatcher   Dispatcher `yaml:"dispatcher"`
-	Console      Console    `yaml:"console"`
-	Audit        Audit      `yaml:"audit"`
-	Log          Log        `yaml:"log"`
+	HTTP    HTTP   `yaml:"http"`
+	Auth    Auth   `yaml:"auth"`
+	DataDir string `yaml:"data_dir"`
+	// MemoryLimitMiB is the Go runtime's soft memory limit for the whole
+	// process, embedded NATS server included (see internal/app
+	// SetMemoryLimit); 0 leaves the runtime's default.
+	MemoryLimitMiB int        `yaml:"memory_limit_mib"`
+	NATS           NATS       `yaml:"nats"`
+	Scheduler      Scheduler  `yaml:"scheduler"`
+	Providers      Providers  `yaml:"providers"`
+	Compliance     Compliance `yaml:"compliance"`
+	Policies       []Policy   `yaml:"policies"`
+	Agreements     Agreements `yaml:"agreements"`
+	TemplatesDir   string     `yaml:"templates_dir"`
+	Templates      Templates  `yaml:"templates"`
+	Dispatcher     Dispatcher `yaml:"dispatcher"`
+	Console        Console    `yaml:"console"`
+	Audit          Audit      `yaml:"audit"`
+	Log            Log        `yaml:"log"`
 }
 
 // HTTP is the API listener.

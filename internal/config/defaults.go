@@ -2,6 +2,13 @@ package config
 
 import "time"
 
+// DefaultMemoryLimitMiB is memory_limit_mib when not configured.
+const DefaultMemoryLimitMiB = 896
+
+// MinMemoryLimitMiB is the least memory_limit_mib other than 0: below it
+// the collector would run all the time.
+const MinMemoryLimitMiB = 128
+
 // Default returns the configuration forbear runs with when nothing is
 // configured: embedded NATS, HTTP on loopback, sandbox providers and the
 // bundled example policies "standard" and "plan".
@@ -17,7 +24,11 @@ func Default() Config {
 			InboxStreams:      StreamCaps{PerToken: 4, PerBorrower: 8},
 		},
 		DataDir: "./forbear-data",
-		NATS:    NATS{Embedded: Embedded{Listen: "127.0.0.1:4222"}},
+		// Twice what 1,000,000 open cases keep live in the embedded
+		// server's subject index (about 450 MiB) would pass 1 GiB; a soft
+		// limit makes the collector run before that instead.
+		MemoryLimitMiB: DefaultMemoryLimitMiB,
+		NATS:           NATS{Embedded: Embedded{Listen: "127.0.0.1:4222"}},
 		Scheduler: Scheduler{
 			Sweep:       "@every 1m",
 			Timezone:    "Asia/Shanghai",

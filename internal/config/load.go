@@ -222,6 +222,9 @@ func (c *Config) Validate() error {
 			bad(key, "must be between 1 and %d, got %d", MaxStreamCap, v)
 		}
 	}
+	if m := c.MemoryLimitMiB; m != 0 && (m < MinMemoryLimitMiB || m > 1<<24) {
+		bad("memory_limit_mib", "must be 0 (the Go runtime's default) or between %d and %d, got %d", MinMemoryLimitMiB, 1<<24, m)
+	}
 	if c.DataDir == "" && c.NATS.URL == "" {
 		bad("data_dir", "is required for the embedded NATS server")
 	}

@@ -1,0 +1,28 @@
+package app
+
+import (
+	"math"
+	"runtime/debug"
+	"testing"
+)
+
+// These tests change a process-wide setting: not parallel, and they put
+// it back.
+func TestSetMemoryLimit(t *testing.T) {
+	before := debug.SetMemoryLimit(-1)
+	t.Cleanup(func() { debug.SetMemoryLimit(before) })
+	debug.SetMemoryLimit(math.MaxInt64)
+
+	if got := SetMemoryLimit(0); got != math.MaxInt64 || debug.SetMemoryLimit(-1) != math.MaxInt64 {
+		t.Errorf("0 set a limit: %d", debug.SetMemoryLimit(-1))
+	}
+	if got := SetMemoryLimit(512); got != 512<<20 || debug.SetMemoryLimit(-1) != 512<<20 {
+		t.Errorf("512 MiB: returned %d, in force %d", got, debug.SetMemoryLimit(-1))
+	}
+	// GOMEMLIMIT wins: the runtime read it at start, and forbear leaves it.
+	t.Setenv("GOMEMLIMIT", "1GiB")
+	debug.SetMemoryLimit(1 << 30)
+	if got := SetMemoryLimit(256); got != 1<<30 || debug.SetMemoryLimit(-1) != 1<<30 {
+		t.Errorf("with GOMEMLIMIT: returned %d, in force %d; want 1 GiB kept", got, debug.SetMemoryLimit(-1))
+	}
+}
