@@ -1,6 +1,8 @@
 package compliance
 
 import (
+	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -70,3 +72,41 @@ func durp(d time.Duration) *config.Duration {
 }
 
 func intp(n int) *int { return &n }
+
+// presets compiles rules from preset names alone.
+func presets(t testing.TB, def *time.Location, names ...string) Rules {
+	t.Helper()
+	return compile(t, config.Compliance{Preset: config.Presets(names)}, def)
+}
+
+// checked returns b with its number confirmed at when.
+func checked(b domain.Borrower, when time.Time, how string) domain.Borrower {
+	b.PhoneCheckedAt, b.PhoneCheck = &when, how
+	return b
+}
+
+// wantHeld fails unless d holds the reminder with the given status and rule,
+// names the pack and citation in the decision and at the head of its
+// reason, and (when until is not zero) lasts until until.
+func wantHeld(t *testing.T, d Decision, status domain.Status, rule, pack, citation string, until time.Time) {
+	t.Helper()
+	if d.Allowed || d.Status != status || d.Rule != rule {
+		t.Fatalf("got allowed=%v %s/%s (%s), want %s/%s", d.Allowed, d.Status, d.Rule, d.Reason, status, rule)
+	}
+	if d.Pack != pack || d.Citation != citation {
+		t.Errorf("source %q %q, want %q %q", d.Pack, d.Citation, pack, citation)
+	}
+	if prefix := rule + "[" + pack + " " + citation + "]: "; !strings.HasPrefix(d.Reason, prefix) {
+		t.Errorf("reason %q does not start with %q", d.Reason, prefix)
+	}
+	if !until.IsZero() && !d.Until.Equal(until) {
+		t.Errorf("Until = %s, want %s (%s)", d.Until, until, d.Reason)
+	}
+}
+
+// rulesEqual compares rules field by field, DefaultZone by name.
+func rulesEqual(a, b Rules) bool {
+	za, zb := a.DefaultZone, b.DefaultZone
+	a.DefaultZone, b.DefaultZone = nil, nil
+	return za.String() == zb.String() && reflect.DeepEqual(a, b)
+}

@@ -24,6 +24,7 @@ import (
 	"github.com/forbear/forbear/internal/compliance"
 	"github.com/forbear/forbear/internal/config"
 	"github.com/forbear/forbear/internal/console"
+	"github.com/forbear/forbear/internal/domain"
 	"github.com/forbear/forbear/internal/httpapi"
 	"github.com/forbear/forbear/internal/logging"
 	"github.com/forbear/forbear/internal/signing"
@@ -278,4 +279,71 @@ func attrOf(open, name string) string {
 		return ""
 	}
 	return html.UnescapeString(m[1])
+}
+
+const (
+	liPhone = "+8613800000001"
+	liEmail = "li.lei@example.com"
+)
+
+// addLi loads borrower b-li (Shanghai): loan L-1 overdue since 20
+// November, loan L-2 under agreement A-1 (two instalments), calls muted by
+// desk through the API (with the number in the reason), SMS to the number
+// opted out at the provider, and three delivery records. It returns the
+// mute's id.
+func (b *supportBundle) addLi(t *testing.T) string {
+	t.Helper()
+	b.publish(t,
+		borrowerUpserted("b-li", "Li Lei", liPhone, liEmail),
+		loanUpdated("b-li", "L-1", "2026-11-20"),
+		loanUpdated("b-li", "L-2", "2026-11-10"),
+		supEvent("agreement.activated", `{"borrower_id":"b-li","agreement_id":"A-1","kind":"installment","loan_ids":["L-2"],
+			"installments":[{"due_date":"2026-12-01","amount":"300.00"},{"due_date":"2026-12-15","amount":"300.00"}]}`),
+	)
+	var m domain.Mute
+	if status := b.api(t, http.MethodPost, "/v1/borrowers/b-li/mutes", "t-desk",
+		`{"channels":["voice"],"reason":"complaint; called from `+liPhone+`"}`, &m); status != http.StatusCreated {
+		t.Fatalf("mute: %d", status)
+	}
+	if err := b.intake.AddOptOut(b.ctx, "b-li", domain.OptOut{Channel: domain.SMS, Address: liPhone, Source: "twilio-21610",
+		At: supportNow.Add(-time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	rem := domain.Reminder{ID: "L-1/overdue/0/sms", BorrowerID: "b-li", LoanID: "L-1", Channel: domain.SMS,
+		Category: domain.Collection, Step: "overdue", Template: "overdue"}
+	queued := domain.NewDelivery(rem, domain.Queued, supportNow.Add(-3*time.Hour))
+	sent := domain.NewDelivery(rem, domain.Sent, supportNow.Add(-2*time.Hour))
+	sent.To, sent.ProviderRef, sent.TemplateVersion = liPhone, "SM0001", 3
+	sent.SetText("", "Hi Li Lei, loan L-1 is overdue. Questions? We call you on "+liPhone+". Reply STOP")
+	mail := domain.NewDelivery(domain.Reminder{ID: "L-1/overdue/0/email", BorrowerID: "b-li", LoanID: "L-1", Channel: domain.Email,
+		Category: domain.Collection, Step: "overdue", Template: "overdue"}, domain.Failed, supportNow.Add(-time.Hour))
+	mail.To, mail.Reason, mail.TemplateVersion = liEmail, "smtp: 550 mailbox "+liEmail+" unavailable", 3
+	mail.SetText("Loan L-1 is overdue", "Dear Li Lei, please repay.")
+	for _, d := range []domain.Delivery{queued, sent, mail} {
+		if err := b.audit.Record(b.ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return m.ID
+}
+
+func shanghai(t *testing.T) *time.Location {
+	t.Helper()
+	sh, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sh
+}
+
+func mapsEqual(a, b map[string]int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
 }
