@@ -2,9 +2,10 @@ package bench
 
 import (
 	"fmt"
-	"github.com/forbear/forbear/internal/store"
 	"io"
 	"time"
+
+	"github.com/forbear/forbear/internal/store"
 )
 
 // The text form of a Result, a part as each measurement ends.
