@@ -43,7 +43,29 @@ type Entry[T any] struct {
 
 // NewBucket returns typed access to kv; js serves GetMany.
 func NewBucket[T any](js jetstream.JetStream, kv jetstream.KeyValue) Bucket[T] {
-	return Bucket[T]{kv: kv, js: js}
+	return Bucket[T]{kv: kv, js: fullAPIPrefix(js)}
+}
+
+// fullAPIPrefix hands jetstreamext a client whose API prefix is spelled
+// out: for a client of a JetStream domain, jetstreamext (v0.3.2) builds
+// the request subject as $JS.<domain>.DIRECT.GET..., without the API
+// token, and nothing answers it.
+func fullAPIPrefix(js jetstream.JetStream) jetstream.JetStream {
+	if js == nil || js.Options().Domain == "" {
+		return js
+	}
+	return prefixed{JetStream: js, prefix: apiPrefix(js)}
+}
+
+type prefixed struct {
+	jetstream.JetStream
+	prefix string
+}
+
+func (p prefixed) Options() jetstream.JetStreamOptions {
+	o := p.JetStream.Options()
+	o.APIPrefix, o.Domain = p.prefix, ""
+	return o
 }
 
 // OpenTyped binds the bucket called name (Setup must have run),

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/forbear/forbear/internal/store"
@@ -253,6 +255,52 @@ func TestGetManyAsksAgainWhenTheAnswerIsCutShort(t *testing.T) {
 		k := fmt.Sprintf("k%02d", i)
 		if e, ok := got[k]; ok == (i == 5) || (ok && e.Value.Name != fmt.Sprintf("n%d", i)) {
 			t.Errorf("%s = %+v, %v", k, e, ok)
+		}
+	}
+}
+
+// TestGetManyThroughAJetStreamDomain: a client of a JetStream domain, or
+// one with an explicit API prefix, reads many keys as any other does.
+func TestGetManyThroughAJetStreamDomain(t *testing.T) {
+	t.Parallel()
+	srv, err := server.NewServer(&server.Options{
+		Host: "127.0.0.1", Port: -1, JetStream: true, JetStreamDomain: "hub",
+		StoreDir: t.TempDir(), NoSigs: true, NoLog: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Start()
+	t.Cleanup(srv.Shutdown)
+	if !srv.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats-server not ready")
+	}
+	nc, err := nats.Connect(srv.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	ctx := testkit.Context(t, time.Minute)
+	viaDomain, err := jetstream.NewWithDomain(nc, "hub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	viaPrefix, err := jetstream.NewWithAPIPrefix(nc, "$JS.hub.API")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kv, err := viaDomain.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: "domain"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rev, err := kv.Put(ctx, "k", []byte("v"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, js := range map[string]jetstream.JetStream{"domain": viaDomain, "api prefix": viaPrefix} {
+		got, err := store.NewBucket[[]byte](js, kv).GetMany(ctx, []string{"k", "missing"})
+		if err != nil || len(got) != 1 || string(got["k"].Value) != "v" || got["k"].Revision != rev {
+			t.Errorf("%s: GetMany = %v, %v; want k=v at %d", name, got, err, rev)
 		}
 	}
 }
