@@ -247,7 +247,7 @@ func New(o Options) (*Scheduler, error) {
 		budget: o.SweepBudget, metrics: o.Metrics,
 		nudgeGap: o.NudgeGap, nudged: make(chan struct{}, 1), cancelSweeps: map[uint64]context.CancelFunc{},
 	}
-	s.lease = &lease{kv: buckets[store.LeasesBucket], key: leaseKey, holder: o.Instance, ttl: o.LeaseTTL, clock: o.Clock}
+	s.lease = &lease{leases: store.NewBucket[leaseValue](o.JS, buckets[store.LeasesBucket]), key: leaseKey, holder: o.Instance, ttl: o.LeaseTTL, clock: o.Clock}
 	return s, nil
 }
 
