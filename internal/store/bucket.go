@@ -106,11 +106,8 @@ func (b Bucket[T]) Get(ctx context.Context, key string) (T, uint64, error) {
 // Update. A value larger than a record may hold is refused with
 // ErrTooLarge before the write.
 func (b Bucket[T]) Put(ctx context.Context, key string, v T) (uint64, error) {
-	data, err := encode(v)
+	data, err := b.encode(key, v)
 	if err != nil {
-		return 0, fmt.Errorf("store: encode %s/%s: %w", b.kv.Bucket(), key, err)
-	}
-	if err := checkSize(b.kv, key, data); err != nil {
 		return 0, err
 	}
 	rev, err := b.kv.Put(ctx, key, data)
@@ -118,6 +115,29 @@ func (b Bucket[T]) Put(ctx context.Context, key string, v T) (uint64, error) {
 		return 0, fmt.Errorf("store: put %s/%s: %w", b.kv.Bucket(), key, err)
 	}
 	return rev, nil
+}
+
+// PutAt writes v if the key is still at revision rev, a revision read
+// earlier (0: the key must be missing, deleted or purged), and returns the
+// revision written. When another write came first it fails with an error
+// for which IsWrongSequence is true. It is the compare-and-set for a
+// decision that spans more than one call (a claim, then the work, then its
+// result); a change made at once goes through Update.
+func (b Bucket[T]) PutAt(ctx context.Context, key string, v T, rev uint64) (uint64, error) {
+	data, err := b.encode(key, v)
+	if err != nil {
+		return 0, err
+	}
+	var seq uint64
+	if rev == 0 {
+		seq, err = b.kv.Create(ctx, key, data)
+	} else {
+		seq, err = b.kv.Update(ctx, key, data, rev)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("store: write %s/%s at revision %d: %w", b.kv.Bucket(), key, rev, err)
+	}
+	return seq, nil
 }
 
 // Update is read-modify-write of one key with compare-and-set: change
@@ -157,24 +177,12 @@ func (b Bucket[T]) Update(ctx context.Context, key string, change func(*T) (bool
 			}
 			return 0, err
 		}
-		data, err = encode(v)
-		if err != nil {
-			return 0, fmt.Errorf("store: encode %s/%s: %w", kv.Bucket(), key, err)
-		}
-		if err := checkSize(kv, key, data); err != nil {
-			return 0, err
-		}
-		var seq uint64
-		if rev == 0 {
-			seq, err = kv.Create(ctx, key, data)
-		} else {
-			seq, err = kv.Update(ctx, key, data, rev)
-		}
+		seq, err := b.PutAt(ctx, key, v, rev)
 		if err == nil {
 			return seq, nil
 		}
 		if !IsWrongSequence(err) {
-			return 0, fmt.Errorf("store: write %s/%s: %w", kv.Bucket(), key, err)
+			return 0, err
 		}
 		// Another writer got there first, or the read came from a replica
 		// that had not applied the latest write: from now on read what the
@@ -301,6 +309,19 @@ func chunks(keys []string, n int) func(yield func([]string) bool) {
 			}
 		}
 	}
+}
+
+// encode encodes the value of key, refused when larger than a record may
+// hold (ErrTooLarge).
+func (b Bucket[T]) encode(key string, v T) ([]byte, error) {
+	data, err := encode(v)
+	if err != nil {
+		return nil, fmt.Errorf("store: encode %s/%s: %w", b.kv.Bucket(), key, err)
+	}
+	if err := checkSize(b.kv, key, data); err != nil {
+		return nil, err
+	}
+	return data, nil
 }
 
 // encode is how a Bucket stores a value: JSON, or the bytes themselves in

@@ -95,6 +95,38 @@ func TestBucketUpdateRetriesALostCompareAndSet(t *testing.T) {
 	}
 }
 
+// TestBucketPutAtWritesOnlyOverTheRevisionRead: PutAt at a revision
+// read earlier loses to any write since; at 0 it creates, also over a
+// deleted key, and loses to a key that exists.
+func TestBucketPutAtWritesOnlyOverTheRevisionRead(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	bk := store.NewBucket[record](b.js, b.kv)
+	first, err := bk.PutAt(b.ctx, "k", record{Name: "first"}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bk.PutAt(b.ctx, "k", record{Name: "create again"}, 0); !store.IsWrongSequence(err) {
+		t.Fatalf("PutAt 0 over an existing key = %v, want a wrong sequence", err)
+	}
+	second, err := bk.PutAt(b.ctx, "k", record{Name: "second"}, first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bk.PutAt(b.ctx, "k", record{Name: "stale"}, first); !store.IsWrongSequence(err) {
+		t.Fatalf("PutAt at an old revision = %v, want a wrong sequence", err)
+	}
+	if got, rev, err := bk.Get(b.ctx, "k"); err != nil || got.Name != "second" || rev != second {
+		t.Fatalf("Get = %+v at %d, %v; want second at %d", got, rev, err, second)
+	}
+	if err := b.raw.Delete(b.ctx, "k"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bk.PutAt(b.ctx, "k", record{Name: "after delete"}, 0); err != nil {
+		t.Fatalf("PutAt 0 over a deleted key: %v", err)
+	}
+}
+
 // TestBucketMissingAndUndecodable: a missing or deleted key is a not-found
 // error naming the key; a value that does not decode is an error naming
 // the key, in Get and in GetMany.
