@@ -94,8 +94,8 @@ func (b Bucket[T]) Get(ctx context.Context, key string) (T, uint64, error) {
 	if err != nil {
 		return v, 0, err
 	}
-	if err := decode(data, &v); err != nil {
-		return v, 0, fmt.Errorf("store: decode %s/%s: %w", b.kv.Bucket(), key, err)
+	if v, err = b.Decode(key, data); err != nil {
+		return v, 0, err
 	}
 	return v, rev, nil
 }
@@ -163,8 +163,8 @@ func (b Bucket[T]) Update(ctx context.Context, key string, change func(*T) (bool
 		}
 		var v T
 		if !missing {
-			if err := decode(data, &v); err != nil {
-				return 0, fmt.Errorf("store: decode %s/%s: %w", kv.Bucket(), key, err)
+			if v, err = b.Decode(key, data); err != nil {
+				return 0, err
 			}
 		}
 		write, err := change(&v)
@@ -268,12 +268,12 @@ func (b Bucket[T]) getPass(ctx context.Context, keys []string, out map[string]En
 		}
 		reached[key] = true
 		complete = m.Header.Get(numPendingHeader) == "0"
-		if isRemoved(m) {
+		if IsRemoved(m) {
 			continue
 		}
-		var v T
-		if err := decode(m.Data, &v); err != nil {
-			return nil, false, fmt.Errorf("decode %s/%s: %w", bucket, key, err)
+		v, err := b.Decode(key, m.Data)
+		if err != nil {
+			return nil, false, err
 		}
 		out[key] = Entry[T]{Value: v, Revision: m.Sequence}
 	}
@@ -288,9 +288,21 @@ func (b Bucket[T]) timeout() time.Duration {
 	return 5 * time.Second
 }
 
-// isRemoved reports a stored message that stands for a missing key: a
-// delete or purge marker, or the server's marker of a key removed by age.
-func isRemoved(m *jetstream.RawStreamMsg) bool {
+// Decode decodes a value of key read some other way than through the
+// Bucket (a watcher of KV, a Reader of the bucket's stream) the way the
+// Bucket stores values; an error names the key.
+func (b Bucket[T]) Decode(key string, data []byte) (T, error) {
+	var v T
+	if err := decode(data, &v); err != nil {
+		return v, fmt.Errorf("store: decode %s/%s: %w", b.kv.Bucket(), key, err)
+	}
+	return v, nil
+}
+
+// IsRemoved reports a message of a bucket's stream that stands for a
+// missing key: a delete or purge marker, or the server's marker of a key
+// removed by age.
+func IsRemoved(m *jetstream.RawStreamMsg) bool {
 	switch m.Header.Get(kvOperationHeader) {
 	case "DEL", "PURGE":
 		return true
