@@ -48,6 +48,7 @@ var (
 // record, and the refusal re-reads from the leader. That keeps the common
 // first write of a key (a borrower's first contact in the ledger) at one
 // read. The value is checked against MaxValueBytes before the write.
+// It is Bucket.Update for a caller that holds the bucket as kv.
 func UpdateJSON[T any](ctx context.Context, kv jetstream.KeyValue, key string, change func(*T) (bool, error)) (uint64, error) {
 	return Bucket[T]{kv: kv}.Update(ctx, key, change)
 }
