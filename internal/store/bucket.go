@@ -41,7 +41,8 @@ type Entry[T any] struct {
 	Revision uint64
 }
 
-// NewBucket returns typed access to kv; js serves GetMany.
+// NewBucket returns typed access to kv; js serves GetMany (a Bucket made
+// with a nil js does everything else).
 func NewBucket[T any](js jetstream.JetStream, kv jetstream.KeyValue) Bucket[T] {
 	return Bucket[T]{kv: kv, js: fullAPIPrefix(js)}
 }
@@ -198,6 +199,9 @@ func (b Bucket[T]) Update(ctx context.Context, key string, change func(*T) (bool
 // keys removed by age) are absent from the result. A value that does not
 // decode fails the read with an error naming its key.
 func (b Bucket[T]) GetMany(ctx context.Context, keys []string) (map[string]Entry[T], error) {
+	if b.js == nil && len(keys) > 0 {
+		return nil, fmt.Errorf("store: get many %s: the bucket was made without a JetStream client", b.kv.Bucket())
+	}
 	out := make(map[string]Entry[T], len(keys))
 	for chunk := range chunks(keys, MaxGetMany) {
 		if err := b.getChunk(ctx, chunk, out); err != nil {
