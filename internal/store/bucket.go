@@ -17,6 +17,11 @@ import (
 // server answers at most 1024 subjects per multi-last request.
 const MaxGetMany = 1024
 
+// getManyTimeout bounds one GetMany request: a lost answer ends after it.
+// It is generous because on a loaded machine an answer of 1024 values can
+// take seconds, and an answer it cuts short is asked again for the rest.
+const getManyTimeout = 30 * time.Second
+
 // Bucket is typed access to one KV bucket whose values are T encoded as
 // JSON; a Bucket[[]byte] stores its values as they are, for callers with
 // an encoding of their own. It is the one way packages read and write
@@ -230,7 +235,7 @@ func (b Bucket[T]) getChunk(ctx context.Context, keys []string, out map[string]E
 			if err := ctx.Err(); err != nil {
 				return fmt.Errorf("store: get many %s: %w", b.kv.Bucket(), err)
 			}
-			return fmt.Errorf("store: get many %s: no answer within %s: %w", b.kv.Bucket(), b.timeout(), context.DeadlineExceeded)
+			return fmt.Errorf("store: get many %s: no answer within %s: %w", b.kv.Bucket(), getManyTimeout, context.DeadlineExceeded)
 		}
 		keys = slices.DeleteFunc(slices.Clone(keys), func(k string) bool { return reached[k] })
 	}
@@ -241,7 +246,7 @@ func (b Bucket[T]) getChunk(ctx context.Context, keys []string, out map[string]E
 // to out. It returns the keys the answer reached (removed ones included)
 // and whether the answer was whole.
 func (b Bucket[T]) getPass(ctx context.Context, keys []string, out map[string]Entry[T]) (map[string]bool, bool, error) {
-	ctx, cancel := context.WithTimeout(ctx, b.timeout())
+	ctx, cancel := context.WithTimeout(ctx, getManyTimeout)
 	defer cancel()
 	bucket := b.kv.Bucket()
 	prefix := KVSubject(bucket, "")
@@ -282,14 +287,6 @@ func (b Bucket[T]) getPass(ctx context.Context, keys []string, out map[string]En
 		out[key] = Entry[T]{Value: v, Revision: m.Sequence}
 	}
 	return reached, complete, nil
-}
-
-// timeout bounds one GetMany request: the connection's JetStream default.
-func (b Bucket[T]) timeout() time.Duration {
-	if t := b.js.Options().DefaultTimeout; t > 0 {
-		return t
-	}
-	return 5 * time.Second
 }
 
 // Decode decodes a value of key read some other way than through the
