@@ -2,7 +2,6 @@ package scheduler
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sync"
 	"time"
@@ -19,12 +18,13 @@ type leaseValue struct {
 	Expires time.Time `json:"expires"`
 }
 
-// lease is a leadership lease on one KV key. It is taken with Create when
-// the key is absent and with a compare-and-set Update on the revision read
-// when the holder is us or the lease has expired, so two contenders can
-// never both win the same revision. Expiry uses the injected clock.
+// lease is a leadership lease on one KV key, taken with compare-and-set
+// (store.Bucket.Update): a create when the key is absent, an update on the
+// revision read when the holder is us or the lease has expired, so two
+// contenders can never both win the same revision. Expiry uses the
+// injected clock.
 type lease struct {
-	kv     jetstream.KeyValue
+	leases store.Bucket[leaseValue]
 	key    string
 	holder string
 	ttl    time.Duration
@@ -43,34 +43,24 @@ func (l *lease) acquire(ctx context.Context) (bool, error) {
 	defer l.mu.Unlock()
 	now := l.clock.Now()
 	val := leaseValue{Holder: l.holder, Expires: now.Add(l.ttl)}
-	data, err := json.Marshal(val)
+	// A missing or released lease reads as the zero value, which has
+	// expired.
+	rev, err := l.leases.Update(ctx, l.key, func(cur *leaseValue) (bool, error) {
+		if cur.Holder != l.holder && now.Before(cur.Expires) {
+			return false, nil // someone else holds it
+		}
+		*cur = val
+		return true, nil
+	})
 	if err != nil {
-		return false, err
-	}
-	e, err := l.kv.Get(ctx, l.key)
-	var rev uint64
-	switch {
-	case store.IsNotFound(err):
-		// Create also takes a key whose last operation was a delete
-		// (a released lease).
-		rev, err = l.kv.Create(ctx, l.key, data)
-	case err != nil:
+		// What we held stays ours until it expires, whether or not the
+		// renewal landed.
 		l.held = l.held && now.Before(l.expires)
-		return l.held, fmt.Errorf("scheduler: read lease: %w", err)
-	default:
-		var cur leaseValue
-		if jerr := json.Unmarshal(e.Value(), &cur); jerr == nil && cur.Holder != l.holder && now.Before(cur.Expires) {
-			l.held = false
-			return false, nil
-		}
-		rev, err = l.kv.Update(ctx, l.key, data, e.Revision())
+		return l.held, fmt.Errorf("scheduler: take lease: %w", err)
 	}
-	if err != nil {
+	if rev == 0 {
 		l.held = false
-		if store.IsWrongSequence(err) {
-			return false, nil // someone else got there first
-		}
-		return false, fmt.Errorf("scheduler: take lease: %w", err)
+		return false, nil
 	}
 	l.held, l.rev, l.expires = true, rev, val.Expires
 	return true, nil
@@ -92,7 +82,7 @@ func (l *lease) release(ctx context.Context) error {
 		return nil
 	}
 	l.held = false
-	if err := l.kv.Delete(ctx, l.key, jetstream.LastRevision(l.rev)); err != nil && !store.IsWrongSequence(err) {
+	if err := l.leases.KV().Delete(ctx, l.key, jetstream.LastRevision(l.rev)); err != nil && !store.IsWrongSequence(err) {
 		return fmt.Errorf("scheduler: release lease: %w", err)
 	}
 	return nil
@@ -102,16 +92,12 @@ func (l *lease) release(ctx context.Context) error {
 // until when, as of now on the scheduler's clock. ok is false when no
 // instance holds it: never taken, released, or expired.
 func SweepLease(ctx context.Context, leases jetstream.KeyValue, now time.Time) (holder string, expires time.Time, ok bool, err error) {
-	e, err := leases.Get(ctx, leaseKey)
+	v, _, err := store.NewBucket[leaseValue](nil, leases).Get(ctx, leaseKey)
 	if store.IsNotFound(err) {
 		return "", time.Time{}, false, nil
 	}
 	if err != nil {
 		return "", time.Time{}, false, fmt.Errorf("scheduler: read lease: %w", err)
-	}
-	var v leaseValue
-	if err := json.Unmarshal(e.Value(), &v); err != nil {
-		return "", time.Time{}, false, fmt.Errorf("scheduler: decode lease: %w", err)
 	}
 	if v.Holder == "" || !now.Before(v.Expires) {
 		return "", time.Time{}, false, nil

@@ -131,7 +131,6 @@ type Scheduler struct {
 	instance   string
 	workers    int
 	batch      int
-	directAPI  string // "" when multi-key direct gets are unavailable
 	due        jetstream.KeyValue
 	dueW       kvWrites
 	occ        jetstream.KeyValue
@@ -242,13 +241,13 @@ func New(o Options) (*Scheduler, error) {
 		js: o.JS, state: o.State, cachedSup: o.Suppressions, audit: o.Audit,
 		planner: Planner{Policies: o.Policies, DefaultPolicy: o.DefaultPolicy, AgreementPolicy: o.AgreementPolicy, CatchUp: o.CatchUp},
 		defZone: o.DefaultTimezone, spec: o.Spec, clock: o.Clock, log: log, instance: o.Instance,
-		workers: o.Workers, batch: o.Batch, directAPI: directAPIPrefix(o.JS),
+		workers: o.Workers, batch: o.Batch,
 		due: buckets[store.DueBucket], dueW: newKVWrites(o.JS, store.DueBucket),
 		occ:    buckets[store.OccurrencesBucket],
 		budget: o.SweepBudget, metrics: o.Metrics,
 		nudgeGap: o.NudgeGap, nudged: make(chan struct{}, 1), cancelSweeps: map[uint64]context.CancelFunc{},
 	}
-	s.lease = &lease{kv: buckets[store.LeasesBucket], key: leaseKey, holder: o.Instance, ttl: o.LeaseTTL, clock: o.Clock}
+	s.lease = &lease{leases: store.NewBucket[leaseValue](o.JS, buckets[store.LeasesBucket]), key: leaseKey, holder: o.Instance, ttl: o.LeaseTTL, clock: o.Clock}
 	return s, nil
 }
 

@@ -165,12 +165,12 @@ func (w *worker) load(ctx context.Context, items *[]*item) error {
 	recs := make([]found, len(current))
 	var borrowerKeys []string
 	for i, it := range current {
-		var v kvVal
+		var v store.Entry[[]byte]
 		var ok bool
 		if it.sub.kind == KindLoan {
 			if v, ok = cases[store.Token(it.sub.id)]; ok {
 				recs[i].c = new(domain.Case)
-				if err := json.Unmarshal(v.data, recs[i].c); err != nil {
+				if err := json.Unmarshal(v.Value, recs[i].c); err != nil {
 					it.err = fmt.Errorf("decode case: %w", err)
 					continue
 				}
@@ -178,7 +178,7 @@ func (w *worker) load(ctx context.Context, items *[]*item) error {
 			}
 		} else if v, ok = agrs[store.Token(it.sub.id)]; ok {
 			recs[i].a = new(domain.Agreement)
-			if err := json.Unmarshal(v.data, recs[i].a); err != nil {
+			if err := json.Unmarshal(v.Value, recs[i].a); err != nil {
 				it.err = fmt.Errorf("decode agreement: %w", err)
 				continue
 			}
@@ -221,7 +221,7 @@ func (w *worker) loadRecords(ctx context.Context, items *[]*item) error {
 	current := (*items)[:0]
 	for _, it := range *items {
 		v, found := vals[it.sub.revKey()]
-		rec, ok := decodeRecord(v.data, w.sw.now)
+		rec, ok := decodeRecord(v.Value, w.sw.now)
 		switch {
 		case found && !ok:
 			// Unreadable: retried through the now lane, whose Reindex
@@ -231,7 +231,7 @@ func (w *worker) loadRecords(ctx context.Context, items *[]*item) error {
 			w.later.addCAS(s.dueW.del(it.e.key, true, it.e.rev))
 			continue
 		}
-		it.rec, it.recRev = rec, v.rev
+		it.rec, it.recRev = rec, v.Revision
 		current = append(current, it)
 	}
 	*items = current
@@ -268,7 +268,7 @@ func (w *worker) loadOldMarkers(ctx context.Context, items []*item) error {
 				continue
 			}
 			var mv markerValue
-			if err := json.Unmarshal(v.data, &mv); err != nil {
+			if err := json.Unmarshal(v.Value, &mv); err != nil {
 				// Unreadable marker: treat the occurrence as sent rather
 				// than risk a duplicate.
 				mv = markerValue{Channels: t.Channels, At: now}
@@ -379,7 +379,7 @@ func (w *worker) loadZones(ctx context.Context, keys []string) error {
 		name := ""
 		if v, ok := bs[k]; ok {
 			var b domain.Borrower
-			if json.Unmarshal(v.data, &b) == nil {
+			if json.Unmarshal(v.Value, &b) == nil {
 				name = b.Timezone
 			}
 		}

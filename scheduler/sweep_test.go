@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/forbear/forbear/internal/domain"
 	"github.com/forbear/forbear/internal/store"
 )
@@ -324,13 +326,19 @@ func TestBorrowerTimezone(t *testing.T) {
 	}
 }
 
-// TestSweepWithoutMultiGet runs a sweep down the one-key-at-a-time read
-// path used where direct multi-gets are unavailable.
+// TestSweepWithoutMultiGet runs a sweep through a JetStream client with an
+// API prefix of its own, where the scheduler once read keys one at a time
+// because its multi-get could not reach the stream: the batch read now
+// serves it too.
 func TestSweepWithoutMultiGet(t *testing.T) {
 	t.Parallel()
 	sh := mustZone(t, "Asia/Shanghai")
 	b := setup(t, local(sh, 2025, 3, 10, 9, 0))
-	b.sched.directAPI = ""
+	prefixed, err := jetstream.NewWithAPIPrefix(b.nats.Conn, "$JS.API")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.sched = b.newScheduler(t, prefixed, "a")
 	b.putBorrower(t, "b1", "Asia/Shanghai")
 	b.putCase(t, domain.Case{LoanID: "L1", BorrowerID: "b1", DueDate: "2025-03-13"})
 	b.putCase(t, domain.Case{LoanID: "L2", BorrowerID: "b1", DueDate: "2025-03-13", Status: domain.LoanWrittenOff})
@@ -358,21 +366,16 @@ func TestGetMany(t *testing.T) {
 	if err := kv.Delete(b.ctx, "c"); err != nil {
 		t.Fatal(err)
 	}
-	for _, direct := range []bool{true, false} {
-		if !direct {
-			b.sched.directAPI = ""
-		}
-		got, err := b.sched.getMany(b.ctx, kv, []string{"a", "b", "c", "missing"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(got) != 2 || string(got["a"].data) != "va" || string(got["b"].data) != "vb" || got["a"].rev == 0 {
-			t.Errorf("direct=%v: getMany = %+v", direct, got)
-		}
-		none, err := b.sched.getMany(b.ctx, kv, []string{"missing"})
-		if err != nil || len(none) != 0 {
-			t.Errorf("direct=%v: getMany(missing) = %+v, %v", direct, none, err)
-		}
+	got, err := b.sched.getMany(b.ctx, kv, []string{"a", "b", "c", "missing"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || string(got["a"].Value) != "va" || string(got["b"].Value) != "vb" || got["a"].Revision == 0 {
+		t.Errorf("getMany = %+v", got)
+	}
+	none, err := b.sched.getMany(b.ctx, kv, []string{"missing"})
+	if err != nil || len(none) != 0 {
+		t.Errorf("getMany(missing) = %+v, %v", none, err)
 	}
 }
 

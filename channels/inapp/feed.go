@@ -2,7 +2,6 @@ package inapp
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
@@ -22,7 +21,7 @@ const StreamBuffer = 32
 // borrower, would refuse the 1,001st borrower online. The watcher runs
 // while at least one stream is open.
 type feed struct {
-	kv jetstream.KeyValue
+	inbox store.Bucket[Message]
 
 	mu sync.Mutex
 	// followers by store.Token(borrower)
@@ -45,8 +44,8 @@ type follower struct {
 	closed   bool
 }
 
-func newFeed(kv jetstream.KeyValue) *feed {
-	return &feed{kv: kv, followers: map[string]map[*follower]struct{}{}}
+func newFeed(inbox store.Bucket[Message]) *feed {
+	return &feed{inbox: inbox, followers: map[string]map[*follower]struct{}{}}
 }
 
 // follow adds a stream of the borrower and returns once the watcher is in
@@ -113,7 +112,7 @@ func (f *feed) remove(fl *follower) {
 // run owns one watcher: it fans new messages out to their borrower's
 // streams until ctx ends (no stream left) or the watcher fails.
 func (f *feed) run(ctx context.Context, w *watch) {
-	kw, err := f.kv.Watch(ctx, "*.*", jetstream.UpdatesOnly(), jetstream.IgnoreDeletes())
+	kw, err := f.inbox.KV().Watch(ctx, "*.*", jetstream.UpdatesOnly(), jetstream.IgnoreDeletes())
 	if err != nil {
 		w.err = fmt.Errorf("inapp: watch: %w", err)
 		close(w.ready)
@@ -133,8 +132,8 @@ func (f *feed) run(ctx context.Context, w *watch) {
 			if e == nil || e.Operation() != jetstream.KeyValuePut {
 				continue
 			}
-			var m Message
-			if json.Unmarshal(e.Value(), &m) != nil || m.Read {
+			m, err := f.inbox.Decode(e.Key(), e.Value())
+			if err != nil || m.Read {
 				continue
 			}
 			borrower, _, _ := strings.Cut(e.Key(), ".")

@@ -2,10 +2,10 @@ package inapp
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -47,7 +47,7 @@ func WithHeartbeat(d time.Duration) Option { return func(ib *Inbox) { ib.heartbe
 // Inbox is the in-app provider and the inbox reader. It is safe for
 // concurrent use.
 type Inbox struct {
-	kv        jetstream.KeyValue
+	inbox     store.Bucket[Message]
 	read      *store.Reader
 	feed      *feed
 	clock     clock.Clock
@@ -67,7 +67,8 @@ func New(js jetstream.JetStream, opts ...Option) (*Inbox, error) {
 	if err != nil {
 		return nil, fmt.Errorf("inapp: open bucket %s: %w", store.InboxBucket, err)
 	}
-	ib := &Inbox{kv: kv, read: store.NewReader(js), feed: newFeed(kv), clock: clock.Real{}, heartbeat: DefaultHeartbeat}
+	inbox := store.NewBucket[Message](js, kv)
+	ib := &Inbox{inbox: inbox, read: store.NewReader(js), feed: newFeed(inbox), clock: clock.Real{}, heartbeat: DefaultHeartbeat}
 	for _, o := range opts {
 		o(ib)
 	}
@@ -98,16 +99,13 @@ func (ib *Inbox) Send(ctx context.Context, msg channels.Message) (channels.Resul
 			Err: errors.New("inapp: message needs a borrower (To) and a reminder id")}
 	}
 	m := Message{ID: msg.ReminderID, Title: msg.Subject, Body: msg.Text, At: ib.clock.Now().UTC()}
-	data, err := json.Marshal(m)
-	if err != nil {
-		return channels.Result{}, fmt.Errorf("inapp: encode message: %w", err)
-	}
 	if err := channels.BeginCall(ctx); err != nil {
 		return channels.Result{}, err
 	}
 	res := channels.Result{ProviderRef: m.ID, Status: domain.Delivered}
-	if _, err := ib.kv.Create(ctx, key(borrower, m.ID), data); err != nil {
-		if errors.Is(err, jetstream.ErrKeyExists) {
+	// Written only where the key is missing: a resend finds the first.
+	if _, err := ib.inbox.PutAt(ctx, key(borrower, m.ID), m, 0); err != nil {
+		if store.IsWrongSequence(err) {
 			return res, nil
 		}
 		return channels.Result{}, &channels.Error{Kind: channels.Retry, Err: fmt.Errorf("inapp: write: %w", err)}
@@ -117,7 +115,8 @@ func (ib *Inbox) Send(ctx context.Context, msg channels.Message) (channels.Resul
 
 // Lookup reports whether the reminder is already in the borrower's inbox.
 func (ib *Inbox) Lookup(ctx context.Context, msg channels.Message) (channels.Result, bool, error) {
-	_, err := ib.kv.Get(ctx, key(recipient(msg), msg.ReminderID))
+	// Only whether the key is there counts: nothing to decode.
+	_, err := ib.inbox.KV().Get(ctx, key(recipient(msg), msg.ReminderID))
 	if store.IsNotFound(err) {
 		return channels.Result{}, false, nil
 	}
@@ -151,12 +150,12 @@ func (ib *Inbox) List(ctx context.Context, borrowerID string) ([]Message, error)
 	}
 	out := []Message{}
 	for subject, m := range latest {
-		if op := m.Header.Get(kvOperationHeader); op == "DEL" || op == "PURGE" {
+		if store.IsRemoved(m) {
 			continue
 		}
-		var msg Message
-		if err := json.Unmarshal(m.Data, &msg); err != nil {
-			return nil, fmt.Errorf("inapp: decode %s: %w", subject, err)
+		msg, err := ib.inbox.Decode(strings.TrimPrefix(subject, store.KVSubject(store.InboxBucket, "")), m.Data)
+		if err != nil {
+			return nil, fmt.Errorf("inapp: list: %w", err)
 		}
 		out = append(out, msg)
 	}
@@ -169,42 +168,23 @@ func (ib *Inbox) List(ctx context.Context, borrowerID string) ([]Message, error)
 	return out, nil
 }
 
-// kvOperationHeader marks a KV delete or purge in the bucket's stream.
-const kvOperationHeader = "KV-Operation"
-
 // MarkRead marks one message read. It is a compare-and-set, so a message
 // written again concurrently is never overwritten with stale content.
 func (ib *Inbox) MarkRead(ctx context.Context, borrowerID, messageID string) error {
-	k := key(borrowerID, messageID)
-	for {
-		e, err := ib.kv.Get(ctx, k)
-		if store.IsNotFound(err) {
-			return ErrNotFound
-		}
-		if err != nil {
-			return fmt.Errorf("inapp: mark read: %w", err)
-		}
-		var m Message
-		if err := json.Unmarshal(e.Value(), &m); err != nil {
-			return fmt.Errorf("inapp: decode %s: %w", k, err)
+	_, err := ib.inbox.Update(ctx, key(borrowerID, messageID), func(m *Message) (bool, error) {
+		if m.ID == "" { // missing or deleted: every stored message has its id
+			return false, ErrNotFound
 		}
 		if m.Read {
-			return nil
+			return false, nil
 		}
 		m.Read = true
-		data, err := json.Marshal(m)
-		if err != nil {
-			return fmt.Errorf("inapp: encode message: %w", err)
-		}
-		_, err = ib.kv.Update(ctx, k, data, e.Revision())
-		if err == nil {
-			return nil
-		}
-		// A lost compare-and-set race: read again and retry.
-		if !errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
-			return fmt.Errorf("inapp: mark read: %w", err)
-		}
+		return true, nil
+	})
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("inapp: mark read: %w", err)
 	}
+	return err
 }
 
 // Stream follows the borrower's inbox: every message created after Stream

@@ -2,7 +2,6 @@ package voice
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -76,25 +75,22 @@ type Call struct {
 // Answers keeps calls' texts in store.CallsBucket, one key per reminder,
 // for store.CallTTL. It is safe for concurrent use.
 type Answers struct {
-	kv jetstream.KeyValue
+	calls store.Bucket[Call]
 }
 
 // OpenAnswers binds the calls bucket (store.Setup must have run).
 func OpenAnswers(ctx context.Context, js jetstream.JetStream) (*Answers, error) {
-	kv, err := store.OpenBucket(ctx, js, store.CallsBucket)
+	calls, err := store.OpenTyped[Call](ctx, js, store.CallsBucket)
 	if err != nil {
 		return nil, fmt.Errorf("voice: %w", err)
 	}
-	return &Answers{kv: kv}, nil
+	return &Answers{calls: calls}, nil
 }
 
-// Put keeps the texts of reminder id's call.
+// Put keeps the texts of reminder id's call. Only the instance placing
+// the call writes them, so the put depends on nothing stored.
 func (a *Answers) Put(ctx context.Context, id string, c Call) error {
-	data, err := json.Marshal(c)
-	if err != nil {
-		return fmt.Errorf("voice: encode call %s: %w", id, err)
-	}
-	if _, err := a.kv.Put(ctx, store.Token(id), data); err != nil {
+	if _, err := a.calls.Put(ctx, store.Token(id), c); err != nil {
 		return fmt.Errorf("voice: keep call %s: %w", id, err)
 	}
 	return nil
@@ -106,7 +102,7 @@ func (a *Answers) Put(ctx context.Context, id string, c Call) error {
 // forbear's) gets HangupTwiML and found false.
 func (a *Answers) Answer(ctx context.Context, id, answeredBy string) (twiml string, found bool, err error) {
 	var c Call
-	_, err = store.UpdateJSON(ctx, a.kv, store.Token(id), func(stored *Call) (bool, error) {
+	_, err = a.calls.Update(ctx, store.Token(id), func(stored *Call) (bool, error) {
 		c = *stored
 		if stored.Script == "" {
 			return false, nil
@@ -136,15 +132,12 @@ func (a *Answers) Answer(ctx context.Context, id, answeredBy string) (twiml stri
 // Get returns what is kept of reminder id's call; found is false when
 // nothing is (never placed with detection, or expired).
 func (a *Answers) Get(ctx context.Context, id string) (c Call, found bool, err error) {
-	e, err := a.kv.Get(ctx, store.Token(id))
+	c, _, err = a.calls.Get(ctx, store.Token(id))
 	if store.IsNotFound(err) {
 		return Call{}, false, nil
 	}
 	if err != nil {
 		return Call{}, false, fmt.Errorf("voice: read call %s: %w", id, err)
-	}
-	if err := json.Unmarshal(e.Value(), &c); err != nil {
-		return Call{}, false, fmt.Errorf("voice: decode call %s: %w", id, err)
 	}
 	return c, true, nil
 }

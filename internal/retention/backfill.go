@@ -32,10 +32,7 @@ type scanState struct {
 // that this moves back in time is set right when its day comes up, since
 // a purge reads the borrower's newest record first.
 func (p *Purger) backfill(ctx context.Context, rep *Report) error {
-	kv := p.o.Index.kv
-	var st scanState
-	var rev uint64
-	e, err := kv.Get(ctx, scanKey)
+	st, rev, err := p.scans.Get(ctx, scanKey)
 	switch {
 	case store.IsNotFound(err):
 		info, err := p.deliveries.Info(ctx)
@@ -45,11 +42,6 @@ func (p *Purger) backfill(ctx context.Context, rep *Report) error {
 		st = scanState{Next: info.State.FirstSeq, Through: info.State.LastSeq}
 	case err != nil:
 		return fmt.Errorf("retention: read the scan: %w", err)
-	default:
-		if err := json.Unmarshal(e.Value(), &st); err != nil {
-			return fmt.Errorf("retention: read the scan: %w", err)
-		}
-		rev = e.Revision()
 	}
 	if rev != 0 && st.Next > st.Through {
 		return nil // done long ago
@@ -72,13 +64,7 @@ func (p *Purger) backfill(ctx context.Context, rep *Report) error {
 		return err
 	}
 	st.Next = next
-	data, _ := json.Marshal(st)
-	if rev == 0 {
-		_, err = kv.Create(ctx, scanKey, data)
-	} else {
-		_, err = kv.Update(ctx, scanKey, data, rev)
-	}
-	if err != nil && !store.IsWrongSequence(err) { // another run went on: either is fine
+	if _, err := p.scans.PutAt(ctx, scanKey, st, rev); err != nil && !store.IsWrongSequence(err) { // another run went on: either is fine
 		return fmt.Errorf("retention: save the scan: %w", err)
 	}
 	if st.Next <= st.Through {

@@ -83,6 +83,10 @@ type Purger struct {
 	read       *store.Reader
 	deliveries jetstream.Stream
 	index      jetstream.Stream // the retention bucket's stream
+	// runs and scans are the retention bucket's run schedule (runKey) and
+	// the scan of records older than the index (scanKey).
+	runs  store.Bucket[schedule]
+	scans store.Bucket[scanState]
 
 	mu      sync.Mutex
 	cancel  context.CancelFunc // ends the checks and a run in progress
@@ -117,7 +121,8 @@ func NewPurger(ctx context.Context, o Options) (*Purger, error) {
 	if err != nil {
 		return nil, fmt.Errorf("retention: bucket %s: %w", store.RetentionBucket, err)
 	}
-	return &Purger{o: o, read: store.NewReader(o.JS), deliveries: deliveries, index: index}, nil
+	return &Purger{o: o, read: store.NewReader(o.JS), deliveries: deliveries, index: index,
+		runs: store.NewBucket[schedule](o.JS, o.Index.kv), scans: store.NewBucket[scanState](o.JS, o.Index.kv)}, nil
 }
 
 // schedule is the value of the run key: the earliest time the next run may
@@ -137,27 +142,16 @@ func (p *Purger) RunDue(ctx context.Context) (bool, Report, error) {
 		return false, Report{}, nil
 	}
 	now := p.o.Clock.Now()
-	kv := p.o.Index.kv
-	var rev uint64
-	e, err := kv.Get(ctx, runKey)
+	s, rev, err := p.runs.Get(ctx, runKey)
 	switch {
 	case store.IsNotFound(err):
 	case err != nil:
 		return false, Report{}, fmt.Errorf("retention: read schedule: %w", err)
-	default:
-		var s schedule
-		if json.Unmarshal(e.Value(), &s) == nil && now.Before(s.Next) {
-			return false, Report{}, nil
-		}
-		rev = e.Revision()
+	case now.Before(s.Next):
+		return false, Report{}, nil
 	}
 	// Claim: nobody else runs within the hour, even if this run dies.
-	claim, _ := json.Marshal(schedule{Next: now.Add(claimFor)})
-	if rev == 0 {
-		rev, err = kv.Create(ctx, runKey, claim)
-	} else {
-		rev, err = kv.Update(ctx, runKey, claim, rev)
-	}
+	rev, err = p.runs.PutAt(ctx, runKey, schedule{Next: now.Add(claimFor)}, rev)
 	if store.IsWrongSequence(err) {
 		return false, Report{}, nil // another instance claimed it
 	}
@@ -172,8 +166,7 @@ func (p *Purger) RunDue(ctx context.Context) (bool, Report, error) {
 	if rep.More {
 		next.Next = p.o.Clock.Now()
 	}
-	data, _ := json.Marshal(next)
-	if _, err := kv.Update(ctx, runKey, data, rev); err != nil && !store.IsWrongSequence(err) {
+	if _, err := p.runs.PutAt(ctx, runKey, next, rev); err != nil && !store.IsWrongSequence(err) {
 		return true, rep, fmt.Errorf("retention: schedule the next run: %w", err)
 	}
 	return true, rep, nil

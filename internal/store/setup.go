@@ -124,6 +124,6 @@ func disableDirectGet(ctx context.Context, js jetstream.JetStream, stream string
 
 // IsNotFound reports whether err means a missing key or message.
 func IsNotFound(err error) bool {
-	return errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrMsgNotFound) ||
-		errors.Is(err, jetstream.ErrKeyDeleted)
+	return errors.Is(err, ErrNotFound) || errors.Is(err, jetstream.ErrKeyNotFound) ||
+		errors.Is(err, jetstream.ErrMsgNotFound) || errors.Is(err, jetstream.ErrKeyDeleted)
 }

@@ -48,56 +48,9 @@ var (
 // record, and the refusal re-reads from the leader. That keeps the common
 // first write of a key (a borrower's first contact in the ledger) at one
 // read. The value is checked against MaxValueBytes before the write.
+// It is Bucket.Update for a caller that holds the bucket as kv.
 func UpdateJSON[T any](ctx context.Context, kv jetstream.KeyValue, key string, change func(*T) (bool, error)) (uint64, error) {
-	_, backed := kv.(*leaderBacked)
-	fromLeader := false
-	for attempt := range maxUpdateAttempts {
-		if attempt > 1 {
-			if err := backoff(ctx, attempt); err != nil {
-				return 0, err
-			}
-		}
-		var v T
-		rev, err := getJSONFrom(ctx, kv, key, &v, fromLeader, false)
-		missing := errors.Is(err, ErrNotFound)
-		if err != nil && !missing {
-			return 0, err
-		}
-		write, err := change(&v)
-		if err != nil || !write {
-			if missing && backed && !fromLeader {
-				// A decision taken on a miss stands only once the leader
-				// confirms the miss.
-				fromLeader = true
-				continue
-			}
-			return 0, err
-		}
-		data, err := json.Marshal(v)
-		if err != nil {
-			return 0, fmt.Errorf("store: encode %s/%s: %w", kv.Bucket(), key, err)
-		}
-		if err := checkSize(kv, key, data); err != nil {
-			return 0, err
-		}
-		var seq uint64
-		if rev == 0 {
-			seq, err = kv.Create(ctx, key, data)
-		} else {
-			seq, err = kv.Update(ctx, key, data, rev)
-		}
-		if err == nil {
-			return seq, nil
-		}
-		if !IsWrongSequence(err) {
-			return 0, fmt.Errorf("store: write %s/%s: %w", kv.Bucket(), key, err)
-		}
-		// Another writer got there first, or the read came from a replica
-		// that had not applied the latest write: from now on read what the
-		// leader has.
-		fromLeader = true
-	}
-	return 0, fmt.Errorf("store: %s/%s: compare-and-set lost %d times in a row: %w", kv.Bucket(), key, maxUpdateAttempts, ErrContention)
+	return Bucket[T]{kv: kv}.Update(ctx, key, change)
 }
 
 // backoff waits a few random milliseconds, growing with attempt, so that
@@ -175,15 +128,6 @@ func checkSize(kv jetstream.KeyValue, key string, data []byte) error {
 }
 
 func putJSON(ctx context.Context, kv jetstream.KeyValue, key string, v any) error {
-	data, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	if err := checkSize(kv, key, data); err != nil {
-		return err
-	}
-	if _, err := kv.Put(ctx, key, data); err != nil {
-		return fmt.Errorf("store: put %s/%s: %w", kv.Bucket(), key, err)
-	}
-	return nil
+	_, err := Bucket[any]{kv: kv}.Put(ctx, key, v)
+	return err
 }
