@@ -14,6 +14,7 @@ import (
 	"github.com/forbear/forbear/internal/domain"
 	"github.com/forbear/forbear/internal/metrics"
 	"github.com/forbear/forbear/internal/store"
+	"github.com/forbear/forbear/internal/twilioapi"
 )
 
 // CallbackQuery is the query string a reminder's status-callback URL
@@ -68,63 +69,27 @@ func (o *Outcomes) Status(ctx context.Context, query, form url.Values) error {
 	if !ok {
 		return nil // not one of ours: nothing to tie it to
 	}
+	cb := twilioapi.ReadStatusCallback(form)
+	if cb.Outcome == twilioapi.Pending {
+		return nil // queued, ringing, in progress, sent: not an outcome
+	}
 	now := o.Intake.clock.Now()
 	d := domain.NewDelivery(r, "", now)
-	var status, outcome string // the provider's status; the ledger's outcome
-	var optOut bool
-	if callStatus := form.Get("CallStatus"); callStatus != "" {
-		status, d.ProviderRef = callStatus, form.Get("CallSid")
-		heard, voicemail := voice.HeardScript, ""
-		if callStatus == "completed" {
-			if heard, voicemail, err = o.heard(ctx, r.ID, form.Get("AnsweredBy")); err != nil {
-				return err
-			}
-		}
-		switch {
-		case callStatus == "completed" && heard == voice.HeardVoicemail:
-			// A limited-content message was left: an attempt that counts,
-			// not a conversation.
-			outcome = compliance.OutcomeVoicemail
-			d.Status, d.Reason = domain.Delivered, "voicemail left, "+strconv.Itoa(secs)+"s"
-			d.SetText("", voicemail)
-		case callStatus == "completed" && heard == voice.HeardNothing:
-			outcome = compliance.OutcomeRang
-			d.Status, d.Reason = domain.Delivered, "call answered by a fax; nothing said"
-		case callStatus == "completed":
-			// A connected call is a conversation (spec §7): the ledger
-			// blocks more calls about the loan for after_conversation.
-			if secs > 0 {
-				outcome = compliance.OutcomeConnected
-				d.Status, d.Reason = domain.Delivered, "call connected, "+strconv.Itoa(secs)+"s"
-			} else {
-				outcome = compliance.OutcomeRang
-				d.Status, d.Reason = domain.Delivered, "call completed without a conversation"
-			}
-		case callStatus == "busy", callStatus == "failed", callStatus == "no-answer", callStatus == "canceled":
-			outcome = callStatus
-			d.Status, d.Reason = domain.Failed, "call "+callStatus
-		default:
-			return nil // queued, ringing, in-progress: not an outcome
+	d.ProviderRef = cb.SID
+	var outcome string // the ledger's
+	if cb.Call {
+		if outcome, err = o.callEnded(ctx, &d, cb, secs); err != nil {
+			return err
 		}
 	} else {
-		status, d.ProviderRef = form.Get("MessageStatus"), form.Get("MessageSid")
-		switch status {
-		case "delivered":
-			d.Status = domain.Delivered
-		case "undelivered", "failed":
-			code := form.Get("ErrorCode")
-			d.Status, d.Reason = domain.Failed, "message "+status+" "+code
-			outcome, optOut = OutcomeFailed, code == "21610"
-		default:
-			return nil
-		}
+		outcome = messageEnded(&d, cb)
 	}
-	key := callbackKey(r.ID, status, d.ProviderRef)
+	key := callbackKey(r.ID, cb.Status, d.ProviderRef)
 	if seen, err := o.Audit.Seen(ctx, r.BorrowerID, r.ID, key); err != nil || seen {
 		return err
 	}
-	if optOut {
-		opt := domain.OptOut{Channel: domain.SMS, Address: form.Get("To"), Source: "provider 21610", At: now}
+	if cb.Outcome == twilioapi.OptedOut {
+		opt := domain.OptOut{Channel: domain.SMS, Address: cb.To, Source: "provider " + cb.ErrorCode, At: now}
 		if err := o.Intake.AddOptOut(ctx, r.BorrowerID, opt); err != nil {
 			return err
 		}
@@ -146,13 +111,58 @@ func (o *Outcomes) Status(ctx context.Context, query, form url.Values) error {
 	return nil
 }
 
+// callEnded fills the record of a call that ended and returns its outcome
+// for the ledger.
+func (o *Outcomes) callEnded(ctx context.Context, d *domain.Delivery, cb twilioapi.StatusCallback, secs int) (string, error) {
+	if cb.Outcome == twilioapi.NotReached {
+		// Busy, failed, no-answer and canceled are ledger outcomes too.
+		d.Status, d.Reason = domain.Failed, "call "+cb.Status
+		return cb.Status, nil
+	}
+	heard, voicemail, err := o.heard(ctx, d.ID, cb.AnsweredBy)
+	if err != nil {
+		return "", err
+	}
+	switch {
+	case heard == voice.HeardVoicemail:
+		// A limited-content message was left: an attempt that counts, not
+		// a conversation.
+		d.Status, d.Reason = domain.Delivered, "voicemail left, "+strconv.Itoa(secs)+"s"
+		d.SetText("", voicemail)
+		return compliance.OutcomeVoicemail, nil
+	case heard == voice.HeardNothing:
+		d.Status, d.Reason = domain.Delivered, "call answered by a fax; nothing said"
+		return compliance.OutcomeRang, nil
+	case secs > 0:
+		// A connected call is a conversation (spec §7): the ledger blocks
+		// more calls about the loan for after_conversation.
+		d.Status, d.Reason = domain.Delivered, "call connected, "+strconv.Itoa(secs)+"s"
+		return compliance.OutcomeConnected, nil
+	default:
+		d.Status, d.Reason = domain.Delivered, "call completed without a conversation"
+		return compliance.OutcomeRang, nil
+	}
+}
+
+// messageEnded fills the record of a message that was delivered or failed
+// and returns its outcome for the ledger ("" for a delivery: the attempt
+// stands as it is).
+func messageEnded(d *domain.Delivery, cb twilioapi.StatusCallback) string {
+	if cb.Outcome == twilioapi.Reached {
+		d.Status = domain.Delivered
+		return ""
+	}
+	d.Status, d.Reason = domain.Failed, "message "+cb.Status+" "+cb.ErrorCode
+	return OutcomeFailed
+}
+
 // Answer is the TwiML for a call placed with answering-machine detection,
 // now answered as answeredBy reports (Twilio's request to the call's URL,
 // which names the reminder). See voice.Hears for who hears what; a call
 // forbear has nothing kept for says nothing.
 func (o *Outcomes) Answer(ctx context.Context, reminderID, answeredBy string) (string, error) {
 	if o.Calls == nil {
-		return voice.HangupTwiML, nil
+		return twilioapi.HangupTwiML, nil
 	}
 	twiml, _, err := o.Calls.Answer(ctx, reminderID, answeredBy)
 	return twiml, err

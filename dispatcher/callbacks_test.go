@@ -16,6 +16,7 @@ import (
 	"github.com/forbear/forbear/internal/domain"
 	"github.com/forbear/forbear/internal/store"
 	"github.com/forbear/forbear/internal/testkit"
+	"github.com/forbear/forbear/internal/twilioapi"
 )
 
 type callbacks struct {
@@ -270,7 +271,7 @@ func TestCallbackVoicemailFromTheAnswer(t *testing.T) {
 	if !strings.Contains(rec.Reason, "voicemail") || rec.Text != left {
 		t.Errorf("record %+v, want a voicemail with its text", rec)
 	}
-	if twiml, err := c.outcomes.Answer(ctx, "loan-9/call/0/voice", "human"); err != nil || twiml != voice.HangupTwiML {
+	if twiml, err := c.outcomes.Answer(ctx, "loan-9/call/0/voice", "human"); err != nil || twiml != twilioapi.HangupTwiML {
 		t.Errorf("a call with nothing kept: %q, %v; want a hang-up", twiml, err)
 	}
 }
