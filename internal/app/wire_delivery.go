@@ -13,6 +13,7 @@ import (
 	"github.com/forbear/forbear/channels/sms"
 	"github.com/forbear/forbear/channels/voice"
 	"github.com/forbear/forbear/dispatcher"
+	"github.com/forbear/forbear/dispatcher/callback"
 	"github.com/forbear/forbear/internal/config"
 	"github.com/forbear/forbear/internal/domain"
 	"github.com/forbear/forbear/internal/httpapi"
@@ -72,9 +73,9 @@ func (a *App) buildWorkers(ctx context.Context, o Options) error {
 		}
 		// Only Twilio reports outcomes to a callback URL; other providers
 		// would build it for nothing on every send.
-		var callback func(domain.Reminder) string
+		var callbackURL func(domain.Reminder) string
 		if pc.Kind == "twilio" {
-			callback = func(r domain.Reminder) string { return statusCallback + "?" + dispatcher.CallbackQuery(r) }
+			callbackURL = func(r domain.Reminder) string { return statusCallback + "?" + callback.Query(r) }
 		}
 		w, err := dispatcher.NewWorker(ctx, dispatcher.WorkerOptions{
 			Channel: ch, Provider: p, Concurrency: pc.Concurrency, JS: a.js, State: a.state, Fence: a.fence,
@@ -84,7 +85,7 @@ func (a *App) buildWorkers(ctx context.Context, o Options) error {
 			UnsubscribeURL: func(borrowerID, address string) string {
 				return httpapi.UnsubscribeURL(a.signer, a.publicURL(), borrowerID, address)
 			},
-			StatusCallback: callback,
+			StatusCallback: callbackURL,
 			Ledger:         a.ledger,
 			MaxDefer:       a.cfg.Dispatcher.MaxDefer.D(),
 		})

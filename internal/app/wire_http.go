@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/forbear/forbear/channels/sandbox"
-	"github.com/forbear/forbear/dispatcher"
+	"github.com/forbear/forbear/dispatcher/callback"
 	"github.com/forbear/forbear/internal/auth"
 	"github.com/forbear/forbear/internal/compliance"
 	"github.com/forbear/forbear/internal/console"
@@ -70,7 +70,7 @@ func nonEmpty(vals ...string) []string {
 // buildHTTP builds the HTTP API and the web console it serves, with the
 // provider callbacks and the dry run behind them.
 func (a *App) buildHTTP(rules compliance.Rules) error {
-	outcomes := &dispatcher.Outcomes{Intake: a.intake, Ledger: a.ledger, Audit: a.audit, State: a.state, Metrics: a.metrics,
+	outcomes := &callback.Outcomes{Intake: a.intake, Ledger: a.ledger, Audit: a.audit, State: a.state, Metrics: a.metrics, Clock: a.clock,
 		Keywords: rules.OptOutKeywords, Confirmation: optOutConfirmation(a.cfg.Compliance.OptOutConfirmation), Calls: a.calls}
 	// Dry runs use the configuration and the live templates; samples read
 	// the live state and write nothing.

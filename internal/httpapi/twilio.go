@@ -9,13 +9,14 @@ import (
 	"github.com/twilio/twilio-go/client"
 
 	"github.com/forbear/forbear/dispatcher"
+	"github.com/forbear/forbear/dispatcher/callback"
 	"github.com/forbear/forbear/internal/logging"
 	"github.com/forbear/forbear/internal/twilioapi"
 )
 
 // TwilioCallbacks configures the provider callback routes (spec §7).
 type TwilioCallbacks struct {
-	Outcomes *dispatcher.Outcomes
+	Outcomes *callback.Outcomes
 	// AuthTokens are the Twilio auth tokens a signature may be made with
 	// (sms and voice may use different accounts).
 	AuthTokens []string

@@ -1,4 +1,4 @@
-package dispatcher
+package callback
 
 import (
 	"context"
@@ -9,7 +9,9 @@ import (
 	"strings"
 
 	"github.com/forbear/forbear/channels/voice"
+	"github.com/forbear/forbear/dispatcher"
 	"github.com/forbear/forbear/internal/audit"
+	"github.com/forbear/forbear/internal/clock"
 	"github.com/forbear/forbear/internal/compliance"
 	"github.com/forbear/forbear/internal/domain"
 	"github.com/forbear/forbear/internal/metrics"
@@ -17,30 +19,15 @@ import (
 	"github.com/forbear/forbear/internal/twilioapi"
 )
 
-// CallbackQuery is the query string a reminder's status-callback URL
-// carries, so that an outcome reported by the provider can be tied back to
-// its reminder without a look-up table.
-func CallbackQuery(r domain.Reminder) string {
-	return url.Values{
-		"r": {r.ID}, "b": {r.BorrowerID}, "l": {r.LoanID}, "ch": {string(r.Channel)},
-		"s": {r.Step}, "t": {r.Template}, "c": {string(r.Category)},
-	}.Encode()
-}
-
-// reminderFromQuery reverses CallbackQuery.
-func reminderFromQuery(q url.Values) (domain.Reminder, bool) {
-	r := domain.Reminder{ID: q.Get("r"), BorrowerID: q.Get("b"), LoanID: q.Get("l"), Channel: domain.Channel(q.Get("ch")),
-		Step: q.Get("s"), Template: q.Get("t"), Category: domain.Category(q.Get("c"))}
-	return r, r.ID != "" && r.BorrowerID != "" && r.Channel.Valid()
-}
-
 // Outcomes sees what providers report after a send.
 type Outcomes struct {
-	Intake  *Intake
-	Ledger  *Ledger
+	Intake  *dispatcher.Intake
+	Ledger  *dispatcher.Ledger
 	Audit   *audit.Recorder
 	State   *store.State
 	Metrics *metrics.Metrics
+	// Clock is "now" for the records and opt-outs callbacks write.
+	Clock clock.Clock
 	// Keywords opt a number out when an inbound SMS is exactly one of them
 	// (case-insensitive, trimmed).
 	Keywords []string
@@ -52,9 +39,9 @@ type Outcomes struct {
 }
 
 // Status applies a Twilio status callback (call or message). query is the
-// callback URL's query (see CallbackQuery); form is Twilio's POST form.
+// callback URL's query (see Query); form is Twilio's POST form.
 //
-// A malformed CallDuration is a *FieldError, never read as a call that
+// A malformed CallDuration is a *dispatcher.FieldError, never read as a call that
 // only rang. A connected call stays connected in the ledger whatever is
 // reported after it (Ledger.Outcome). A callback already applied (the same
 // reminder, status and provider SID: Twilio retries, or a replay) changes
@@ -73,7 +60,7 @@ func (o *Outcomes) Status(ctx context.Context, query, form url.Values) error {
 	if cb.Outcome == twilioapi.Pending {
 		return nil // queued, ringing, in progress, sent: not an outcome
 	}
-	now := o.Intake.clock.Now()
+	now := o.Clock.Now()
 	d := domain.NewDelivery(r, "", now)
 	d.ProviderRef = cb.SID
 	var outcome string // the ledger's
@@ -153,7 +140,7 @@ func messageEnded(d *domain.Delivery, cb twilioapi.StatusCallback) string {
 		return ""
 	}
 	d.Status, d.Reason = domain.Failed, "message "+cb.Status+" "+cb.ErrorCode
-	return OutcomeFailed
+	return dispatcher.OutcomeFailed
 }
 
 // Answer is the TwiML for a call placed with answering-machine detection,
@@ -200,7 +187,7 @@ func callDuration(form url.Values) (int, error) {
 	if !present {
 		return 0, nil
 	}
-	bad := &FieldError{Code: "invalid_field", Field: "CallDuration", Message: "must be a whole number of seconds (0 or more)"}
+	bad := &dispatcher.FieldError{Code: "invalid_field", Field: "CallDuration", Message: "must be a whole number of seconds (0 or more)"}
 	if len(values) != 1 {
 		return 0, bad
 	}
@@ -217,47 +204,4 @@ func callDuration(form url.Values) (int, error) {
 func callbackKey(reminderID, status, sid string) string {
 	sum := sha256.Sum256([]byte(reminderID + "\x00" + status + "\x00" + sid))
 	return "callback-" + hex.EncodeToString(sum[:16])
-}
-
-// Inbound applies an incoming SMS. An opt-out keyword opts the sending
-// number out of SMS for every borrower who has it, at once; the reply (one
-// confirmation, possibly empty) is returned for the TwiML answer.
-func (o *Outcomes) Inbound(ctx context.Context, from, body string) (reply string, err error) {
-	if !o.isOptOut(body) {
-		return "", nil
-	}
-	ids, err := o.State.BorrowersByPhone(ctx, from)
-	if err != nil {
-		return "", err
-	}
-	now := o.Intake.clock.Now()
-	locale := ""
-	for _, id := range ids {
-		if err := o.Intake.AddOptOut(ctx, id, domain.OptOut{Channel: domain.SMS, Address: from, Source: "inbound " + strings.TrimSpace(body), At: now}); err != nil {
-			return "", err
-		}
-		if b, err := o.State.Borrower(ctx, id); err == nil && locale == "" {
-			locale = b.Locale
-		}
-	}
-	if len(ids) > 0 {
-		// Opt-outs are suppressions: the answer waits for the fence.
-		if err := o.Intake.fence.Hold(ctx); err != nil {
-			return "", err
-		}
-	}
-	if c, ok := o.Confirmation[locale]; ok {
-		return c, nil
-	}
-	return o.Confirmation["en-US"], nil
-}
-
-func (o *Outcomes) isOptOut(body string) bool {
-	b := strings.TrimSpace(body)
-	for _, k := range o.Keywords {
-		if strings.EqualFold(b, k) {
-			return true
-		}
-	}
-	return false
 }
