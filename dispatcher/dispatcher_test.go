@@ -459,3 +459,38 @@ func TestCeasedStopsEveryCollectionMessage(t *testing.T) {
 		}
 	}
 }
+
+// TestOptOutAllNowAnswersAfterTheHold: every borrower sharing the number
+// is opted out, and the answer comes once the opt-outs are held (two
+// leases), as a single opt-out's does.
+func TestOptOutAllNowAnswersAfterTheHold(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := testkit.Context(t, time.Minute)
+	if err := b.intake.Apply(ctx, []dispatcher.Event{borrowerEvent("e1", "b1"), borrowerEvent("e2", "b2")}); err != nil {
+		t.Fatal(err)
+	}
+	const number = "+8613800000001"
+	start := time.Now()
+	opt := domain.OptOut{Channel: domain.SMS, Address: number, Source: "inbound STOP", At: b.clock.Now()}
+	if err := b.intake.OptOutAllNow(ctx, []string{"b1", "b2"}, opt); err != nil {
+		t.Fatal(err)
+	}
+	if held := time.Since(start); held < 2*b.fence.Lease() {
+		t.Fatalf("opt-outs acknowledged after %v, before two fence leases (%v each)", held, b.fence.Lease())
+	}
+	r := domain.Reminder{LoanID: "l1", Channel: domain.SMS, Category: domain.Collection}
+	for _, id := range []string{"b1", "b2"} {
+		sup, _, err := b.fence.Check(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.BorrowerID = id
+		if blk, ok := sup.Blocking(r, number, b.clock.Now()); !ok || blk.Kind != "opt_out" {
+			t.Errorf("%s: sms to %s not blocked by the opt-out: %+v %v", id, number, blk, ok)
+		}
+	}
+	if err := b.intake.OptOutAllNow(ctx, nil, opt); err != nil {
+		t.Fatalf("no borrowers: %v", err)
+	}
+}

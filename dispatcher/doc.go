@@ -3,6 +3,18 @@
 // opt-outs), the send-time suppression fence, and the delivery pipeline that
 // every channel worker shares (render, fence, provider call, audit record).
 //
+// A worker's path is one function read top to bottom (Worker.deliver in
+// deliver.go): load the borrower, case and agreement, render, look whether
+// a redelivered reminder already went out (the audit trail, the ledger's
+// attempt record, the provider), reserve its place under the compliance
+// rules, fence, call the provider, record. Each step returns what it found
+// and an outcome (done, retryIn, deferFor, drop, or proceed to the next
+// step); settle (outcome.go) is the one place that turns an outcome into
+// the message's Ack, NakWithDelay, Term or schedule. What the steps read
+// and write is behind small interfaces (ReminderState, SuppressionView,
+// AttemptLedger, DeliveryRecords, OptOutRecorder), so every decision can
+// be driven without NATS.
+//
 // The guarantee (spec §5) rests on two halves that meet in time:
 //
 //   - A worker may start a provider call only while its fence is valid. A

@@ -125,6 +125,21 @@ func (in *Intake) OptOutNow(ctx context.Context, borrowerID string, o domain.Opt
 	return in.fence.Hold(ctx)
 }
 
+// OptOutAllNow is OptOutNow for several borrowers (those who share a number
+// that replied STOP, say): it returns once every opt-out is fenced, with one
+// hold for all of them. No borrowers, no hold.
+func (in *Intake) OptOutAllNow(ctx context.Context, borrowerIDs []string, o domain.OptOut) error {
+	for _, id := range borrowerIDs {
+		if err := in.AddOptOut(ctx, id, o); err != nil {
+			return err
+		}
+	}
+	if len(borrowerIDs) == 0 {
+		return nil
+	}
+	return in.fence.Hold(ctx)
+}
+
 func newID(prefix string) string {
 	var b [8]byte
 	_, _ = rand.Read(b[:])

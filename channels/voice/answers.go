@@ -8,6 +8,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/forbear/forbear/internal/store"
+	"github.com/forbear/forbear/internal/twilioapi"
 )
 
 // What answering-machine detection reports in AnsweredBy.
@@ -19,10 +20,6 @@ const (
 	// machine_end_beep, machine_end_silence, machine_end_other.
 	machinePrefix = "machine_"
 )
-
-// HangupTwiML ends a call without a word: the answer to a fax, and to a
-// call forbear has nothing stored for.
-const HangupTwiML = `<Response><Hangup/></Response>`
 
 // Heard is what a call said to whoever answered.
 type Heard int
@@ -99,7 +96,7 @@ func (a *Answers) Put(ctx context.Context, id string, c Call) error {
 // Answer returns the TwiML for reminder id's call, answered as answeredBy
 // reports (see Hears), and keeps answeredBy with the call for its status
 // callback. A call forbear has no texts for (expired, or not one of
-// forbear's) gets HangupTwiML and found false.
+// forbear's) gets twilioapi.HangupTwiML and found false.
 func (a *Answers) Answer(ctx context.Context, id, answeredBy string) (twiml string, found bool, err error) {
 	var c Call
 	_, err = a.calls.Update(ctx, store.Token(id), func(stored *Call) (bool, error) {
@@ -117,7 +114,7 @@ func (a *Answers) Answer(ctx context.Context, id, answeredBy string) (twiml stri
 		return "", false, fmt.Errorf("voice: answer call %s: %w", id, err)
 	}
 	if c.Script == "" {
-		return HangupTwiML, false, nil
+		return twilioapi.HangupTwiML, false, nil
 	}
 	switch Hears(answeredBy) {
 	case HeardScript:
@@ -125,7 +122,7 @@ func (a *Answers) Answer(ctx context.Context, id, answeredBy string) (twiml stri
 	case HeardVoicemail:
 		return TwiML(c.VoicemailLocale, c.Voicemail), true, nil
 	default:
-		return HangupTwiML, true, nil
+		return twilioapi.HangupTwiML, true, nil
 	}
 }
 

@@ -3,7 +3,6 @@ package voice
 import (
 	"cmp"
 	"context"
-	"encoding/xml"
 	"errors"
 	"fmt"
 	"net/http"
@@ -224,16 +223,9 @@ func earliestSince(calls []openapi.ApiV2010Call, since time.Time, claimed []stri
 }
 
 // TwiML returns the call script: text read aloud by <Say> in the language
-// for locale. Both are XML-escaped, so template output can never inject
-// TwiML verbs (a <Dial> in a borrower's name, say).
+// for locale (twilioapi.SayTwiML escapes both).
 func TwiML(locale, text string) string {
-	var b strings.Builder
-	b.WriteString(`<Response><Say language="`)
-	_ = xml.EscapeText(&b, []byte(Language(locale)))
-	b.WriteString(`">`)
-	_ = xml.EscapeText(&b, []byte(text))
-	b.WriteString(`</Say></Response>`)
-	return b.String()
+	return twilioapi.SayTwiML(Language(locale), text)
 }
 
 // Language maps a borrower locale to a <Say> language: zh-CN and en-US as

@@ -9,35 +9,25 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/sirupsen/logrus"
 
-	"github.com/forbear/forbear/channels"
-	"github.com/forbear/forbear/channels/email"
 	"github.com/forbear/forbear/channels/inapp"
-	"github.com/forbear/forbear/channels/sandbox"
-	"github.com/forbear/forbear/channels/sms"
 	"github.com/forbear/forbear/channels/voice"
 	"github.com/forbear/forbear/dispatcher"
 	"github.com/forbear/forbear/internal/audit"
-	"github.com/forbear/forbear/internal/auth"
 	"github.com/forbear/forbear/internal/clock"
 	"github.com/forbear/forbear/internal/compliance"
 	"github.com/forbear/forbear/internal/config"
-	"github.com/forbear/forbear/internal/console"
 	"github.com/forbear/forbear/internal/dirlock"
-	"github.com/forbear/forbear/internal/domain"
 	"github.com/forbear/forbear/internal/httpapi"
 	"github.com/forbear/forbear/internal/metrics"
 	"github.com/forbear/forbear/internal/natsrv"
 	"github.com/forbear/forbear/internal/retention"
 	"github.com/forbear/forbear/internal/signing"
-	"github.com/forbear/forbear/internal/simulate"
 	"github.com/forbear/forbear/internal/stats"
 	"github.com/forbear/forbear/internal/store"
 	"github.com/forbear/forbear/internal/support"
@@ -252,46 +242,9 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 		State: a.state, Ledger: a.ledger, Policies: a.policies, AgreementPolicy: cfg.Agreements.Policy,
 		DefaultZone: a.zone, PhoneRegion: cfg.Console.PhoneRegion, Clock: o.Clock, Records: a.audit, Log: a.log.WithField("part", "support"),
 	})
-	outcomes := &dispatcher.Outcomes{Intake: a.intake, Ledger: a.ledger, Audit: a.audit, State: a.state, Metrics: a.metrics,
-		Keywords: rules.OptOutKeywords, Confirmation: optOutConfirmation(cfg.Compliance.OptOutConfirmation), Calls: a.calls}
-	// Dry runs use the configuration and the live templates; samples read
-	// the live state and write nothing.
-	dryRun := &simulate.Service{Config: cfg, Templates: a.templates, Clock: o.Clock,
-		Live: liveSample{state: a.state, reader: store.NewReader(a.js)}}
-	// One authenticator for the API and the console: a role means the same
-	// in both.
-	authn := auth.New(cfg.Auth.Tokens, a.signer.BorrowerFromToken)
-	con, err := console.New(console.Options{Auth: authn, Signer: a.signer, DefaultZone: a.zone,
-		Log: a.log.WithField("part", "console"),
-		Ops: console.OpsDeps{Templates: a.templates, Uses: templateUses(cfg.Policies), Records: a.state,
-			Policies: cfg.Policies, Compliance: cfg.Compliance, Rules: rules, DryRun: dryRun},
-		Dashboard: console.DashboardDeps{Stats: a.stats},
-		Support:   console.SupportDeps{Borrowers: a.support, Intake: a.intake, Deliveries: a.audit, Inbox: a.inbox, Clock: o.Clock},
-	})
-	if err != nil {
+	if err := a.buildHTTP(rules); err != nil {
 		return nil, err
 	}
-	a.api = httpapi.New(httpapi.Options{
-		Auth: authn, Console: con,
-		Tokens: cfg.Auth.Tokens, Intake: a.intake, State: a.state, Audit: a.audit, Fence: a.fence,
-		Inbox: inboxAPI{a.inbox},
-		Outbox: func(ctx context.Context, ch, borrowerID string, limit int) (any, error) {
-			return sandbox.List(ctx, a.js, ch, borrowerID, limit)
-		},
-		Support:      a.support,
-		Stats:        a.stats,
-		Signer:       a.signer,
-		InboxStreams: cfg.HTTP.InboxStreams,
-		DefaultZone:  a.zone,
-		Templates:    a.templates,
-		Simulator:    dryRun,
-		Twilio: httpapi.TwilioCallbacks{Outcomes: outcomes, PublicURL: a.publicURL(),
-			AuthTokens: nonEmpty(cfg.Providers.SMS.Twilio.AuthToken, cfg.Providers.Voice.Twilio.AuthToken)},
-		Ready:        a.ready,
-		Metrics:      a.metrics.Handler(),
-		WriteTimeout: cfg.HTTP.WriteTimeout.D(),
-		Log:          a.log.WithField("part", "http"),
-	})
 	return a, nil
 }
 
@@ -300,205 +253,6 @@ func defaultInstance() string {
 	var b [3]byte
 	_, _ = rand.Read(b[:])
 	return fmt.Sprintf("%s-%s", store.Token(host), hex.EncodeToString(b[:]))
-}
-
-func (a *App) connect() error {
-	var err error
-	if a.cfg.NATS.URL == "" {
-		if err := a.lockDataDir(); err != nil {
-			return err
-		}
-		dir := filepath.Join(a.cfg.DataDir, "nats")
-		a.embedded, err = natsrv.Start(natsrv.Options{StoreDir: dir, Listen: a.cfg.NATS.Embedded.Listen, ServerName: "forbear",
-			Log: a.log.WithField("part", "nats")})
-		if err != nil {
-			return err
-		}
-		where := a.embedded.ClientURL()
-		if where == "" {
-			where = "in-process only"
-		}
-		a.log.WithFields(logrus.Fields{"store_dir": dir, "client_url": where}).Info("embedded NATS with JetStream started")
-	}
-	if a.nc, err = a.dial("forbear " + a.instance); err != nil {
-		return err
-	}
-	if a.embedded == nil {
-		a.log.WithField("url", a.nc.ConnectedUrlRedacted()).Info("connected to external NATS")
-	}
-	// The fence asks the suppression stream's leader a question before
-	// sends, and its watcher receives every suppression. On the shared
-	// connection both would queue behind the workers' traffic (the server
-	// reads one connection's messages in order, and so does the client):
-	// a send would wait tens of milliseconds for a question that takes one.
-	if a.fenceNC, err = a.dial("forbear " + a.instance + " fence"); err != nil {
-		return err
-	}
-	a.js, err = jetstream.New(a.nc)
-	return err
-}
-
-// dial opens a connection to the embedded server or to nats.url.
-func (a *App) dial(name string) (*nats.Conn, error) {
-	if a.embedded != nil {
-		nc, err := a.embedded.Connect(name)
-		if err != nil {
-			return nil, fmt.Errorf("nats: %w", err)
-		}
-		return nc, nil
-	}
-	opts := []nats.Option{nats.Name(name), nats.MaxReconnects(-1)}
-	if a.cfg.NATS.Creds != "" {
-		opts = append(opts, nats.UserCredentials(a.cfg.NATS.Creds))
-	}
-	nc, err := nats.Connect(a.cfg.NATS.URL, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("nats.url %s: %w", a.cfg.NATS.URL, err)
-	}
-	return nc, nil
-}
-
-// lockDataDir keeps data_dir to this instance: two embedded servers on one
-// store each acknowledge writes the other then loses. The lock is held
-// until Stop or Kill (or the process's end, crash included).
-func (a *App) lockDataDir() error {
-	host, _ := os.Hostname()
-	lock, err := dirlock.Acquire(a.cfg.DataDir, dirlock.Holder{PID: os.Getpid(), Host: host, Instance: a.instance, Since: time.Now()})
-	if errors.Is(err, dirlock.ErrLocked) {
-		return fmt.Errorf("data_dir %w; stop that instance or give this one another data_dir", err)
-	}
-	if err != nil {
-		return fmt.Errorf("data_dir %s: %w", a.cfg.DataDir, err)
-	}
-	a.dataLock = lock
-	return nil
-}
-
-func (a *App) buildScheduler() error {
-	planner, err := scheduler.PlannerFor(a.cfg)
-	if err != nil {
-		return err
-	}
-	a.policies = planner.Policies
-	pols, defPolicy := planner.Policies, planner.DefaultPolicy
-	a.sched, err = scheduler.New(scheduler.Options{
-		JS: a.js, State: a.state, Audit: a.audit, Policies: pols, DefaultPolicy: defPolicy, AgreementPolicy: a.cfg.Agreements.Policy,
-		DefaultTimezone: a.zone, Spec: a.cfg.Scheduler.Sweep, CatchUp: a.cfg.Scheduler.CatchUp.D(), Clock: a.clock,
-		Log: a.log.WithField("part", "scheduler"), Instance: a.instance,
-		SweepBudget: a.cfg.Scheduler.SweepBudget.D(), Metrics: a.metrics,
-		// The sweep may trust the watched view to let reminders through:
-		// every send is fenced again at send time.
-		Suppressions: func(borrowerID string) (domain.Suppressions, bool) { return a.fence.Cached(borrowerID), true },
-	})
-	return err
-}
-
-func (a *App) buildWorkers(ctx context.Context, o Options) error {
-	hc := o.HTTPClient
-	if hc == nil {
-		hc = &http.Client{Timeout: 30 * time.Second}
-	}
-	statusCallback := a.publicURL() + "/v1/providers/twilio/status"
-	r := renderer{store: a.templates, clock: a.clock, defaultTZ: a.zone}
-	for _, ch := range domain.Channels {
-		pc := a.providerConfig(ch)
-		var p channels.Provider
-		var err error
-		switch pc.Kind {
-		case "", "sandbox":
-			p = sandbox.New(a.js, ch)
-		case "twilio":
-			if ch == domain.SMS {
-				p, err = sms.New(pc, sms.Options{HTTPClient: hc})
-			} else {
-				p, err = voice.New(pc, voice.Options{HTTPClient: hc, Calls: a.calls, AnswerURL: a.publicURL() + "/v1/providers/twilio/voice"})
-			}
-		case "smtp":
-			p, err = email.New(pc, email.Options{})
-		case "inbox":
-			p = a.inbox
-		}
-		if err != nil {
-			return err
-		}
-		// Only Twilio reports outcomes to a callback URL; other providers
-		// would build it for nothing on every send.
-		var callback func(domain.Reminder) string
-		if pc.Kind == "twilio" {
-			callback = func(r domain.Reminder) string { return statusCallback + "?" + dispatcher.CallbackQuery(r) }
-		}
-		w, err := dispatcher.NewWorker(ctx, dispatcher.WorkerOptions{
-			Channel: ch, Provider: p, Concurrency: pc.Concurrency, JS: a.js, State: a.state, Fence: a.fence,
-			Renderer: r, Audit: a.audit, Intake: a.intake, Metrics: a.metrics, Clock: a.clock,
-			Log: a.log.WithFields(logrus.Fields{"part": "worker", "channel": string(ch)}), AckWait: a.cfg.Dispatcher.AckWait.D(),
-			MaxDeliver: a.cfg.Dispatcher.MaxDeliver,
-			UnsubscribeURL: func(borrowerID, address string) string {
-				return httpapi.UnsubscribeURL(a.signer, a.publicURL(), borrowerID, address)
-			},
-			StatusCallback: callback,
-			Ledger:         a.ledger,
-			MaxDefer:       a.cfg.Dispatcher.MaxDefer.D(),
-		})
-		if err != nil {
-			return err
-		}
-		a.workers = append(a.workers, w)
-		a.log.WithFields(logrus.Fields{"channel": string(ch), "provider": kindName(pc.Kind), "concurrency": pc.Concurrency}).Info("channel worker ready")
-	}
-	return nil
-}
-
-// optOutConfirmation is the reply to an inbound opt-out: the configured
-// texts, or built-in ones when the key is not set (an empty map sends
-// none).
-func optOutConfirmation(cfg map[string]string) map[string]string {
-	if cfg != nil {
-		return cfg
-	}
-	return map[string]string{
-		"en-US": "You will receive no more SMS reminders from us. Your account and other channels are not affected.",
-		"zh-CN": "您已退订短信提醒，我们将不再向您发送短信。您的账户及其他渠道不受影响。",
-	}
-}
-
-func nonEmpty(vals ...string) []string {
-	var out []string
-	for _, v := range vals {
-		if v != "" {
-			out = append(out, v)
-		}
-	}
-	return out
-}
-
-func kindName(k string) string {
-	if k == "" {
-		return "sandbox"
-	}
-	return k
-}
-
-func (a *App) providerConfig(ch domain.Channel) config.Provider {
-	switch ch {
-	case domain.SMS:
-		return a.cfg.Providers.SMS
-	case domain.Voice:
-		return a.cfg.Providers.Voice
-	case domain.Email:
-		return a.cfg.Providers.Email
-	default:
-		return a.cfg.Providers.InApp
-	}
-}
-
-func (a *App) publicURL() string {
-	if a.cfg.HTTP.PublicURL != "" {
-		return strings.TrimSuffix(a.cfg.HTTP.PublicURL, "/")
-	}
-	if a.listener != nil {
-		return "http://" + a.listener.Addr().String()
-	}
-	return "http://" + a.cfg.HTTP.Listen
 }
 
 // Start runs everything: fence, intake consumer, workers, scheduler and the
@@ -631,20 +385,6 @@ func (a *App) Kill() {
 	a.dataLock.Release()
 }
 
-func (a *App) closeNATS() {
-	if a.nc != nil {
-		a.nc.Close()
-	}
-	if a.fenceNC != nil {
-		a.fenceNC.Close()
-	}
-	if a.embedded != nil {
-		a.embedded.Shutdown()
-	}
-	// Only once the server has let go of the store.
-	a.dataLock.Release()
-}
-
 // Handler is the HTTP API.
 func (a *App) Handler() http.Handler { return a.api }
 
@@ -689,38 +429,6 @@ func (a *App) NATSClientURL() string {
 		return ""
 	}
 	return a.embedded.ClientURL()
-}
-
-func (a *App) ready(ctx context.Context) error {
-	if a.nc == nil || !a.nc.IsConnected() {
-		return errors.New("NATS not connected")
-	}
-	if _, err := a.js.Stream(ctx, store.RemindersStream); err != nil {
-		return fmt.Errorf("stream %s: %w", store.RemindersStream, err)
-	}
-	if _, err := a.state.SuppressionKV.Status(ctx); err != nil {
-		return fmt.Errorf("bucket %s: %w", store.SuppressionsBucket, err)
-	}
-	// A sweep past its budget: reminders due meanwhile are not sent.
-	return a.sched.Degraded()
-}
-
-// watchQueueDepth publishes each channel's backlog as a gauge.
-func (a *App) watchQueueDepth(ctx context.Context) {
-	t := time.NewTicker(5 * time.Second)
-	defer t.Stop()
-	for {
-		// A channel whose consumer could not be read keeps its last value.
-		depth, _ := stats.QueueDepth(ctx, a.js)
-		for ch, n := range depth {
-			a.metrics.QueueDepth(string(ch), n)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
 }
 
 // NATSConn is the instance's NATS connection.

@@ -1,8 +1,6 @@
 package httpapi
 
 import (
-	"bytes"
-	"encoding/xml"
 	"errors"
 	"net/http"
 	"strings"
@@ -11,12 +9,14 @@ import (
 	"github.com/twilio/twilio-go/client"
 
 	"github.com/forbear/forbear/dispatcher"
+	"github.com/forbear/forbear/dispatcher/callback"
 	"github.com/forbear/forbear/internal/logging"
+	"github.com/forbear/forbear/internal/twilioapi"
 )
 
 // TwilioCallbacks configures the provider callback routes (spec §7).
 type TwilioCallbacks struct {
-	Outcomes *dispatcher.Outcomes
+	Outcomes *callback.Outcomes
 	// AuthTokens are the Twilio auth tokens a signature may be made with
 	// (sms and voice may use different accounts).
 	AuthTokens []string
@@ -48,15 +48,7 @@ func (s *Server) twilioRoutes(tc TwilioCallbacks) []Route {
 			return
 		}
 		w.Header().Set("Content-Type", "text/xml")
-		var buf bytes.Buffer
-		buf.WriteString("<Response>")
-		if reply != "" {
-			buf.WriteString("<Message>")
-			_ = xml.EscapeText(&buf, []byte(reply))
-			buf.WriteString("</Message>")
-		}
-		buf.WriteString("</Response>")
-		_, _ = w.Write(buf.Bytes())
+		_, _ = w.Write([]byte(twilioapi.MessageTwiML(reply)))
 	}
 	answer := func(w http.ResponseWriter, r *http.Request) {
 		id := r.URL.Query().Get("r")

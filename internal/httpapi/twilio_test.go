@@ -10,7 +10,7 @@ import (
 	"github.com/sirupsen/logrus"
 	logtest "github.com/sirupsen/logrus/hooks/test"
 
-	"github.com/forbear/forbear/dispatcher"
+	"github.com/forbear/forbear/dispatcher/callback"
 	"github.com/forbear/forbear/internal/config"
 	"github.com/forbear/forbear/internal/domain"
 	"github.com/forbear/forbear/internal/testkit/faketwilio"
@@ -28,7 +28,7 @@ func TestStatusCallbackRefusesABadCallDuration(t *testing.T) {
 		c.Providers.Voice.Twilio.AuthToken = authToken
 	}, log)
 	call := domain.Reminder{ID: "loan-1/call/0/voice", BorrowerID: "b-call", LoanID: "loan-1", Channel: domain.Voice}
-	path := "/v1/providers/twilio/status?" + dispatcher.CallbackQuery(call)
+	path := "/v1/providers/twilio/status?" + callback.Query(call)
 	send := func(duration string) response {
 		form := url.Values{"CallSid": {"CA1"}, "CallStatus": {"completed"}, "CallDuration": {duration}}
 		req, err := http.NewRequest(http.MethodPost, b.url+path, strings.NewReader(form.Encode()))

@@ -1,6 +1,7 @@
-package dispatcher_test
+package callback_test
 
 import (
+	"context"
 	"errors"
 	"net/url"
 	"strings"
@@ -10,17 +11,57 @@ import (
 
 	"github.com/forbear/forbear/channels/voice"
 	"github.com/forbear/forbear/dispatcher"
+	"github.com/forbear/forbear/dispatcher/callback"
 	"github.com/forbear/forbear/internal/audit"
+	"github.com/forbear/forbear/internal/clock"
 	"github.com/forbear/forbear/internal/compliance"
 	"github.com/forbear/forbear/internal/config"
 	"github.com/forbear/forbear/internal/domain"
+	"github.com/forbear/forbear/internal/logging"
 	"github.com/forbear/forbear/internal/store"
 	"github.com/forbear/forbear/internal/testkit"
+	"github.com/forbear/forbear/internal/twilioapi"
 )
 
+// bundle is a running intake over a real NATS, as a provider callback
+// finds it.
+type bundle struct {
+	nats   *testkit.NATS
+	state  *store.State
+	intake *dispatcher.Intake
+	clock  *clock.Fake
+}
+
+func setup(t *testing.T) *bundle {
+	t.Helper()
+	n := testkit.StartNATS(t)
+	ctx := testkit.Context(t, time.Minute)
+	st, err := store.OpenState(ctx, n.JS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := dispatcher.NewFence(st, dispatcher.FenceOptions{Instance: "a", Lease: 50 * time.Millisecond, Log: logging.Discard()})
+	if err := f.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ids, err := n.JS.KeyValue(ctx, store.EventIDsBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk := clock.NewFake(time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC))
+	in := dispatcher.NewIntake(dispatcher.IntakeOptions{State: st, EventIDs: ids, Reindex: noReindex{}, Fence: f,
+		Clock: clk, Log: logging.Discard(), AgreementPolicy: "plan"})
+	return &bundle{nats: n, state: st, intake: in, clock: clk}
+}
+
+// noReindex is a scheduler that needs to recompute nothing.
+type noReindex struct{}
+
+func (noReindex) Reindex(context.Context, string, string) error { return nil }
+
 type callbacks struct {
-	*bundle
-	outcomes *dispatcher.Outcomes
+	nats     *testkit.NATS
+	outcomes *callback.Outcomes
 	ledger   *dispatcher.Ledger
 	audit    *audit.Recorder
 	call     domain.Reminder
@@ -42,12 +83,12 @@ func callbackSetup(t *testing.T) *callbacks {
 		t.Fatal(err)
 	}
 	rec := audit.New(b.nats.JS, "test")
-	c := &callbacks{bundle: b, ledger: led, audit: rec,
-		outcomes: &dispatcher.Outcomes{Intake: b.intake, Ledger: led, Audit: rec, State: b.state},
+	c := &callbacks{nats: b.nats, ledger: led, audit: rec,
+		outcomes: &callback.Outcomes{Intake: b.intake, Ledger: led, Audit: rec, State: b.state, Clock: b.clock},
 		call: domain.Reminder{ID: "loan-1/call/0/voice", BorrowerID: "b1", LoanID: "loan-1", Channel: domain.Voice,
 			Category: domain.Collection, Step: "call", Template: "call"},
 	}
-	c.query, err = url.ParseQuery(dispatcher.CallbackQuery(c.call))
+	c.query, err = url.ParseQuery(callback.Query(c.call))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,7 +259,7 @@ func TestReplayedMessageCallbackChangesNothing(t *testing.T) {
 	c := callbackSetup(t)
 	ctx := testkit.Context(t, time.Minute)
 	sms := domain.Reminder{ID: "loan-1/overdue/0/sms", BorrowerID: "b1", LoanID: "loan-1", Channel: domain.SMS, Category: domain.Collection}
-	q, err := url.ParseQuery(dispatcher.CallbackQuery(sms))
+	q, err := url.ParseQuery(callback.Query(sms))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -270,7 +311,7 @@ func TestCallbackVoicemailFromTheAnswer(t *testing.T) {
 	if !strings.Contains(rec.Reason, "voicemail") || rec.Text != left {
 		t.Errorf("record %+v, want a voicemail with its text", rec)
 	}
-	if twiml, err := c.outcomes.Answer(ctx, "loan-9/call/0/voice", "human"); err != nil || twiml != voice.HangupTwiML {
+	if twiml, err := c.outcomes.Answer(ctx, "loan-9/call/0/voice", "human"); err != nil || twiml != twilioapi.HangupTwiML {
 		t.Errorf("a call with nothing kept: %q, %v; want a hang-up", twiml, err)
 	}
 }
