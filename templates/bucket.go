@@ -3,8 +3,6 @@ package templates
 import (
 	"cmp"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -42,7 +40,7 @@ type livePointer struct {
 func (s *Store) lastVersion(ctx context.Context, id string) (int, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	lister, err := s.kv.ListKeysFiltered(ctx, store.Token(id)+".*")
+	lister, err := s.records.KV().ListKeysFiltered(ctx, store.Token(id)+".*")
 	if err != nil {
 		return 0, fmt.Errorf("templates: list versions of %s: %w", id, err)
 	}
@@ -61,15 +59,12 @@ func (s *Store) lastVersion(ctx context.Context, id string) (int, error) {
 func (s *Store) createVersion(ctx context.Context, rec Record, n int, firstOnly bool) (int, error) {
 	for attempt := 0; attempt < 100; attempt++ {
 		rec.Version = n
-		data, err := json.Marshal(rec)
-		if err != nil {
-			return 0, fmt.Errorf("templates: encode %s: %w", rec.ID, err)
-		}
-		_, err = s.kv.Create(ctx, versionKey(rec.ID, n), data)
+		// Revision 0: the version key is created, never overwritten.
+		_, err := s.records.PutAt(ctx, versionKey(rec.ID, n), rec, 0)
 		if err == nil {
 			return n, nil
 		}
-		if !errors.Is(err, jetstream.ErrKeyExists) {
+		if !store.IsWrongSequence(err) {
 			return 0, fmt.Errorf("templates: save %s v%d: %w", rec.ID, n, err)
 		}
 		if firstOnly {
@@ -85,41 +80,26 @@ func (s *Store) createVersion(ctx context.Context, rec Record, n int, firstOnly 
 // pointer as it now stands.
 func (s *Store) setLive(ctx context.Context, id string, version int, author string, forwardOnly bool) (uint64, error) {
 	key := liveKey(id)
-	data, err := json.Marshal(livePointer{Version: version, Author: author, At: s.clock.Now().UTC()})
+	next := livePointer{Version: version, Author: author, At: s.clock.Now().UTC()}
+	rev, err := s.pointers.Update(ctx, key, func(cur *livePointer) (bool, error) {
+		// A missing pointer reads as version 0, older than any version.
+		if forwardOnly && cur.Version > version {
+			return false, nil
+		}
+		*cur = next
+		return true, nil
+	})
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("templates: move live pointer of %s: %w", id, err)
 	}
-	for attempt := 0; attempt < 100; attempt++ {
-		var cur livePointer
-		var rev uint64
-		e, err := s.kv.Get(ctx, key)
-		switch {
-		case store.IsNotFound(err):
-		case err != nil:
-			return 0, fmt.Errorf("templates: read live pointer of %s: %w", id, err)
-		default:
-			rev = e.Revision()
-			if err := json.Unmarshal(e.Value(), &cur); err != nil {
-				return 0, fmt.Errorf("templates: decode live pointer of %s: %w", id, err)
-			}
-		}
-		if forwardOnly && rev != 0 && cur.Version > version {
-			return rev, nil
-		}
-		var newRev uint64
-		if rev == 0 {
-			newRev, err = s.kv.Create(ctx, key, data)
-		} else {
-			newRev, err = s.kv.Update(ctx, key, data, rev)
-		}
-		if err == nil {
-			return newRev, nil
-		}
-		if !errors.Is(err, jetstream.ErrKeyExists) {
-			return 0, fmt.Errorf("templates: move live pointer of %s: %w", id, err)
-		}
+	if rev != 0 {
+		return rev, nil
 	}
-	return 0, fmt.Errorf("templates: move live pointer of %s: too much contention", id)
+	// A newer version is live: its pointer is what the cache must reach.
+	if _, rev, err = s.pointers.Get(ctx, key); err != nil {
+		return 0, fmt.Errorf("templates: read live pointer of %s: %w", id, err)
+	}
+	return rev, nil
 }
 
 // scan reads every entry matching filter in one pass and groups them by
@@ -129,7 +109,7 @@ func (s *Store) scan(ctx context.Context, filter string) ([]Info, error) {
 	// scan, not with the caller's context.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	w, err := s.kv.Watch(ctx, filter, jetstream.IgnoreDeletes())
+	w, err := s.records.KV().Watch(ctx, filter, jetstream.IgnoreDeletes())
 	if err != nil {
 		return nil, fmt.Errorf("templates: scan %s: %w", filter, err)
 	}
@@ -162,15 +142,13 @@ func (s *Store) scan(ctx context.Context, filter string) ([]Info, error) {
 			continue
 		}
 		if suffix == liveSuffix {
-			var p livePointer
-			if json.Unmarshal(e.Value(), &p) == nil {
+			if p, err := s.pointers.Decode(e.Key(), e.Value()); err == nil {
 				i := info(id)
 				i.Live, i.MadeLiveBy, i.MadeLiveAt = p.Version, p.Author, p.At
 			}
 			continue
 		}
-		var rec Record
-		if json.Unmarshal(e.Value(), &rec) == nil {
+		if rec, err := s.records.Decode(e.Key(), e.Value()); err == nil {
 			i := info(id)
 			i.Versions = append(i.Versions, rec.VersionMeta)
 			categories[id][rec.Version] = rec.Definition.Category

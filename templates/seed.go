@@ -70,7 +70,7 @@ func (s *Store) Seed(ctx context.Context, dir, author string) (int, error) {
 func (s *Store) empty(ctx context.Context) (bool, error) {
 	ctx, cancel := context.WithCancel(ctx) // ends the listing's watch
 	defer cancel()
-	lister, err := s.kv.ListKeys(ctx)
+	lister, err := s.records.KV().ListKeys(ctx)
 	if err != nil {
 		return false, fmt.Errorf("templates: seed: list keys: %w", err)
 	}

@@ -2,7 +2,6 @@ package templates
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -63,10 +62,13 @@ type liveSet map[string]*compiled
 // versions from an in-memory cache that a KV watch keeps current on every
 // instance.
 type Store struct {
-	kv    jetstream.KeyValue
-	log   *logrus.Entry
-	rules rules
-	clock clock.Clock
+	// records and pointers are the two kinds of value of the templates
+	// bucket: saved versions and live pointers (see versionKey, liveKey).
+	records  store.Bucket[Record]
+	pointers store.Bucket[livePointer]
+	log      *logrus.Entry
+	rules    rules
+	clock    clock.Clock
 
 	live atomic.Pointer[liveSet]
 
@@ -99,12 +101,13 @@ func Open(ctx context.Context, js jetstream.JetStream, log *logrus.Entry, opts .
 	for _, opt := range opts {
 		opt(&o)
 	}
-	kv, err := js.KeyValue(ctx, store.TemplatesBucket)
+	kv, err := store.OpenBucket(ctx, js, store.TemplatesBucket)
 	if err != nil {
-		return nil, fmt.Errorf("templates: bucket %s: %w", store.TemplatesBucket, err)
+		return nil, fmt.Errorf("templates: %w", err)
 	}
 	s := &Store{
-		kv: kv, log: log.WithField("component", "templates"), rules: o.rules, clock: o.clock,
+		records: store.NewBucket[Record](js, kv), pointers: store.NewBucket[livePointer](js, kv),
+		log: log.WithField("component", "templates"), rules: o.rules, clock: o.clock,
 		changed: make(chan struct{}), done: make(chan struct{}),
 		versions: make(map[string]map[int]*versionEntry),
 	}
@@ -199,16 +202,12 @@ func (s *Store) Rollback(ctx context.Context, id string, version int, author str
 
 // Version reads one saved version.
 func (s *Store) Version(ctx context.Context, id string, version int) (Record, error) {
-	e, err := s.kv.Get(ctx, versionKey(id, version))
+	rec, _, err := s.records.Get(ctx, versionKey(id, version))
 	if store.IsNotFound(err) {
 		return Record{}, &UnknownVersionError{ID: id, Version: version}
 	}
 	if err != nil {
 		return Record{}, fmt.Errorf("templates: get %s v%d: %w", id, version, err)
-	}
-	var rec Record
-	if err := json.Unmarshal(e.Value(), &rec); err != nil {
-		return Record{}, fmt.Errorf("templates: decode %s v%d: %w", id, version, err)
 	}
 	return rec, nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/forbear/forbear/internal/domain"
+	"github.com/forbear/forbear/internal/store"
 	"github.com/forbear/forbear/internal/testkit"
 )
 
@@ -130,6 +131,36 @@ func TestPutInvalidKeepsLive(t *testing.T) {
 	}
 	if _, err := s.Put(ctx, "bad id", smsDef("ok. STOP"), "ann", ""); !errors.As(err, &ve) {
 		t.Fatalf("put with a bad id = %v", err)
+	}
+	info, err := s.Get(ctx, "t")
+	if err != nil || info.Live != 1 || len(info.Versions) != 1 {
+		t.Fatalf("info = %+v, %v", info, err)
+	}
+}
+
+// TestPutTooLarge: a definition larger than a stored record may hold is
+// refused with store.ErrTooLarge (the API's 409) before anything is
+// written, not sent for the server to refuse, and the live version stays.
+func TestPutTooLarge(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	s, ctx := b.store, b.ctx
+	if _, err := s.Put(ctx, "t", smsDef("ok. Reply STOP to opt out."), "ann", ""); err != nil {
+		t.Fatal(err)
+	}
+	// Every text renders within the render bound; together they are more
+	// than a record may hold.
+	body := strings.Repeat("Your payment is due. ", 2500) + "Reply STOP to opt out."
+	texts := map[string]Text{}
+	for _, loc := range []string{"en-US", "en-GB", "fr-FR", "de-DE", "es-ES", "it-IT", "pt-BR", "nl-NL", "sv-SE", "pl-PL", "ja-JP", "zh-CN"} {
+		texts[loc] = Text{Subject: "Payment due", Body: body}
+	}
+	def := Definition{Category: CategoryCollection, Channels: map[domain.Channel]map[string]Text{domain.Email: texts}}
+	if err := s.Validate("t", def); err != nil {
+		t.Fatalf("the large definition must be valid: %v", err)
+	}
+	if _, err := s.Put(ctx, "t", def, "ann", ""); !errors.Is(err, store.ErrTooLarge) {
+		t.Fatalf("put too large = %v, want store.ErrTooLarge", err)
 	}
 	info, err := s.Get(ctx, "t")
 	if err != nil || info.Live != 1 || len(info.Versions) != 1 {

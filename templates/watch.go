@@ -2,7 +2,6 @@ package templates
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"time"
@@ -99,8 +98,8 @@ func (s *Store) apply(e jetstream.KeyValueEntry, live map[string]*compiled, live
 			delete(live, id)
 			return had
 		}
-		var p livePointer
-		if err := json.Unmarshal(e.Value(), &p); err != nil {
+		p, err := s.pointers.Decode(e.Key(), e.Value())
+		if err != nil {
 			log.WithError(err).Error("ignoring undecodable live pointer")
 			return false
 		}
@@ -116,8 +115,8 @@ func (s *Store) apply(e jetstream.KeyValueEntry, live map[string]*compiled, live
 		delete(s.versions[id], n)
 		return false
 	}
-	var rec Record
-	if err := json.Unmarshal(e.Value(), &rec); err != nil {
+	rec, err := s.records.Decode(e.Key(), e.Value())
+	if err != nil {
 		log.WithError(err).Error("ignoring undecodable template version")
 		return false
 	}

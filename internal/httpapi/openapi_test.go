@@ -365,6 +365,7 @@ func TestOpenAPIAnswers(t *testing.T) {
 	wantField(ask(400, "PUT", "/v1/templates/doc", tokOps, ctJSON, `{"channels":{"sms":{"en-US":"Hi {{.Borrower.Nmae}}"}}}`), "channels.sms.en-US")
 	ask(200, "PUT", "/v1/templates/doc?note=first", tokOps, ctJSON, `{"channels":{"sms":{"en-US":"Hi {{.Borrower.Name}}"},"inapp":{"en-US":{"title":"Hi","body":"Hello"}}}}`)
 	ask(200, "PUT", "/v1/templates/doc", tokOps, ctJSON, `{"channels":{"sms":{"en-US":"Hello {{.Borrower.Name}}"}}}`)
+	ask(409, "PUT", "/v1/templates/doc", tokOps, ctJSON, bigTemplate())
 	ask(200, "GET", "/v1/templates/doc/diff", tokOps, "", "")
 	ask(200, "POST", "/v1/templates/doc/rollback", tokOps, ctJSON, `{"version":1}`)
 	wantField(ask(400, "POST", "/v1/templates/doc/rollback", tokOps, ctJSON, `{"version":0}`), "version")

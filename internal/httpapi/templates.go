@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/forbear/forbear/internal/domain"
+	"github.com/forbear/forbear/internal/store"
 	"github.com/forbear/forbear/templates"
 )
 
@@ -304,6 +305,9 @@ func (s *Server) templateError(w http.ResponseWriter, r *http.Request, err error
 		writeError(w, apiError{Status: http.StatusBadRequest, Code: "invalid_template", Message: ve.Error(), Field: field})
 	case errors.Is(err, templates.ErrNotFound):
 		writeError(w, apiError{Status: http.StatusNotFound, Code: "not_found", Message: "unknown template or version"})
+	case errors.Is(err, store.ErrTooLarge):
+		writeError(w, apiError{Status: http.StatusConflict, Code: "record_too_large",
+			Message: "the template version is larger than forbear stores in one record (512 KiB at most)"})
 	default:
 		s.fail(w, r, err)
 	}

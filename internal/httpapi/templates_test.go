@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"fmt"
 	"net/http"
 	"reflect"
 	"strings"
@@ -29,6 +30,35 @@ func (b *bundle) putTemplate(t *testing.T, id, body string) {
 	t.Helper()
 	if r := b.put(t, "/v1/templates/"+id, tokOps, body); r.status != http.StatusOK {
 		t.Fatalf("PUT %s: %d %s", id, r.status, r.body)
+	}
+}
+
+// bigTemplate is a valid template whose texts each render within bounds
+// but together are more than one stored record may hold.
+func bigTemplate() string {
+	body := strings.Repeat("Your payment is due. ", 2500) + "Reply STOP to opt out."
+	var texts []string
+	for _, loc := range []string{"en-US", "en-GB", "fr-FR", "de-DE", "es-ES", "it-IT", "pt-BR", "nl-NL", "sv-SE", "pl-PL", "ja-JP", "zh-CN"} {
+		texts = append(texts, fmt.Sprintf("%q:{\"subject\":\"Payment due\",\"body\":%q}", loc, body))
+	}
+	return `{"category":"collection","channels":{"email":{` + strings.Join(texts, ",") + `}}}`
+}
+
+// TestTemplatePutTooLarge: a version too large to store is a 409 that says
+// it is the template, not a borrower's record, and the live version stays.
+func TestTemplatePutTooLarge(t *testing.T) {
+	t.Parallel()
+	b := setup(t, roleTokens)
+	b.putTemplate(t, "big", `{"category":"collection","channels":{"sms":{"en-US":"Hi. Reply STOP"}}}`)
+	e := wantError(t, b.put(t, "/v1/templates/big", tokOps, bigTemplate()), http.StatusConflict)
+	if e.Error.Code != "record_too_large" || !strings.Contains(e.Error.Message, "template") {
+		t.Errorf("error %+v, want record_too_large about the template", *e.Error)
+	}
+	info := decode[struct {
+		Live int `json:"live"`
+	}](t, b.get(t, "/v1/templates/big", tokOps))
+	if info.Live != 1 {
+		t.Errorf("live = %d after a refused version, want 1", info.Live)
 	}
 }
 

@@ -33,7 +33,9 @@ const touchTimeout = 30 * time.Second
 // Index is the retention index: per borrower, the day of the last record.
 // It is safe for concurrent use.
 type Index struct {
-	kv     jetstream.KeyValue
+	// days holds the index's values as they are: a day (YYYY-MM-DD) under
+	// a borrower key, nothing under a day key.
+	days   store.Bucket[[]byte]
 	js     jetstream.JetStream // its own, so Flush waits for touches only
 	prefix string              // $KV.<bucket>.
 
@@ -47,7 +49,7 @@ func OpenIndex(ctx context.Context, js jetstream.JetStream) (*Index, error) {
 	if err != nil {
 		return nil, fmt.Errorf("retention: bucket %s: %w", store.RetentionBucket, err)
 	}
-	x := &Index{kv: kv, prefix: store.KVSubject(store.RetentionBucket, ""), touched: map[string]string{}}
+	x := &Index{days: store.NewBucket[[]byte](js, kv), prefix: store.KVSubject(store.RetentionBucket, ""), touched: map[string]string{}}
 	// A touch the server refused or never acknowledged is forgotten, so
 	// that the borrower's next record writes it again.
 	x.js, err = jetstream.New(js.Conn(), jetstream.WithPublishAsyncTimeout(touchTimeout),
@@ -160,12 +162,12 @@ func (x *Index) LastActivity(ctx context.Context, borrowerID string) (string, bo
 
 // lastDay reads a borrower's day.
 func (x *Index) lastDay(ctx context.Context, tok string) (string, bool, error) {
-	e, err := x.kv.Get(ctx, borrowerPrefix+tok)
+	d, _, err := x.days.Get(ctx, borrowerPrefix+tok)
 	if store.IsNotFound(err) {
 		return "", false, nil
 	}
 	if err != nil {
 		return "", false, fmt.Errorf("retention: read index of %s: %w", tok, err)
 	}
-	return string(e.Value()), true, nil
+	return string(d), true, nil
 }

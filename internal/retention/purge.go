@@ -122,7 +122,7 @@ func NewPurger(ctx context.Context, o Options) (*Purger, error) {
 		return nil, fmt.Errorf("retention: bucket %s: %w", store.RetentionBucket, err)
 	}
 	return &Purger{o: o, read: store.NewReader(o.JS), deliveries: deliveries, index: index,
-		runs: store.NewBucket[schedule](o.JS, o.Index.kv), scans: store.NewBucket[scanState](o.JS, o.Index.kv)}, nil
+		runs: store.NewBucket[schedule](o.JS, o.Index.days.KV()), scans: store.NewBucket[scanState](o.JS, o.Index.days.KV())}, nil
 }
 
 // schedule is the value of the run key: the earliest time the next run may
@@ -321,7 +321,7 @@ func (p *Purger) list(ctx context.Context, filters []string, max int) ([]string,
 func (p *Purger) listChunk(ctx context.Context, filters []string, max int, keys *[]string) (bool, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	w, err := p.o.Index.kv.WatchFiltered(ctx, filters, jetstream.IgnoreDeletes(), jetstream.MetaOnly())
+	w, err := p.o.Index.days.KV().WatchFiltered(ctx, filters, jetstream.IgnoreDeletes(), jetstream.MetaOnly())
 	if err != nil {
 		return false, fmt.Errorf("retention: list the index: %w", err)
 	}

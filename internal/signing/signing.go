@@ -15,6 +15,8 @@ import (
 	"strings"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/forbear/forbear/internal/store"
 )
 
 // Signer signs short messages with a shared secret.
@@ -29,22 +31,24 @@ const secretKey = "signing-secret"
 
 // Load returns the Signer whose secret is stored under a fixed key of kv,
 // creating a random one the first time (the first instance wins the race;
-// the others read its secret).
+// the others read its secret). The secret is stored as its raw bytes.
 func Load(ctx context.Context, kv jetstream.KeyValue) (*Signer, error) {
 	var fresh [32]byte
 	if _, err := rand.Read(fresh[:]); err != nil {
 		return nil, err
 	}
-	if _, err := kv.Create(ctx, secretKey, fresh[:]); err == nil {
+	secrets := store.NewBucket[[]byte](nil, kv)
+	// Revision 0: written only when no instance has a secret yet.
+	if _, err := secrets.PutAt(ctx, secretKey, fresh[:], 0); err == nil {
 		return &Signer{secret: fresh[:]}, nil
-	} else if !errors.Is(err, jetstream.ErrKeyExists) {
+	} else if !store.IsWrongSequence(err) {
 		return nil, fmt.Errorf("signing: store secret: %w", err)
 	}
-	e, err := kv.Get(ctx, secretKey)
+	secret, _, err := secrets.Get(ctx, secretKey)
 	if err != nil {
 		return nil, fmt.Errorf("signing: read secret: %w", err)
 	}
-	return &Signer{secret: e.Value()}, nil
+	return &Signer{secret: secret}, nil
 }
 
 // New returns a Signer with a given secret (tests).

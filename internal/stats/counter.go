@@ -79,7 +79,7 @@ type fold struct {
 // Counter counts the delivery records of this instance in memory and folds
 // them into store.StatsBucket.
 type Counter struct {
-	kv       jetstream.KeyValue
+	counts   store.Bucket[hourValue]
 	o        CounterOptions
 	mu       sync.Mutex
 	fresh    map[time.Time]Counts // hour -> counts not yet in a fold
@@ -94,11 +94,11 @@ func NewCounter(ctx context.Context, js jetstream.JetStream, o CounterOptions) (
 	if o.Interval <= 0 {
 		o.Interval = DefaultFoldInterval
 	}
-	kv, err := store.OpenBucket(ctx, js, store.StatsBucket)
+	counts, err := store.OpenTyped[hourValue](ctx, js, store.StatsBucket)
 	if err != nil {
 		return nil, fmt.Errorf("stats: %w", err)
 	}
-	return &Counter{kv: kv, o: o, fresh: map[time.Time]Counts{}, pending: map[time.Time]*fold{}}, nil
+	return &Counter{counts: counts, o: o, fresh: map[time.Time]Counts{}, pending: map[time.Time]*fold{}}, nil
 }
 
 // Add counts one delivery record, in the hour of its decision. It is the
@@ -170,7 +170,7 @@ func (c *Counter) Flush(ctx context.Context) error {
 
 	var errs []error
 	for hour, f := range work {
-		_, err := store.UpdateJSON(ctx, c.kv, statsKey(hour, c.o.Instance), func(v *hourValue) (bool, error) {
+		_, err := c.counts.Update(ctx, statsKey(hour, c.o.Instance), func(v *hourValue) (bool, error) {
 			if v.Fold >= f.id {
 				return false, nil // this fold landed on an earlier try
 			}

@@ -39,7 +39,7 @@ func TestAFoldWhoseAnswerWasLostIsNotAddedTwice(t *testing.T) {
 	if f == nil {
 		t.Fatal("the failed fold is not kept")
 	}
-	if _, err := store.UpdateJSON(ctx, c.kv, statsKey(hour, "A"), func(v *hourValue) (bool, error) {
+	if _, err := c.counts.Update(ctx, statsKey(hour, "A"), func(v *hourValue) (bool, error) {
 		*v = hourValue{Instance: "A", Fold: f.id, Counts: f.counts}
 		return true, nil
 	}); err != nil {
@@ -48,7 +48,7 @@ func TestAFoldWhoseAnswerWasLostIsNotAddedTwice(t *testing.T) {
 	if err := c.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	e, err := c.kv.Get(ctx, statsKey(hour, "A"))
+	e, err := c.counts.KV().Get(ctx, statsKey(hour, "A"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +76,7 @@ func TestStopIsNotHeldByAFoldWithoutAnswer(t *testing.T) {
 	// not applied it (laggingReplica): the fold's create is refused, so it
 	// asks the stream leader, and that request goes where nothing answers.
 	hour := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
-	if _, err := c.kv.Put(ctx, statsKey(hour, "A"), []byte(`{"instance":"A","fold":1,"counts":{}}`)); err != nil {
+	if _, err := c.counts.KV().Put(ctx, statsKey(hour, "A"), []byte(`{"instance":"A","fold":1,"counts":{}}`)); err != nil {
 		t.Fatal(err)
 	}
 	nc, _ := n.Connect(t)
@@ -96,7 +96,7 @@ func TestStopIsNotHeldByAFoldWithoutAnswer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.kv = store.LeaderBacked(laggingReplica{c.kv}, unanswered)
+	c.counts = store.NewBucket[hourValue](nil, store.LeaderBacked(laggingReplica{c.counts.KV()}, unanswered))
 	c.Add(domain.Delivery{Channel: domain.SMS, Status: domain.Sent, At: hour})
 	c.Start(ctx)
 	select {

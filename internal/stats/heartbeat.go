@@ -2,7 +2,6 @@ package stats
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -35,7 +34,7 @@ const beatTimeout = 5 * time.Second
 // Heartbeat keeps one instance's entry in store.InstancesBucket while it
 // runs. Its times are wall-clock times, as the bucket's TTL is.
 type Heartbeat struct {
-	kv       jetstream.KeyValue
+	beats    store.Bucket[Instance]
 	self     Instance
 	interval time.Duration
 	log      *logrus.Entry
@@ -46,11 +45,11 @@ type Heartbeat struct {
 // NewHeartbeat binds the instances bucket for self (store.Setup must have
 // run); Beat and Started are set by Start.
 func NewHeartbeat(ctx context.Context, js jetstream.JetStream, self Instance, log *logrus.Entry) (*Heartbeat, error) {
-	kv, err := js.KeyValue(ctx, store.InstancesBucket)
+	beats, err := store.OpenTyped[Instance](ctx, js, store.InstancesBucket)
 	if err != nil {
-		return nil, fmt.Errorf("stats: bucket %s: %w", store.InstancesBucket, err)
+		return nil, fmt.Errorf("stats: %w", err)
 	}
-	return &Heartbeat{kv: kv, self: self, interval: DefaultBeatInterval, log: log}, nil
+	return &Heartbeat{beats: beats, self: self, interval: DefaultBeatInterval, log: log}, nil
 }
 
 // Start writes the first heartbeat, so the instance is listed once Start
@@ -89,7 +88,7 @@ func (h *Heartbeat) Stop(ctx context.Context) error {
 	h.cancel()
 	<-h.done
 	h.cancel = nil
-	if err := h.kv.Delete(ctx, store.Token(h.self.Name)); err != nil {
+	if err := h.beats.KV().Delete(ctx, store.Token(h.self.Name)); err != nil {
 		return fmt.Errorf("stats: delete heartbeat: %w", err)
 	}
 	return nil
@@ -99,12 +98,8 @@ func (h *Heartbeat) beat(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, beatTimeout)
 	defer cancel()
 	h.self.Beat = time.Now().UTC()
-	data, err := json.Marshal(h.self)
-	if err != nil {
-		return err
-	}
 	// One writer per key (the instance itself): a plain put.
-	if _, err := h.kv.Put(ctx, store.Token(h.self.Name), data); err != nil {
+	if _, err := h.beats.Put(ctx, store.Token(h.self.Name), h.self); err != nil {
 		return fmt.Errorf("stats: heartbeat: %w", err)
 	}
 	return nil

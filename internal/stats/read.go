@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"slices"
 	"strings"
 	"time"
@@ -121,8 +122,12 @@ type Lease struct {
 
 // Reader computes Snapshots.
 type Reader struct {
-	js     jetstream.JetStream
-	read   *store.Reader
+	js   jetstream.JetStream
+	read *store.Reader
+	// counts and beats decode what read finds in the stats and instances
+	// buckets' streams.
+	counts store.Bucket[hourValue]
+	beats  store.Bucket[Instance]
 	leases jetstream.KeyValue
 	clock  clock.Clock
 }
@@ -134,7 +139,15 @@ func NewReader(ctx context.Context, js jetstream.JetStream, clk clock.Clock) (*R
 	if err != nil {
 		return nil, fmt.Errorf("stats: bucket %s: %w", store.LeasesBucket, err)
 	}
-	return &Reader{js: js, read: store.NewReader(js), leases: leases, clock: clk}, nil
+	counts, err := store.OpenTyped[hourValue](ctx, js, store.StatsBucket)
+	if err != nil {
+		return nil, fmt.Errorf("stats: %w", err)
+	}
+	beats, err := store.OpenTyped[Instance](ctx, js, store.InstancesBucket)
+	if err != nil {
+		return nil, fmt.Errorf("stats: %w", err)
+	}
+	return &Reader{js: js, read: store.NewReader(js), counts: counts, beats: beats, leases: leases, clock: clk}, nil
 }
 
 // Read computes the dashboard. Direct gets may be answered by any replica
@@ -182,22 +195,14 @@ func (r *Reader) deliveries(ctx context.Context, now time.Time) (Deliveries, err
 	}
 	// A key's newest message is its value (the bucket keeps one per key);
 	// deletes and the server's expiry markers carry no counts.
-	seen := map[string]bool{}
-	for i := len(msgs) - 1; i >= 0; i-- {
-		m := msgs[i]
-		if seen[m.Subject] || isMarker(m) {
-			seen[m.Subject] = true
-			continue
-		}
-		seen[m.Subject] = true
-		key := strings.TrimPrefix(m.Subject, store.KVSubject(store.StatsBucket, ""))
+	for key, m := range newestPerKey(msgs, store.StatsBucket) {
 		stamp, _, _ := strings.Cut(key, ".")
 		hour, err := time.Parse(hourFormat, stamp)
 		if err != nil || hour.Before(first) || hour.After(current) {
 			continue
 		}
-		var v hourValue
-		if json.Unmarshal(m.Data, &v) != nil {
+		v, err := r.counts.Decode(key, m.Data)
+		if err != nil {
 			continue
 		}
 		hourly[int(hour.Sub(first)/time.Hour)].Counts.merge(v.Counts)
@@ -310,15 +315,9 @@ func (r *Reader) instances(ctx context.Context) ([]Instance, error) {
 	// that the server has not yet dropped is left out too.
 	stale := time.Now().Add(-store.InstanceTTL)
 	out := []Instance{}
-	seen := map[string]bool{}
-	for i := len(msgs) - 1; i >= 0; i-- {
-		m := msgs[i]
-		if seen[m.Subject] {
-			continue
-		}
-		seen[m.Subject] = true
-		var in Instance
-		if isMarker(m) || json.Unmarshal(m.Data, &in) != nil || in.Beat.Before(stale) {
+	for key, m := range newestPerKey(msgs, store.InstancesBucket) {
+		in, err := r.beats.Decode(key, m.Data)
+		if err != nil || in.Beat.Before(stale) {
 			continue
 		}
 		out = append(out, in)
@@ -327,10 +326,30 @@ func (r *Reader) instances(ctx context.Context) ([]Instance, error) {
 	return out, nil
 }
 
-// isMarker reports a KV delete or purge, or the server's marker of a key
-// removed by age.
-func isMarker(m *jetstream.RawStreamMsg) bool {
-	return m.Header.Get("KV-Operation") != "" || m.Header.Get(jetstream.MarkerReasonHeader) != "" || len(m.Data) == 0
+// newestPerKey yields the keys of bucket that msgs, messages of the
+// bucket's stream in stream order, leave with a value, each with its
+// newest message: a key whose newest message is a delete, a purge or the
+// server's marker of a key removed by age is left out. It is for reading
+// a bucket's newest keys from its stream (store.Reader.Last), which
+// Bucket cannot list.
+func newestPerKey(msgs []*jetstream.RawStreamMsg, bucket string) iter.Seq2[string, *jetstream.RawStreamMsg] {
+	prefix := store.KVSubject(bucket, "")
+	return func(yield func(string, *jetstream.RawStreamMsg) bool) {
+		seen := make(map[string]bool, len(msgs))
+		for _, m := range slices.Backward(msgs) {
+			if seen[m.Subject] {
+				continue
+			}
+			seen[m.Subject] = true
+			key, ok := strings.CutPrefix(m.Subject, prefix)
+			if !ok || store.IsRemoved(m) {
+				continue
+			}
+			if !yield(key, m) {
+				return
+			}
+		}
+	}
 }
 
 // QueueDepth is each channel's backlog: reminders waiting for its consumer
