@@ -215,7 +215,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 	if a.inbox, err = inapp.New(a.js, inapp.WithClock(o.Clock)); err != nil {
 		return nil, err
 	}
-	secrets, err := a.js.KeyValue(ctx, store.SecretsBucket)
+	secrets, err := store.OpenBucket(ctx, a.js, store.SecretsBucket) // leader-backed: a miss on a lagging replica must not make a second secret
 	if err != nil {
 		return nil, err
 	}
