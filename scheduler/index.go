@@ -293,7 +293,7 @@ func (s *Scheduler) reindex(ctx context.Context, sub subject, extra map[string]m
 // without an entry is kept only for its markers, and expires with them.
 func (s *Scheduler) updateRecord(ctx context.Context, sub subject, change func(*record), then func(*acks)) (oldEntry string, err error) {
 	key := sub.revKey()
-	for range maxRecordTries {
+	for try := range maxRecordTries {
 		now := s.clock.Now()
 		var rec record
 		var rev uint64
@@ -308,14 +308,21 @@ func (s *Scheduler) updateRecord(ctx context.Context, sub subject, change func(*
 		case !store.IsNotFound(err):
 			return "", err
 		}
+		err = nil
 		oldEntry = rec.Entry
 		change(&rec)
 		rec.prune(now)
+		var opts []jetstream.PublishOpt
+		if rec.Entry == "" {
+			opts = append(opts, jetstream.WithMsgTTL(markerTTL))
+		}
 		var b acks
-		if rev == 0 {
+		if rev == 0 && try > 0 {
 			// Create, synchronously: a deleted key's revision is its
 			// delete marker's, which a Get does not return; Create knows
-			// it.
+			// it. The first try writes as if the key never existed,
+			// pipelined with then's writes, which is what a new subject
+			// needs; a marker makes it fail, and this try succeeds.
 			var opts []jetstream.KVCreateOpt
 			if rec.Entry == "" {
 				opts = append(opts, jetstream.KeyTTL(markerTTL))
@@ -324,10 +331,6 @@ func (s *Scheduler) updateRecord(ctx context.Context, sub subject, change func(*
 				continue
 			}
 		} else {
-			var opts []jetstream.PublishOpt
-			if rec.Entry == "" {
-				opts = append(opts, jetstream.WithMsgTTL(markerTTL))
-			}
 			b.add(s.dueW.put(key, rec.encode(), true, rev, opts...))
 		}
 		if err == nil && then != nil {

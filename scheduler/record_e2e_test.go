@@ -139,3 +139,24 @@ func TestReindexDuringSweepsLosesNoSubject(t *testing.T) {
 		t.Errorf("%d reminders published, want %d (two per loan)", n, 2*loans)
 	}
 }
+
+// TestReindexAfterTheRecordWasDeleted: a subject dropped with nothing to
+// remember loses its record (a delete marker stays in its place); a later
+// Reindex writes a new one and the subject is swept again.
+func TestReindexAfterTheRecordWasDeleted(t *testing.T) {
+	t.Parallel()
+	sh := mustZone(t, "Asia/Shanghai")
+	b := setup(t, local(sh, 2025, 3, 10, 9, 0))
+	b.putBorrower(t, "b1", "Asia/Shanghai")
+	b.putCase(t, domain.Case{LoanID: "L1", BorrowerID: "b1", DueDate: "2025-03-13", Status: domain.LoanPaid})
+	if st := b.sweep(t); st.Dropped != 1 {
+		t.Fatalf("sweep of the paid loan: %+v, want 1 dropped", st)
+	}
+	if _, err := b.sched.due.Get(b.ctx, subject{kind: KindLoan, id: "L1"}.revKey()); !store.IsNotFound(err) {
+		t.Fatalf("record after the drop: %v, want it deleted", err)
+	}
+	b.putCase(t, domain.Case{LoanID: "L1", BorrowerID: "b1", DueDate: "2025-03-13"})
+	if st := b.sweep(t); st.Published != 2 {
+		t.Errorf("sweep of the reopened loan: %+v, want 2 published", st)
+	}
+}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/forbear/forbear/internal/dirlock"
 	"github.com/forbear/forbear/internal/natsrv"
+	"github.com/forbear/forbear/internal/store"
 )
 
 // connect starts the embedded server (when nats.url is not set) and opens
@@ -53,16 +54,23 @@ func (a *App) connect() error {
 	return err
 }
 
+// syncQueueLen is the buffer of each synchronous subscription on the
+// instance's connections. The batch reads (store.Bucket.GetMany) open
+// one per request and take at most store.MaxGetMany answers and an end
+// marker; the client's default, 65,536 slots, allocated and cleared for
+// every request, cost the sweep more than the request itself.
+const syncQueueLen = 4 * store.MaxGetMany
+
 // dial opens a connection to the embedded server or to nats.url.
 func (a *App) dial(name string) (*nats.Conn, error) {
 	if a.embedded != nil {
-		nc, err := a.embedded.Connect(name)
+		nc, err := a.embedded.Connect(name, nats.SyncQueueLen(syncQueueLen))
 		if err != nil {
 			return nil, fmt.Errorf("nats: %w", err)
 		}
 		return nc, nil
 	}
-	opts := []nats.Option{nats.Name(name), nats.MaxReconnects(-1)}
+	opts := []nats.Option{nats.Name(name), nats.MaxReconnects(-1), nats.SyncQueueLen(syncQueueLen)}
 	if a.cfg.NATS.Creds != "" {
 		opts = append(opts, nats.UserCredentials(a.cfg.NATS.Creds))
 	}
