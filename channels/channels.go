@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/forbear/forbear/internal/domain"
+	"github.com/forbear/forbear/internal/ground/domain"
 )
 
 // Message is a rendered reminder ready for a provider.

@@ -10,8 +10,8 @@ import (
 
 	"github.com/forbear/forbear/channels"
 	"github.com/forbear/forbear/internal/compliance"
-	"github.com/forbear/forbear/internal/domain"
-	"github.com/forbear/forbear/internal/store"
+	"github.com/forbear/forbear/internal/ground/domain"
+	"github.com/forbear/forbear/internal/ground/store"
 )
 
 // job is one delivery of a reminder to this worker.

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/forbear/forbear/internal/domain"
+	"github.com/forbear/forbear/internal/ground/domain"
 )
 
 // Event types (spec §3).

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/forbear/forbear/dispatcher"
-	"github.com/forbear/forbear/internal/logging"
-	"github.com/forbear/forbear/internal/store"
+	"github.com/forbear/forbear/internal/ground/logging"
+	"github.com/forbear/forbear/internal/ground/store"
 	"github.com/forbear/forbear/internal/testkit"
 )
 

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/forbear/forbear/internal/domain"
-	"github.com/forbear/forbear/internal/store"
+	"github.com/forbear/forbear/internal/ground/domain"
+	"github.com/forbear/forbear/internal/ground/store"
 )
 
 // activate applies agreement.activated: the hold on the agreement's loans

@@ -5,7 +5,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/forbear/forbear/internal/domain"
+	"github.com/forbear/forbear/internal/ground/domain"
 )
 
 // upsertBorrower creates or updates a borrower's profile; the loan list

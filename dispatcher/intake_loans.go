@@ -6,8 +6,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/forbear/forbear/internal/domain"
-	"github.com/forbear/forbear/internal/store"
+	"github.com/forbear/forbear/internal/ground/domain"
+	"github.com/forbear/forbear/internal/ground/store"
 )
 
 // checkCaseOwner refuses a loan that is known under another borrower. It

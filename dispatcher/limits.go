@@ -8,7 +8,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/forbear/forbear/internal/tz"
+	"github.com/forbear/forbear/internal/ground/tz"
 )
 
 // Bounds on what intake accepts. Each field and list is bounded so that no

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/forbear/forbear/internal/domain"
-	"github.com/forbear/forbear/internal/store"
+	"github.com/forbear/forbear/internal/ground/domain"
+	"github.com/forbear/forbear/internal/ground/store"
 )
 
 // MuteRequest is the body of POST /v1/borrowers/{id}/mutes.

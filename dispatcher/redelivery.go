@@ -4,7 +4,7 @@ import (
 	"context"
 
 	"github.com/forbear/forbear/channels"
-	"github.com/forbear/forbear/internal/domain"
+	"github.com/forbear/forbear/internal/ground/domain"
 )
 
 // alreadySent looks, before resending a redelivered reminder, whether an

@@ -3,9 +3,9 @@ package dispatcher
 import (
 	"context"
 
-	"github.com/forbear/forbear/internal/domain"
-	"github.com/forbear/forbear/internal/logging"
-	"github.com/forbear/forbear/internal/store"
+	"github.com/forbear/forbear/internal/ground/domain"
+	"github.com/forbear/forbear/internal/ground/logging"
+	"github.com/forbear/forbear/internal/ground/store"
 )
 
 // optOut applies borrower.opted_out, on one channel or on all.

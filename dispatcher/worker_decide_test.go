@@ -11,11 +11,11 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/forbear/forbear/channels"
-	"github.com/forbear/forbear/internal/clock"
 	"github.com/forbear/forbear/internal/compliance"
-	"github.com/forbear/forbear/internal/domain"
-	"github.com/forbear/forbear/internal/metrics"
-	"github.com/forbear/forbear/internal/store"
+	"github.com/forbear/forbear/internal/ground/clock"
+	"github.com/forbear/forbear/internal/ground/domain"
+	"github.com/forbear/forbear/internal/ground/metrics"
+	"github.com/forbear/forbear/internal/ground/store"
 )
 
 // The worker's decisions, driven without NATS: every storage interface is

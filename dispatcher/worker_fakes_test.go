@@ -11,8 +11,8 @@ import (
 
 	"github.com/forbear/forbear/channels"
 	"github.com/forbear/forbear/internal/compliance"
-	"github.com/forbear/forbear/internal/domain"
-	"github.com/forbear/forbear/internal/store"
+	"github.com/forbear/forbear/internal/ground/domain"
+	"github.com/forbear/forbear/internal/ground/store"
 )
 
 // Fakes for the worker's decisions, driven without NATS: each storage

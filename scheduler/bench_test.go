@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/forbear/forbear/internal/domain"
+	"github.com/forbear/forbear/internal/ground/domain"
 )
 
 // cpuTime is the CPU time the process (embedded server included) has

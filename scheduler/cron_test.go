@@ -7,8 +7,8 @@ import (
 
 	"github.com/robfig/cron/v3"
 
-	"github.com/forbear/forbear/internal/config"
-	"github.com/forbear/forbear/internal/logging"
+	"github.com/forbear/forbear/internal/ground/config"
+	"github.com/forbear/forbear/internal/ground/logging"
 )
 
 func TestChainSurvivesPanic(t *testing.T) {

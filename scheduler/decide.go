@@ -4,7 +4,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/forbear/forbear/internal/domain"
+	"github.com/forbear/forbear/internal/ground/domain"
 )
 
 // The sweep's decisions for one due subject, without I/O: what is still

@@ -11,11 +11,11 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/forbear/forbear/internal/audit"
-	"github.com/forbear/forbear/internal/clock"
-	"github.com/forbear/forbear/internal/config"
-	"github.com/forbear/forbear/internal/domain"
-	"github.com/forbear/forbear/internal/logging"
-	"github.com/forbear/forbear/internal/store"
+	"github.com/forbear/forbear/internal/ground/clock"
+	"github.com/forbear/forbear/internal/ground/config"
+	"github.com/forbear/forbear/internal/ground/domain"
+	"github.com/forbear/forbear/internal/ground/logging"
+	"github.com/forbear/forbear/internal/ground/store"
 	"github.com/forbear/forbear/internal/testkit"
 )
 

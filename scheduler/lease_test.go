@@ -4,8 +4,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/forbear/forbear/internal/domain"
-	"github.com/forbear/forbear/internal/store"
+	"github.com/forbear/forbear/internal/ground/domain"
+	"github.com/forbear/forbear/internal/ground/store"
 )
 
 func TestLeaseOneLeaderSweeps(t *testing.T) {

@@ -9,7 +9,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/sirupsen/logrus"
 
-	"github.com/forbear/forbear/internal/store"
+	"github.com/forbear/forbear/internal/ground/store"
 )
 
 // DefaultNudgeGap is the least time between the starts of two now-lane

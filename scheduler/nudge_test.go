@@ -9,8 +9,8 @@ import (
 	"github.com/sirupsen/logrus"
 	logtest "github.com/sirupsen/logrus/hooks/test"
 
-	"github.com/forbear/forbear/internal/domain"
-	"github.com/forbear/forbear/internal/store"
+	"github.com/forbear/forbear/internal/ground/domain"
+	"github.com/forbear/forbear/internal/ground/store"
 	"github.com/forbear/forbear/internal/testkit"
 )
 

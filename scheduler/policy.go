@@ -6,8 +6,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/forbear/forbear/internal/config"
-	"github.com/forbear/forbear/internal/domain"
+	"github.com/forbear/forbear/internal/ground/config"
+	"github.com/forbear/forbear/internal/ground/domain"
 )
 
 // Anchor says which date a policy's offsets count from.

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/forbear/forbear/internal/config"
-	"github.com/forbear/forbear/internal/domain"
+	"github.com/forbear/forbear/internal/ground/config"
+	"github.com/forbear/forbear/internal/ground/domain"
 )
 
 func durp(d time.Duration) *config.Duration {

@@ -6,7 +6,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/forbear/forbear/internal/domain"
+	"github.com/forbear/forbear/internal/ground/domain"
 )
 
 // markerTTL is how long the index remembers that an occurrence was

@@ -17,11 +17,11 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/forbear/forbear/internal/audit"
-	"github.com/forbear/forbear/internal/clock"
-	"github.com/forbear/forbear/internal/domain"
-	"github.com/forbear/forbear/internal/metrics"
-	"github.com/forbear/forbear/internal/store"
-	"github.com/forbear/forbear/internal/tz"
+	"github.com/forbear/forbear/internal/ground/clock"
+	"github.com/forbear/forbear/internal/ground/domain"
+	"github.com/forbear/forbear/internal/ground/metrics"
+	"github.com/forbear/forbear/internal/ground/store"
+	"github.com/forbear/forbear/internal/ground/tz"
 )
 
 // Defaults of Options.

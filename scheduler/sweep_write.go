@@ -10,9 +10,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/sirupsen/logrus"
 
-	"github.com/forbear/forbear/internal/domain"
-	"github.com/forbear/forbear/internal/logging"
-	"github.com/forbear/forbear/internal/store"
+	"github.com/forbear/forbear/internal/ground/domain"
+	"github.com/forbear/forbear/internal/ground/logging"
+	"github.com/forbear/forbear/internal/ground/store"
 )
 
 // sent is one reminder publish in flight.

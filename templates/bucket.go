@@ -11,7 +11,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/forbear/forbear/internal/store"
+	"github.com/forbear/forbear/internal/ground/store"
 )
 
 // Key layout in store.TemplatesBucket. Versions are immutable keys, so the

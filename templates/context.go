@@ -3,8 +3,8 @@ package templates
 import (
 	"time"
 
-	"github.com/forbear/forbear/internal/domain"
-	"github.com/forbear/forbear/internal/tz"
+	"github.com/forbear/forbear/internal/ground/domain"
+	"github.com/forbear/forbear/internal/ground/tz"
 )
 
 // ContextFor builds the Context of a reminder (spec §6) from forbear's

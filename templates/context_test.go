@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/forbear/forbear/internal/domain"
+	"github.com/forbear/forbear/internal/ground/domain"
 )
 
 func TestContextFor(t *testing.T) {

@@ -6,7 +6,7 @@ import (
 	"slices"
 	"strconv"
 
-	"github.com/forbear/forbear/internal/domain"
+	"github.com/forbear/forbear/internal/ground/domain"
 )
 
 // Kinds of Change.

@@ -4,7 +4,7 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/forbear/forbear/internal/domain"
+	"github.com/forbear/forbear/internal/ground/domain"
 )
 
 func TestDiff(t *testing.T) {

@@ -3,7 +3,7 @@ package templates_test
 import (
 	"fmt"
 
-	"github.com/forbear/forbear/internal/domain"
+	"github.com/forbear/forbear/internal/ground/domain"
 	"github.com/forbear/forbear/templates"
 )
 

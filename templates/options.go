@@ -1,7 +1,7 @@
 package templates
 
 import (
-	"github.com/forbear/forbear/internal/clock"
+	"github.com/forbear/forbear/internal/ground/clock"
 )
 
 // Option tunes a Store.

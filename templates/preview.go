@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/forbear/forbear/internal/domain"
-	"github.com/forbear/forbear/internal/store"
+	"github.com/forbear/forbear/internal/ground/domain"
+	"github.com/forbear/forbear/internal/ground/store"
 )
 
 // ErrUnknownBorrower is returned by PreviewContext for a borrower forbear

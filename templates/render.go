@@ -8,7 +8,7 @@ import (
 	"strings"
 	"text/template"
 
-	"github.com/forbear/forbear/internal/domain"
+	"github.com/forbear/forbear/internal/ground/domain"
 )
 
 // ErrNotFound is returned for a template id, channel or version the store

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/forbear/forbear/internal/domain"
+	"github.com/forbear/forbear/internal/ground/domain"
 )
 
 // mustCompile parses a definition as the store's cache would.

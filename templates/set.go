@@ -5,7 +5,7 @@ import (
 	"maps"
 	"slices"
 
-	"github.com/forbear/forbear/internal/domain"
+	"github.com/forbear/forbear/internal/ground/domain"
 )
 
 // Set is templates compiled in memory, with no store behind them: what a

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"text/template"
 
-	"github.com/forbear/forbear/internal/domain"
+	"github.com/forbear/forbear/internal/ground/domain"
 )
 
 // ValidationError is why a template was refused. Channel and Locale name the

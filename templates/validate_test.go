@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/forbear/forbear/internal/domain"
+	"github.com/forbear/forbear/internal/ground/domain"
 )
 
 func TestValidate(t *testing.T) {

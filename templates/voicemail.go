@@ -6,7 +6,7 @@ import (
 	"text/template"
 	"text/template/parse"
 
-	"github.com/forbear/forbear/internal/domain"
+	"github.com/forbear/forbear/internal/ground/domain"
 )
 
 // voicemailKind names voicemail texts in parse errors ("voicemail/en-US/body").

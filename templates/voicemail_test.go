@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/forbear/forbear/internal/domain"
+	"github.com/forbear/forbear/internal/ground/domain"
 )
 
 // withVoicemail is a valid collection template with a voice script and the

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/forbear/forbear/channels"
-	"github.com/forbear/forbear/internal/domain"
+	"github.com/forbear/forbear/internal/ground/domain"
 )
 
 // Harness is one provider under test and a window onto its backend.

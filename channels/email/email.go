@@ -17,10 +17,10 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/forbear/forbear/channels"
-	"github.com/forbear/forbear/internal/clock"
-	"github.com/forbear/forbear/internal/config"
-	"github.com/forbear/forbear/internal/domain"
-	"github.com/forbear/forbear/internal/logging"
+	"github.com/forbear/forbear/internal/ground/clock"
+	"github.com/forbear/forbear/internal/ground/config"
+	"github.com/forbear/forbear/internal/ground/domain"
+	"github.com/forbear/forbear/internal/ground/logging"
 )
 
 // TLS modes of config.SMTP.TLS.

@@ -12,7 +12,7 @@ import (
 	"github.com/forbear/forbear/channels"
 	"github.com/forbear/forbear/channels/channeltest"
 	"github.com/forbear/forbear/channels/email"
-	"github.com/forbear/forbear/internal/config"
+	"github.com/forbear/forbear/internal/ground/config"
 	"github.com/forbear/forbear/internal/testkit/smtpserver"
 )
 

@@ -9,9 +9,9 @@ import (
 
 	"github.com/forbear/forbear/channels"
 	"github.com/forbear/forbear/channels/email"
-	"github.com/forbear/forbear/internal/clock"
-	"github.com/forbear/forbear/internal/config"
-	"github.com/forbear/forbear/internal/domain"
+	"github.com/forbear/forbear/internal/ground/clock"
+	"github.com/forbear/forbear/internal/ground/config"
+	"github.com/forbear/forbear/internal/ground/domain"
 	"github.com/forbear/forbear/internal/testkit/smtpserver"
 )
 

@@ -11,7 +11,7 @@ import (
 
 	"github.com/forbear/forbear/channels"
 	"github.com/forbear/forbear/channels/email"
-	"github.com/forbear/forbear/internal/domain"
+	"github.com/forbear/forbear/internal/ground/domain"
 	"github.com/forbear/forbear/internal/testkit/smtpserver"
 )
 

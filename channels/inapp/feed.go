@@ -8,7 +8,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/forbear/forbear/internal/store"
+	"github.com/forbear/forbear/internal/ground/store"
 )
 
 // StreamBuffer is how many messages a stream may fall behind before it is

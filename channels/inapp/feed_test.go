@@ -10,7 +10,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/forbear/forbear/channels/inapp"
-	"github.com/forbear/forbear/internal/store"
+	"github.com/forbear/forbear/internal/ground/store"
 	"github.com/forbear/forbear/internal/testkit"
 )
 

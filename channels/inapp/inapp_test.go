@@ -16,9 +16,9 @@ import (
 	"github.com/forbear/forbear/channels"
 	"github.com/forbear/forbear/channels/channeltest"
 	"github.com/forbear/forbear/channels/inapp"
-	"github.com/forbear/forbear/internal/clock"
-	"github.com/forbear/forbear/internal/domain"
-	"github.com/forbear/forbear/internal/store"
+	"github.com/forbear/forbear/internal/ground/clock"
+	"github.com/forbear/forbear/internal/ground/domain"
+	"github.com/forbear/forbear/internal/ground/store"
 	"github.com/forbear/forbear/internal/testkit"
 )
 

@@ -12,8 +12,8 @@ import (
 	"github.com/forbear/forbear/channels"
 	"github.com/forbear/forbear/channels/channeltest"
 	"github.com/forbear/forbear/channels/sms"
-	"github.com/forbear/forbear/internal/config"
-	"github.com/forbear/forbear/internal/domain"
+	"github.com/forbear/forbear/internal/ground/config"
+	"github.com/forbear/forbear/internal/ground/domain"
 	"github.com/forbear/forbear/internal/testkit/faketwilio"
 )
 

@@ -7,7 +7,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/forbear/forbear/internal/store"
+	"github.com/forbear/forbear/internal/ground/store"
 	"github.com/forbear/forbear/internal/twilioapi"
 )
 

@@ -20,10 +20,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/forbear/forbear/internal/app"
-	"github.com/forbear/forbear/internal/bench"
-	"github.com/forbear/forbear/internal/config"
-	"github.com/forbear/forbear/internal/logging"
+	"github.com/forbear/forbear/internal/ground/config"
+	"github.com/forbear/forbear/internal/ground/logging"
+	"github.com/forbear/forbear/internal/roof/app"
+	"github.com/forbear/forbear/internal/roof/bench"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".

@@ -14,8 +14,8 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/forbear/forbear/internal/config"
-	"github.com/forbear/forbear/internal/domain"
+	"github.com/forbear/forbear/internal/ground/config"
+	"github.com/forbear/forbear/internal/ground/domain"
 	"github.com/forbear/forbear/internal/simulate"
 	"github.com/forbear/forbear/templates"
 )

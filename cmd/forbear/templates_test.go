@@ -15,8 +15,8 @@ import (
 
 	"github.com/sirupsen/logrus"
 
-	"github.com/forbear/forbear/internal/app"
-	"github.com/forbear/forbear/internal/config"
+	"github.com/forbear/forbear/internal/ground/config"
+	"github.com/forbear/forbear/internal/roof/app"
 	"github.com/forbear/forbear/internal/testkit"
 	"github.com/forbear/forbear/templates"
 )

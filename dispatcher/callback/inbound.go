@@ -4,7 +4,7 @@ import (
 	"context"
 	"strings"
 
-	"github.com/forbear/forbear/internal/domain"
+	"github.com/forbear/forbear/internal/ground/domain"
 )
 
 // Inbound applies an incoming SMS. An opt-out keyword opts the sending

@@ -3,7 +3,7 @@ package callback
 import (
 	"net/url"
 
-	"github.com/forbear/forbear/internal/domain"
+	"github.com/forbear/forbear/internal/ground/domain"
 )
 
 // Query is the query string a reminder's status-callback URL

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/forbear/forbear/internal/audit"
-	"github.com/forbear/forbear/internal/domain"
+	"github.com/forbear/forbear/internal/ground/domain"
 	"github.com/forbear/forbear/internal/testkit"
 )
 

@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/forbear/forbear/internal/config"
-	"github.com/forbear/forbear/internal/domain"
+	"github.com/forbear/forbear/internal/ground/config"
+	"github.com/forbear/forbear/internal/ground/domain"
 )
 
 // benchSetup is a typical send-path call: a borrower with a stored zone

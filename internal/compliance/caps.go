@@ -5,7 +5,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/forbear/forbear/internal/domain"
+	"github.com/forbear/forbear/internal/ground/domain"
 )
 
 func (r *Rules) checkConversation(now time.Time, rem *domain.Reminder, l *Ledger, loc *time.Location, worded bool) (Decision, bool) {

@@ -5,8 +5,8 @@ import (
 	"time"
 
 	"github.com/forbear/forbear/internal/compliance"
-	"github.com/forbear/forbear/internal/config"
-	"github.com/forbear/forbear/internal/domain"
+	"github.com/forbear/forbear/internal/ground/config"
+	"github.com/forbear/forbear/internal/ground/domain"
 )
 
 func ExampleRules_Check() {

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/forbear/forbear/internal/domain"
+	"github.com/forbear/forbear/internal/ground/domain"
 )
 
 // Preset names accepted by compliance.preset.

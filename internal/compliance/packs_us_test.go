@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/forbear/forbear/internal/config"
-	"github.com/forbear/forbear/internal/domain"
+	"github.com/forbear/forbear/internal/ground/config"
+	"github.com/forbear/forbear/internal/ground/domain"
 )
 
 // TestMAContactsPerDebt: per debt, the third call or text in 7 days to a

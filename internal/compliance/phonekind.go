@@ -3,7 +3,7 @@ package compliance
 import (
 	"github.com/nyaruka/phonenumbers"
 
-	"github.com/forbear/forbear/internal/domain"
+	"github.com/forbear/forbear/internal/ground/domain"
 )
 
 // phoneKind says what b's number is to b, for the rules that count by it

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/forbear/forbear/internal/config"
-	"github.com/forbear/forbear/internal/domain"
+	"github.com/forbear/forbear/internal/ground/config"
+	"github.com/forbear/forbear/internal/ground/domain"
 )
 
 // Rule ids, as they appear in Decision.Rule, the audit record's reason and

@@ -10,8 +10,8 @@ import (
 
 	"github.com/nyaruka/phonenumbers"
 
-	"github.com/forbear/forbear/internal/config"
-	"github.com/forbear/forbear/internal/domain"
+	"github.com/forbear/forbear/internal/ground/config"
+	"github.com/forbear/forbear/internal/ground/domain"
 )
 
 func TestCompile(t *testing.T) {

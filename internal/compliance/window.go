@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/forbear/forbear/internal/domain"
+	"github.com/forbear/forbear/internal/ground/domain"
 )
 
 // searchHorizon bounds the search for the next instant that is inside the

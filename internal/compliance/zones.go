@@ -10,7 +10,7 @@ import (
 
 	"github.com/nyaruka/phonenumbers"
 
-	"github.com/forbear/forbear/internal/tz"
+	"github.com/forbear/forbear/internal/ground/tz"
 )
 
 var errNoZone = errors.New("empty or local time zone name")

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/forbear/forbear/internal/config"
-	"github.com/forbear/forbear/internal/domain"
+	"github.com/forbear/forbear/internal/ground/config"
+	"github.com/forbear/forbear/internal/ground/domain"
 )
 
 // TestWindowInEveryZoneOfTheNumber: +1 208 (Idaho) is in America/Boise

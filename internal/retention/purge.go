@@ -12,9 +12,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/sirupsen/logrus"
 
-	"github.com/forbear/forbear/internal/clock"
-	"github.com/forbear/forbear/internal/logging"
-	"github.com/forbear/forbear/internal/store"
+	"github.com/forbear/forbear/internal/ground/clock"
+	"github.com/forbear/forbear/internal/ground/logging"
+	"github.com/forbear/forbear/internal/ground/store"
 )
 
 // DefaultMaxPerRun is how many index entries one run handles at most.

@@ -6,10 +6,10 @@ import (
 	"time"
 
 	"github.com/forbear/forbear/internal/audit"
-	"github.com/forbear/forbear/internal/clock"
-	"github.com/forbear/forbear/internal/domain"
+	"github.com/forbear/forbear/internal/ground/clock"
+	"github.com/forbear/forbear/internal/ground/domain"
+	"github.com/forbear/forbear/internal/ground/store"
 	"github.com/forbear/forbear/internal/retention"
-	"github.com/forbear/forbear/internal/store"
 	"github.com/forbear/forbear/internal/testkit"
 )
 

@@ -7,8 +7,8 @@ import (
 
 	"github.com/forbear/forbear/dispatcher"
 	"github.com/forbear/forbear/internal/compliance"
-	"github.com/forbear/forbear/internal/domain"
-	"github.com/forbear/forbear/internal/tz"
+	"github.com/forbear/forbear/internal/ground/domain"
+	"github.com/forbear/forbear/internal/ground/tz"
 	"github.com/forbear/forbear/scheduler"
 )
 

@@ -7,7 +7,7 @@ import (
 
 	"github.com/forbear/forbear/dispatcher"
 	"github.com/forbear/forbear/internal/compliance"
-	"github.com/forbear/forbear/internal/domain"
+	"github.com/forbear/forbear/internal/ground/domain"
 	"github.com/forbear/forbear/scheduler"
 )
 

@@ -3,7 +3,7 @@ package simulate
 import (
 	"time"
 
-	"github.com/forbear/forbear/internal/domain"
+	"github.com/forbear/forbear/internal/ground/domain"
 	"github.com/forbear/forbear/templates"
 )
 

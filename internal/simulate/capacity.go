@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/forbear/forbear/internal/domain"
+	"github.com/forbear/forbear/internal/ground/domain"
 )
 
 // Capacity is whether a channel's sends of one day fit its provider's

@@ -1,7 +1,7 @@
 package simulate
 
 import (
-	"github.com/forbear/forbear/internal/domain"
+	"github.com/forbear/forbear/internal/ground/domain"
 )
 
 // Comparison sets two runs of the same population side by side: B minus

@@ -11,8 +11,8 @@ import (
 
 	"github.com/forbear/forbear/dispatcher"
 	"github.com/forbear/forbear/internal/compliance"
-	"github.com/forbear/forbear/internal/config"
-	"github.com/forbear/forbear/internal/domain"
+	"github.com/forbear/forbear/internal/ground/config"
+	"github.com/forbear/forbear/internal/ground/domain"
 )
 
 // checked gives b's number a reassigned-number check at at (RFC 3339).

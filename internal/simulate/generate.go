@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/forbear/forbear/dispatcher"
-	"github.com/forbear/forbear/internal/domain"
+	"github.com/forbear/forbear/internal/ground/domain"
 )
 
 // Source gives a population's borrowers by index, so that a run holds only

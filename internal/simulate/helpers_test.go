@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/forbear/forbear/internal/config"
+	"github.com/forbear/forbear/internal/ground/config"
 	"github.com/forbear/forbear/templates"
 )
 

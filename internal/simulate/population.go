@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/forbear/forbear/dispatcher"
-	"github.com/forbear/forbear/internal/domain"
+	"github.com/forbear/forbear/internal/ground/domain"
 )
 
 // Population limits: what one dry run takes.

@@ -12,8 +12,8 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/forbear/forbear/internal/clock"
-	"github.com/forbear/forbear/internal/config"
+	"github.com/forbear/forbear/internal/ground/clock"
+	"github.com/forbear/forbear/internal/ground/config"
 )
 
 // Bounds of a dry run asked for over the API: it runs inside a request.

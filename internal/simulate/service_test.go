@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/forbear/forbear/internal/clock"
-	"github.com/forbear/forbear/internal/config"
+	"github.com/forbear/forbear/internal/ground/clock"
+	"github.com/forbear/forbear/internal/ground/config"
 )
 
 // TestServiceRefusesBadInput: what POST /v1/simulate refuses, and the

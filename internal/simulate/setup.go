@@ -6,9 +6,9 @@ import (
 	"time"
 
 	"github.com/forbear/forbear/internal/compliance"
-	"github.com/forbear/forbear/internal/config"
-	"github.com/forbear/forbear/internal/domain"
-	"github.com/forbear/forbear/internal/tz"
+	"github.com/forbear/forbear/internal/ground/config"
+	"github.com/forbear/forbear/internal/ground/domain"
+	"github.com/forbear/forbear/internal/ground/tz"
 	"github.com/forbear/forbear/scheduler"
 	"github.com/forbear/forbear/templates"
 )

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/forbear/forbear/dispatcher"
-	"github.com/forbear/forbear/internal/config"
-	"github.com/forbear/forbear/internal/domain"
+	"github.com/forbear/forbear/internal/ground/config"
+	"github.com/forbear/forbear/internal/ground/domain"
 	"github.com/forbear/forbear/templates"
 )
 

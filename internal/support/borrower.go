@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/forbear/forbear/internal/compliance"
-	"github.com/forbear/forbear/internal/domain"
-	"github.com/forbear/forbear/internal/store"
+	"github.com/forbear/forbear/internal/ground/domain"
+	"github.com/forbear/forbear/internal/ground/store"
 	"github.com/forbear/forbear/templates"
 )
 

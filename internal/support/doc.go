@@ -2,7 +2,7 @@
 // place that both the HTTP API and the web console call:
 //
 //   - Search finds borrowers by id, loan id, email or phone number (typed
-//     in any format; see internal/phone), through the stored records and
+//     in any format; see internal/ground/phone), through the stored records and
 //     the phone and email indexes, never by scanning.
 //   - Borrower assembles the borrower page: profile, zone and local time,
 //     cases with days past due, agreements, the suppressions in force, the

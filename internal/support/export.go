@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/forbear/forbear/internal/audit"
-	"github.com/forbear/forbear/internal/domain"
+	"github.com/forbear/forbear/internal/ground/domain"
 )
 
 // Export formats.

@@ -7,10 +7,10 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/forbear/forbear/internal/domain"
-	"github.com/forbear/forbear/internal/logging"
-	"github.com/forbear/forbear/internal/phone"
-	"github.com/forbear/forbear/internal/store"
+	"github.com/forbear/forbear/internal/ground/domain"
+	"github.com/forbear/forbear/internal/ground/logging"
+	"github.com/forbear/forbear/internal/ground/phone"
+	"github.com/forbear/forbear/internal/ground/store"
 )
 
 // Search bounds.

@@ -6,8 +6,8 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/forbear/forbear/dispatcher"
-	"github.com/forbear/forbear/internal/clock"
-	"github.com/forbear/forbear/internal/store"
+	"github.com/forbear/forbear/internal/ground/clock"
+	"github.com/forbear/forbear/internal/ground/store"
 	"github.com/forbear/forbear/scheduler"
 )
 

@@ -8,8 +8,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/forbear/forbear/internal/natsrv"
-	"github.com/forbear/forbear/internal/store"
+	"github.com/forbear/forbear/internal/ground/natsrv"
+	"github.com/forbear/forbear/internal/ground/store"
 )
 
 // NATS is an embedded nats-server for one test, with forbear's streams and

@@ -18,8 +18,8 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/forbear/forbear/channels"
-	"github.com/forbear/forbear/internal/config"
-	"github.com/forbear/forbear/internal/logging"
+	"github.com/forbear/forbear/internal/ground/config"
+	"github.com/forbear/forbear/internal/ground/logging"
 )
 
 // DefaultBaseURL is where twilio-go sends every REST call; a configured

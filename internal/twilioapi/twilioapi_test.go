@@ -15,7 +15,7 @@ import (
 	openapi "github.com/twilio/twilio-go/rest/api/v2010"
 
 	"github.com/forbear/forbear/channels"
-	"github.com/forbear/forbear/internal/config"
+	"github.com/forbear/forbear/internal/ground/config"
 	"github.com/forbear/forbear/internal/testkit/faketwilio"
 	"github.com/forbear/forbear/internal/twilioapi"
 )

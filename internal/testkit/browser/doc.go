@@ -57,7 +57,7 @@
 // directory; with FORBEAR_SCREENSHOTS=1 it goes to docs/screenshots/ in
 // the module, so the README's pictures are made by a test:
 //
-//	FORBEAR_SCREENSHOTS=1 go test -count=1 -run TestScreenshots ./internal/console/browsertest/
+//	FORBEAR_SCREENSHOTS=1 go test -count=1 -run TestScreenshots ./internal/roof/console/browsertest/
 //
 // Chromium draws text with the machine's fonts: pictures of the Simplified
 // Chinese pages need a CJK font (Debian: fonts-noto-cjk), which the tests

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/forbear/forbear/internal/config"
+	"github.com/forbear/forbear/internal/ground/config"
 )
 
 // Kind is what a request was about.
