@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"iter"
 	"slices"
 	"time"
 
@@ -38,18 +39,34 @@ type selection struct {
 	wake time.Time
 }
 
+// unsentReminders yields the reminders of p's live occurrences that rec
+// does not mark as published, each with the index of its target and its
+// channel set (not its id: not every caller needs it).
+func unsentReminders(p Plan, rec record) iter.Seq2[int, domain.Reminder] {
+	return func(yield func(int, domain.Reminder) bool) {
+		for i, t := range p.Targets {
+			done := rec.done(t.Marker)
+			for _, ch := range t.Channels {
+				if slices.Contains(done, ch) {
+					continue
+				}
+				rem := t.Reminder
+				rem.Channel = ch
+				if !yield(i, rem) {
+					return
+				}
+			}
+		}
+	}
+}
+
 // unsent counts the reminders of p's live occurrences that rec does not
 // mark as published: the sweep reads suppressions only when there are
 // some.
 func unsent(p Plan, rec record) int {
 	n := 0
-	for _, t := range p.Targets {
-		done := rec.done(t.Marker)
-		for _, ch := range t.Channels {
-			if !slices.Contains(done, ch) {
-				n++
-			}
-		}
+	for range unsentReminders(p, rec) {
+		n++
 	}
 	return n
 }
@@ -60,25 +77,20 @@ func unsent(p Plan, rec record) int {
 // when it ends (wake).
 func selectReminders(p Plan, rec record, sup domain.Suppressions, now time.Time) selection {
 	var sel selection
-	for i, t := range p.Targets {
-		done := rec.done(t.Marker)
-		for _, ch := range t.Channels {
-			if slices.Contains(done, ch) {
-				sel.already++
-				continue
+	for _, t := range p.Targets {
+		sel.already += len(t.Channels)
+	}
+	for i, rem := range unsentReminders(p, rec) {
+		sel.already--
+		rem.ID = ReminderID(rem.Occurrence, string(rem.Channel))
+		if blk, until, blocked := Withheld(sup, rem, now); blocked {
+			sel.held = append(sel.held, withheld{rem: rem, reason: blk.Reason()})
+			if !until.IsZero() && (sel.wake.IsZero() || until.Before(sel.wake)) {
+				sel.wake = until
 			}
-			rem := t.Reminder
-			rem.Channel = ch
-			rem.ID = ReminderID(rem.Occurrence, string(ch))
-			if blk, until, blocked := Withheld(sup, rem, now); blocked {
-				sel.held = append(sel.held, withheld{rem: rem, reason: blk.Reason()})
-				if !until.IsZero() && (sel.wake.IsZero() || until.Before(sel.wake)) {
-					sel.wake = until
-				}
-				continue
-			}
-			sel.send = append(sel.send, outgoing{t: i, rem: rem})
+			continue
 		}
+		sel.send = append(sel.send, outgoing{t: i, rem: rem})
 	}
 	return sel
 }
@@ -89,17 +101,9 @@ func selectReminders(p Plan, rec record, sup domain.Suppressions, now time.Time)
 // stream leader's word, so that a view still showing a lifted
 // suppression cannot lose an occurrence.
 func clearFor(p Plan, rec record, sup domain.Suppressions, now time.Time) bool {
-	for _, t := range p.Targets {
-		done := rec.done(t.Marker)
-		for _, ch := range t.Channels {
-			if slices.Contains(done, ch) {
-				continue
-			}
-			rem := t.Reminder
-			rem.Channel = ch
-			if _, blocked := sup.Blocking(rem, "", now); blocked {
-				return false
-			}
+	for _, rem := range unsentReminders(p, rec) {
+		if _, blocked := sup.Blocking(rem, "", now); blocked {
+			return false
 		}
 	}
 	return true

@@ -312,9 +312,12 @@ func (s *Scheduler) updateRecord(ctx context.Context, sub subject, change func(*
 		oldEntry = rec.Entry
 		change(&rec)
 		rec.prune(now)
-		var opts []jetstream.PublishOpt
+		// A record without an entry is kept only for its markers.
+		var pubTTL []jetstream.PublishOpt
+		var createTTL []jetstream.KVCreateOpt
 		if rec.Entry == "" {
-			opts = append(opts, jetstream.WithMsgTTL(markerTTL))
+			pubTTL = []jetstream.PublishOpt{jetstream.WithMsgTTL(markerTTL)}
+			createTTL = []jetstream.KVCreateOpt{jetstream.KeyTTL(markerTTL)}
 		}
 		var b acks
 		if rev == 0 && try > 0 {
@@ -323,15 +326,11 @@ func (s *Scheduler) updateRecord(ctx context.Context, sub subject, change func(*
 			// it. The first try writes as if the key never existed,
 			// pipelined with then's writes, which is what a new subject
 			// needs; a marker makes it fail, and this try succeeds.
-			var opts []jetstream.KVCreateOpt
-			if rec.Entry == "" {
-				opts = append(opts, jetstream.KeyTTL(markerTTL))
-			}
-			if _, err = s.due.Create(ctx, key, rec.encode(), opts...); errors.Is(err, jetstream.ErrKeyExists) {
+			if _, err = s.due.Create(ctx, key, rec.encode(), createTTL...); errors.Is(err, jetstream.ErrKeyExists) {
 				continue
 			}
 		} else {
-			b.add(s.dueW.put(key, rec.encode(), true, rev, opts...))
+			b.add(s.dueW.put(key, rec.encode(), true, rev, pubTTL...))
 		}
 		if err == nil && then != nil {
 			then(&b)

@@ -106,19 +106,14 @@ func (w *worker) finish(ctx context.Context, it *item) {
 	s, now := w.sw.s, w.sw.now
 	// Markers only for what the stream acknowledged: a crash before the
 	// record is written republishes, and the dedup window drops the copy.
+	var newly record
 	for _, x := range it.sent {
 		if x.err == nil {
-			marker := it.p.Targets[x.t].Marker
-			chs := []domain.Channel{x.rem.Channel}
-			it.rec.markSent(marker, chs, now)
-			if it.newly == nil {
-				it.newly = map[string]mark{}
-			}
-			m := it.newly[marker]
-			m.Channels, m.At = append(m.Channels, chs...), now
-			it.newly[marker] = m
+			newly.markSent(it.p.Targets[x.t].Marker, []domain.Channel{x.rem.Channel}, now)
 		}
 	}
+	it.newly = newly.Sent
+	it.rec.merge(it.newly)
 	pl := place(it.p, it.err != nil, it.wake)
 	switch pl.kind {
 	case moveRetry:
