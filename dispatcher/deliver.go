@@ -35,8 +35,16 @@ type loaded struct {
 	// unproven: the agreement's hold in the watched suppressions, not its
 	// record, says it is active; the fence's view must have the hold too.
 	unproven bool
-	to       string // the borrower's address on the reminder's channel
+	// copied: the borrower (and a loan reminder's case) come from the
+	// reminder's snapshot, which the watched view did not outdate; the
+	// fence's view must not outdate it either.
+	copied bool
+	to     string // the borrower's address on the reminder's channel
 }
+
+// errSnapshotOutdated: the fence's view holds a change to the borrower or
+// the case made after the reminder's snapshot; the redelivery reads them.
+var errSnapshotOutdated = errors.New("the borrower or the case changed after the reminder was planned; reading them again")
 
 // maxFenceRounds bounds how often one delivery fences again after its
 // fence expired between the check and the provider call.
@@ -79,23 +87,30 @@ func (w *Worker) deliver(ctx context.Context, j job) outcome {
 	return j.retry(errors.New("fence kept expiring before the provider call"), 0)
 }
 
-// load reads the borrower, the case and an instalment reminder's
-// agreement, and finds the borrower's address: a reminder with no one or
-// nothing left to send to ends here.
+// load takes the borrower and the case from the reminder's snapshot, or
+// reads them when the watched view of the suppressions outdates it (see
+// Worker.agreement for what can change after the sweep), then an
+// instalment reminder's agreement, and finds the borrower's address: a
+// reminder with no one or nothing left to send to ends here.
 func (w *Worker) load(ctx context.Context, j job) (loaded, outcome) {
 	r := j.r
 	var in loaded
 	var err error
-	in.borrower, err = w.o.State.Borrower(ctx, r.BorrowerID)
-	if errors.Is(err, store.ErrNotFound) {
+	if s := r.Snapshot; !w.o.Fence.Cached(r.BorrowerID).Outdates(s, r.QueuedAt, w.o.Clock.Now()) {
+		in.borrower, in.copied = *s.Borrower, true
+		if s.Case != nil {
+			in.loan = *s.Case
+		}
+	} else if in.borrower, err = w.o.State.Borrower(ctx, r.BorrowerID); errors.Is(err, store.ErrNotFound) {
 		return in, w.finish(ctx, j, domain.Failed, "unknown_borrower", "", "")
-	}
-	if err != nil {
+	} else if err != nil {
 		return in, j.retry(err, 0)
 	}
-	in.loan, err = w.o.State.Case(ctx, r.LoanID)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return in, j.retry(err, 0)
+	if !in.copied || r.Snapshot.Case == nil {
+		in.loan, err = w.o.State.Case(ctx, r.LoanID)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return in, j.retry(err, 0)
+		}
 	}
 	if r.AgreementID != "" {
 		var out outcome
@@ -123,14 +138,17 @@ func (w *Worker) load(ctx context.Context, j job) (loaded, outcome) {
 //     collection reminders): through the fence, just before the call.
 //   - The contact ledger (caps, windows, conversations): by
 //     compare-and-set in Ledger.Reserve.
-//   - The borrower: read again. Its phone or email may have changed (the
-//     reminder would go to the old address), and so may what the contact
-//     rules decide with (time zone, blackouts, phone kind, the us-regf
-//     check that the number is still the borrower's, consents); none of
-//     that reaches the suppressions the fence sees.
-//   - A loan reminder's case: read again. A case paid or written off after
-//     the plan must not get the reminder (case_closed), and closing a
-//     case writes no suppression.
+//   - The borrower and a loan reminder's case: from the snapshot. Its
+//     phone or email may have changed since (the reminder would go to the
+//     old address), and so may what the contact rules decide with (time
+//     zone, blackouts, phone kind, the us-regf check that the number is
+//     still the borrower's, consents), or the case may be paid or written
+//     off (case_closed). So intake notes every such change, after writing
+//     it, in the borrower's suppressions (Intake.noteChange), and a
+//     snapshot that the watched view outdates is not used: the records
+//     are read. The fence's view must not outdate it either (copied),
+//     else the reminder goes back to be read afresh. A snapshot older
+//     than domain.SnapshotMaxAge is not used at all.
 //   - An instalment reminder's agreement: its status is the only part
 //     that can change the decision, and an active agreement holds a hold
 //     in the borrower's suppressions from before its record says active
@@ -247,6 +265,10 @@ func (w *Worker) fence(ctx context.Context, j job, in *loaded, text Rendered) (v
 	if block, ok := sup.Blocking(r, in.to, w.o.Clock.Now()); ok {
 		w.noteAttempt(ctx, j, OutcomeCanceled)
 		return validUntil, w.finishRendered(ctx, j, text, domain.Suppressed, block.Reason(), in.to, "")
+	}
+	if in.copied && sup.Outdates(r.Snapshot, r.QueuedAt, w.o.Clock.Now()) {
+		w.noteAttempt(ctx, j, OutcomeCanceled)
+		return validUntil, j.retry(errSnapshotOutdated, 0)
 	}
 	if in.unproven && !holding(sup, r.AgreementID) {
 		// The hold went after the first look: only the agreement's record

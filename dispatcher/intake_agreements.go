@@ -63,7 +63,7 @@ func (in *Intake) activate(ctx context.Context, d AgreementData, by string) erro
 // that another agreement took over.
 func (in *Intake) setCaseAgreement(ctx context.Context, loanID, borrowerID, from, to string) error {
 	changed := false
-	err := in.state.UpdateCase(ctx, loanID, func(c *domain.Case) (bool, error) {
+	rev, err := in.state.UpdateCase(ctx, loanID, func(c *domain.Case) (bool, error) {
 		if c.LoanID == "" || c.BorrowerID != borrowerID || from != "" && c.AgreementID != from || c.AgreementID == to {
 			return false, nil
 		}
@@ -73,6 +73,12 @@ func (in *Intake) setCaseAgreement(ctx context.Context, loanID, borrowerID, from
 		return true, nil
 	})
 	if err != nil || !changed {
+		// A retry that finds the case moved already notes nothing: the
+		// worker decides nothing on a case's agreement (the hold in the
+		// suppressions does), so a snapshot that misses it sends the same.
+		return err
+	}
+	if err := in.noteChange(ctx, borrowerID, 0, rev); err != nil {
 		return err
 	}
 	return in.reindex.Reindex(ctx, KindLoan, loanID)

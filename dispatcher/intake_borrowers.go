@@ -13,9 +13,10 @@ import (
 func (in *Intake) upsertBorrower(ctx context.Context, d BorrowerData) error {
 	var oldPhone, oldEmail string
 	var loans []string
+	existed := false
 	now := in.clock.Now()
-	err := in.state.UpdateBorrower(ctx, d.BorrowerID, func(b *domain.Borrower) (bool, error) {
-		oldPhone, oldEmail, loans = b.Phone, b.Email, b.LoanIDs
+	rev, err := in.state.UpdateBorrower(ctx, d.BorrowerID, func(b *domain.Borrower) (bool, error) {
+		oldPhone, oldEmail, loans, existed = b.Phone, b.Email, b.LoanIDs, b.ID != ""
 		if err := d.ApplyTo(b, now); err != nil {
 			return false, err
 		}
@@ -24,6 +25,11 @@ func (in *Intake) upsertBorrower(ctx context.Context, d BorrowerData) error {
 	})
 	if err != nil {
 		return err
+	}
+	if existed {
+		if err := in.noteChange(ctx, d.BorrowerID, rev, 0); err != nil {
+			return err
+		}
 	}
 	// The new number and address are indexed even when they are not new:
 	// an earlier attempt of this event may have stored the borrower and
@@ -102,11 +108,17 @@ func (in *Intake) consent(ctx context.Context, d ConsentData, evTime *time.Time)
 		return invalid(field, "is in the future (%s): a consent counts from when it was given", at.Format(time.RFC3339))
 	}
 	c := domain.Consent{Channel: domain.Channel(d.Channel), At: at.UTC()}
-	return in.state.UpdateBorrower(ctx, d.BorrowerID, func(b *domain.Borrower) (bool, error) {
+	existed := false
+	rev, err := in.state.UpdateBorrower(ctx, d.BorrowerID, func(b *domain.Borrower) (bool, error) {
+		existed = b.ID != ""
 		b.Consents = AddConsent(b.Consents, c, now)
 		b.Updated = now
 		return true, nil
 	})
+	if err != nil || !existed {
+		return err
+	}
+	return in.noteChange(ctx, d.BorrowerID, rev, 0)
 }
 
 // AddConsent adds c to a borrower's consents as intake stores

@@ -35,7 +35,9 @@ func (in *Intake) updateLoan(ctx context.Context, d LoanData) error {
 	now := in.clock.Now()
 	// The borrower is linked first (a stub when the borrower is not known
 	// yet): a borrower-wide change then reschedules the loan.
-	err := in.state.UpdateBorrower(ctx, d.BorrowerID, func(b *domain.Borrower) (bool, error) {
+	// The loan list is not in any snapshot (domain.SnapshotBorrower): no
+	// change to note.
+	_, err := in.state.UpdateBorrower(ctx, d.BorrowerID, func(b *domain.Borrower) (bool, error) {
 		if slices.Contains(b.LoanIDs, d.LoanID) {
 			return false, nil
 		}
@@ -50,10 +52,12 @@ func (in *Intake) updateLoan(ctx context.Context, d LoanData) error {
 	if err != nil {
 		return err
 	}
-	err = in.state.UpdateCase(ctx, d.LoanID, func(c *domain.Case) (bool, error) {
+	existed := false
+	rev, err := in.state.UpdateCase(ctx, d.LoanID, func(c *domain.Case) (bool, error) {
 		if c.LoanID != "" && c.BorrowerID != d.BorrowerID {
 			return false, invalid("data.borrower_id", "loan %s belongs to another borrower", short(d.LoanID))
 		}
+		existed = c.LoanID != ""
 		c.BorrowerID, c.DueDate, c.AmountDue = d.BorrowerID, d.DueDate, d.AmountDue
 		c.Currency, c.Status, c.Policy, c.Updated = d.Currency, d.Status, d.Policy, now
 		return true, nil
@@ -61,13 +65,18 @@ func (in *Intake) updateLoan(ctx context.Context, d LoanData) error {
 	if err != nil {
 		return err
 	}
+	if existed {
+		if err := in.noteChange(ctx, d.BorrowerID, 0, rev); err != nil {
+			return err
+		}
+	}
 	return in.reindex.Reindex(ctx, KindLoan, d.LoanID)
 }
 
 // payment applies payment.received; nothing left to pay closes the case.
 func (in *Intake) payment(ctx context.Context, d PaymentData) error {
 	now := in.clock.Now()
-	err := in.state.UpdateCase(ctx, d.LoanID, func(c *domain.Case) (bool, error) {
+	rev, err := in.state.UpdateCase(ctx, d.LoanID, func(c *domain.Case) (bool, error) {
 		if c.LoanID == "" {
 			return false, notFound("data.loan_id", "unknown loan %s", short(d.LoanID))
 		}
@@ -84,7 +93,25 @@ func (in *Intake) payment(ctx context.Context, d PaymentData) error {
 	if err != nil {
 		return err
 	}
+	if err := in.noteChange(ctx, d.BorrowerID, 0, rev); err != nil {
+		return err
+	}
 	return in.reindex.Reindex(ctx, KindLoan, d.LoanID)
+}
+
+// noteChange notes in the borrower's suppressions that its record
+// (borrowerRev) or one of its cases (caseRev) changed after it was
+// created, so that a reminder whose snapshot is older reads them again
+// (domain.Suppressions.Outdates). It runs after the record's write and
+// before the event is acknowledged: a send fenced after the
+// acknowledgement sees it. A change that fails here fails the event,
+// whose retry writes the record again and notes the change then.
+func (in *Intake) noteChange(ctx context.Context, borrowerID string, borrowerRev, caseRev uint64) error {
+	now := in.clock.Now()
+	return in.updateSuppressions(ctx, borrowerID, "", func(s *domain.Suppressions) error {
+		s.NoteChange(borrowerRev, caseRev, now)
+		return nil
+	})
 }
 
 // isZero reports whether a decimal string is zero.

@@ -62,6 +62,17 @@ func setupDecide(t *testing.T) *decideBundle {
 	return b
 }
 
+// snapshot gives the reminder a snapshot taken now of the borrower (with a
+// number of its own, to tell where a send went) at borrowerRev and of its
+// case at caseRev.
+func (b *decideBundle) snapshot(borrowerRev, caseRev uint64) {
+	b.r.QueuedAt = b.clock.Now()
+	b.r.Snapshot = &domain.Snapshot{
+		Borrower: &domain.Borrower{ID: "b-1", Name: "Li Lei", Phone: "+8613800000009"}, BorrowerRev: borrowerRev,
+		Case: &domain.Case{LoanID: "L-1", BorrowerID: "b-1", Status: "overdue"}, CaseRev: caseRev,
+	}
+}
+
 func (b *decideBundle) deliver(delivered uint64) outcome {
 	return b.w.deliver(context.Background(), job{r: b.r, delivered: delivered, log: b.w.o.Log})
 }
@@ -82,6 +93,7 @@ func TestWorkerDecisions(t *testing.T) {
 		wantStatus  domain.Status
 		wantReason  string
 		wantAttempt string // the ledger's outcome of the attempt
+		wantTo      string // where the sends went, when set
 	}{
 		{
 			name:      "first delivery is sent and recorded",
@@ -126,6 +138,45 @@ func TestWorkerDecisions(t *testing.T) {
 			prepare:   func(b *decideBundle) { b.state.cases["L-1"] = domain.Case{LoanID: "L-1", Status: domain.LoanPaid} },
 			delivered: 1, want: done(), wantSends: 0,
 			wantStatus: domain.Suppressed, wantReason: "case_closed:" + domain.LoanPaid,
+		},
+		{
+			name: "a fresh snapshot is sent as copied, without reading the borrower or the case",
+			prepare: func(b *decideBundle) {
+				b.snapshot(7, 9)
+				delete(b.state.borrowers, "b-1")
+				delete(b.state.cases, "L-1")
+			},
+			delivered: 1, want: done(), wantSends: 1, wantTo: "+8613800000009",
+			wantStatus: domain.Sent, wantAttempt: OutcomePending,
+		},
+		{
+			name: "a snapshot the watched view outdates is read again",
+			prepare: func(b *decideBundle) {
+				b.snapshot(7, 9)
+				b.fence.sup["b-1"] = domain.Suppressions{BorrowerID: "b-1", Changed: &domain.Changed{Cases: 10, At: b.clock.Now()}}
+				b.state.cases["L-1"] = domain.Case{LoanID: "L-1", Status: domain.LoanPaid}
+			},
+			delivered: 1, want: done(), wantSends: 0,
+			wantStatus: domain.Suppressed, wantReason: "case_closed:" + domain.LoanPaid,
+		},
+		{
+			name: "a snapshot only the fence's view outdates goes back to be read, with no call",
+			prepare: func(b *decideBundle) {
+				b.snapshot(7, 9)
+				b.fence.watched = map[string]domain.Suppressions{}
+				b.fence.sup["b-1"] = domain.Suppressions{BorrowerID: "b-1", Changed: &domain.Changed{Borrower: 8, At: b.clock.Now()}}
+			},
+			delivered: 1, want: retryIn(time.Second), wantSends: 0,
+			wantAttempt: OutcomeCanceled,
+		},
+		{
+			name: "a snapshot older than its age limit is read again",
+			prepare: func(b *decideBundle) {
+				b.snapshot(7, 9)
+				b.r.QueuedAt = b.clock.Now().Add(-domain.SnapshotMaxAge)
+			},
+			delivered: 1, want: done(), wantSends: 1, wantTo: "+8613800000001",
+			wantStatus: domain.Sent, wantAttempt: OutcomePending,
 		},
 		{
 			name:      "an unknown borrower fails",
@@ -226,6 +277,9 @@ func TestWorkerDecisions(t *testing.T) {
 			}
 			if got := b.provider.calls(); got != tt.wantSends {
 				t.Errorf("provider calls = %d, want %d", got, tt.wantSends)
+			}
+			if got := b.provider.lastTo(); tt.wantTo != "" && got != tt.wantTo {
+				t.Errorf("sent to %q, want %q", got, tt.wantTo)
 			}
 			written := b.records.list()[before:]
 			switch {

@@ -45,10 +45,12 @@ func lookup[T any](m map[string]T, id string) (T, error) {
 }
 
 // mapFence answers every check with the borrower's suppressions, valid for
-// a minute, or with err.
+// a minute, or with err. The watched view (Cached) is sup too, unless
+// watched is set: a view that lags behind the fence's.
 type mapFence struct {
-	sup map[string]domain.Suppressions
-	err error
+	sup     map[string]domain.Suppressions
+	watched map[string]domain.Suppressions
+	err     error
 }
 
 func (f *mapFence) Check(_ context.Context, borrowerID string) (domain.Suppressions, time.Time, error) {
@@ -58,7 +60,12 @@ func (f *mapFence) Check(_ context.Context, borrowerID string) (domain.Suppressi
 	return f.sup[borrowerID], time.Now().Add(time.Minute), nil
 }
 
-func (f *mapFence) Cached(borrowerID string) domain.Suppressions { return f.sup[borrowerID] }
+func (f *mapFence) Cached(borrowerID string) domain.Suppressions {
+	if f.watched != nil {
+		return f.watched[borrowerID]
+	}
+	return f.sup[borrowerID]
+}
 
 // mapLedger decides with decision (allowed when nil) and keeps attempts by
 // reminder id.
@@ -160,12 +167,14 @@ func (o *listOptOuts) AddOptOut(_ context.Context, _ string, opt domain.OptOut) 
 }
 
 // scriptedProvider answers each Send with the next of errs (nil: accepted)
-// and Lookup with found; it counts the calls that started.
+// and Lookup with found; it counts the calls that started, and keeps where
+// the last one went.
 type scriptedProvider struct {
 	mu    sync.Mutex
 	errs  []error
 	found bool
 	sends int
+	to    string
 }
 
 func (p *scriptedProvider) Send(ctx context.Context, msg channels.Message) (channels.Result, error) {
@@ -175,6 +184,7 @@ func (p *scriptedProvider) Send(ctx context.Context, msg channels.Message) (chan
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.sends++
+	p.to = msg.To
 	if len(p.errs) > 0 {
 		err := p.errs[0]
 		p.errs = p.errs[1:]
@@ -190,6 +200,12 @@ func (p *scriptedProvider) Lookup(context.Context, channels.Message) (channels.R
 		return channels.Result{}, false, nil
 	}
 	return channels.Result{ProviderRef: "SM-earlier"}, true, nil
+}
+
+func (p *scriptedProvider) lastTo() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.to
 }
 
 func (p *scriptedProvider) calls() int {

@@ -54,8 +54,7 @@ type sweep struct {
 	// otherwise costs a map and several allocations for nothing.
 	debug bool
 
-	seen  sync.Map // listed keys already taken by a worker
-	zones sync.Map // borrower id -> *time.Location, for this sweep
+	seen sync.Map // listed keys already taken by a worker
 
 	listed, due, published, skipped, dropped, failed atomic.Int64
 	incomplete                                       atomic.Bool

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"time"
 
@@ -156,11 +157,12 @@ func (w *worker) load(ctx context.Context, items *[]*item) error {
 	if err != nil {
 		return fmt.Errorf("read agreements: %w", err)
 	}
-	// Decode, and find the borrowers whose zone this sweep has not seen.
+	// Decode, and find the borrowers.
 	type found struct {
-		c   *domain.Case
-		a   *domain.Agreement
-		bid string
+		c    *domain.Case
+		cRev uint64
+		a    *domain.Agreement
+		bid  string
 	}
 	recs := make([]found, len(current))
 	var borrowerKeys []string
@@ -174,7 +176,7 @@ func (w *worker) load(ctx context.Context, items *[]*item) error {
 					it.err = fmt.Errorf("decode case: %w", err)
 					continue
 				}
-				recs[i].bid = recs[i].c.BorrowerID
+				recs[i].bid, recs[i].cRev = recs[i].c.BorrowerID, v.Revision
 			}
 		} else if v, ok = agrs[store.Token(it.sub.id)]; ok {
 			recs[i].a = new(domain.Agreement)
@@ -185,17 +187,25 @@ func (w *worker) load(ctx context.Context, items *[]*item) error {
 			recs[i].bid = recs[i].a.BorrowerID
 		}
 		if recs[i].bid != "" {
-			if _, seen := w.sw.zones.Load(recs[i].bid); !seen {
-				borrowerKeys = append(borrowerKeys, store.Token(recs[i].bid))
-			}
+			borrowerKeys = append(borrowerKeys, store.Token(recs[i].bid))
 		}
 	}
-	if err := w.loadZones(ctx, borrowerKeys); err != nil {
+	borrowers, err := w.loadBorrowers(ctx, borrowerKeys)
+	if err != nil {
 		return err
 	}
 	for i, it := range current {
-		if it.err == nil {
-			it.p, it.err = w.plan(it.sub, recs[i].c, recs[i].a, w.zoneOf(recs[i].bid))
+		if it.err != nil {
+			continue
+		}
+		b := borrowers[recs[i].bid]
+		zone := s.defZone
+		if b.Value != nil {
+			zone = s.location(b.Value.Timezone)
+		}
+		it.p, it.err = w.plan(it.sub, recs[i].c, recs[i].a, zone)
+		if b.Value != nil {
+			snapshot(&it.p, b, recs[i].c, recs[i].cRev)
 		}
 	}
 	if err := w.loadOldMarkers(ctx, current); err != nil {
@@ -361,36 +371,51 @@ func (w *worker) plan(sub subject, c *domain.Case, a *domain.Agreement, loc *tim
 	return p, nil
 }
 
-// loadZones reads borrowers and caches their time zones for the sweep.
-func (w *worker) loadZones(ctx context.Context, keys []string) error {
+// loadBorrowers reads the batch's borrowers, by id, as the snapshots
+// carry them (domain.SnapshotBorrower). A borrower that is missing or does
+// not decode is absent: its subjects are planned in the default zone and
+// their reminders carry no snapshot of it (the worker reads it, and fails
+// the reminder as unknown_borrower).
+func (w *worker) loadBorrowers(ctx context.Context, keys []string) (map[string]store.Entry[*domain.Borrower], error) {
+	out := map[string]store.Entry[*domain.Borrower]{}
 	if len(keys) == 0 {
-		return nil
+		return out, nil
 	}
 	s := w.sw.s
-	bs, err := s.getMany(ctx, s.state.Borrowers, keys)
+	slices.Sort(keys)
+	bs, err := s.getMany(ctx, s.state.Borrowers, slices.Compact(keys))
 	if err != nil {
-		return fmt.Errorf("read borrowers: %w", err)
+		return nil, fmt.Errorf("read borrowers: %w", err)
 	}
-	for _, k := range keys {
+	for k, v := range bs {
+		var b domain.Borrower
+		if json.Unmarshal(v.Value, &b) != nil {
+			continue
+		}
 		id, err := store.FromToken(k)
 		if err != nil {
 			continue
 		}
-		name := ""
-		if v, ok := bs[k]; ok {
-			var b domain.Borrower
-			if json.Unmarshal(v.Value, &b) == nil {
-				name = b.Timezone
-			}
-		}
-		w.sw.zones.Store(id, s.location(name))
+		out[id] = store.Entry[*domain.Borrower]{Value: domain.SnapshotBorrower(b), Revision: v.Revision}
 	}
-	return nil
+	return out, nil
 }
 
-func (w *worker) zoneOf(borrowerID string) *time.Location {
-	if v, ok := w.sw.zones.Load(borrowerID); ok {
-		return v.(*time.Location)
+// snapshot copies into every reminder planned in p the borrower b and a
+// loan reminder's case c (nil for an agreement), with the revisions they
+// were read at, so that the worker does not read them again unless a
+// change is noted after them (see domain.Snapshot).
+func snapshot(p *Plan, b store.Entry[*domain.Borrower], c *domain.Case, caseRev uint64) {
+	for i := range p.Targets {
+		r := &p.Targets[i].Reminder
+		snap := &domain.Snapshot{}
+		if r.Snapshot != nil {
+			*snap = *r.Snapshot
+		}
+		snap.Borrower, snap.BorrowerRev = b.Value, b.Revision
+		if c != nil && r.AgreementID == "" {
+			snap.Case, snap.CaseRev = c, caseRev
+		}
+		r.Snapshot = snap
 	}
-	return w.sw.s.defZone
 }

@@ -62,7 +62,7 @@ func (s *Service) Borrower(ctx context.Context, id string) (View, error) {
 	if err != nil {
 		return View{}, err
 	}
-	v.Suppressions = sup.Active(now)
+	v.Suppressions = sup.Listed(now)
 	ledger, err := s.o.Ledger.Read(ctx, b.ID)
 	if err != nil {
 		s.o.Log.WithError(err).Warn("contact ledger unavailable")

@@ -107,7 +107,7 @@ func (s *Service) OpenExport(ctx context.Context, id string) (*BorrowerExport, e
 	if err != nil {
 		return nil, err
 	}
-	head.Suppressions = sup.Active(now)
+	head.Suppressions = sup.Listed(now)
 	return &BorrowerExport{head: head, records: s.o.Records}, nil
 }
 

@@ -33,9 +33,42 @@ type Reminder struct {
 // the worker's decision unseen: a change that must change the decision
 // either reaches the worker through the fence (suppressions) or is read
 // again at send time (see dispatcher.Worker).
+//
+// The borrower and the case are copied with the revisions they were read
+// at. Intake notes in the borrower's suppressions the revision of every
+// later change to either (Suppressions.Changed), so the fence's view says
+// when a copy is out of date (see Outdates).
 type Snapshot struct {
 	// Agreement is an instalment reminder's agreement, as planned.
 	Agreement *AgreementScope `json:"agreement,omitempty"`
+	// Borrower is the borrower as the sweep read it, without its loan
+	// list, at revision BorrowerRev of its record.
+	Borrower    *Borrower `json:"borrower,omitempty"`
+	BorrowerRev uint64    `json:"borrower_rev,omitempty"`
+	// Case is a loan reminder's case, at revision CaseRev of its record
+	// (an instalment reminder's case is read at send time: the sweep
+	// plans an agreement without reading its loans).
+	Case    *Case  `json:"case,omitempty"`
+	CaseRev uint64 `json:"case_rev,omitempty"`
+}
+
+// SnapshotMaxAge is how long after its sweep a reminder's copy of the
+// borrower and the case may be used; an older reminder (one deferred to
+// the morning, say) reads them again. It bounds how long intake must keep
+// the revisions of changes in the suppressions (ChangesKeep).
+const SnapshotMaxAge = time.Hour
+
+// ChangesKeep is how long the suppressions keep the revisions of the last
+// changes to a borrower's records: far beyond SnapshotMaxAge, so that no
+// clock skew between instances lets a snapshot outlive the note that
+// outdates it.
+const ChangesKeep = 24 * time.Hour
+
+// SnapshotBorrower is b as a snapshot carries it: without the loan list,
+// which nothing at send time reads and which can be long.
+func SnapshotBorrower(b Borrower) *Borrower {
+	b.LoanIDs = nil
+	return &b
 }
 
 // AgreementScope is what an instalment reminder renders of its agreement:

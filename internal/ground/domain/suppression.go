@@ -45,6 +45,44 @@ type Suppressions struct {
 	// to cease (borrower.ceased): every collection message on every
 	// channel stops.
 	Ceased *time.Time `json:"ceased,omitempty"`
+	// Changed holds the revisions of the latest changes to the borrower's
+	// record and cases after they were created: a reminder whose snapshot
+	// is older is read again at send time (see Outdates). Kept for
+	// ChangesKeep.
+	Changed *Changed `json:"changed,omitempty"`
+}
+
+// Changed is where the latest changes to a borrower's records stand.
+type Changed struct {
+	Borrower uint64    `json:"borrower,omitempty"` // revision in the borrowers bucket
+	Cases    uint64    `json:"cases,omitempty"`    // highest revision of the borrower's cases in the cases bucket
+	At       time.Time `json:"at"`
+}
+
+// NoteChange records a change to the borrower's record at revision
+// borrowerRev, or to one of its cases at caseRev (0: not that one), made
+// at now.
+func (s *Suppressions) NoteChange(borrowerRev, caseRev uint64, now time.Time) {
+	c := Changed{At: now}
+	if s.Changed != nil {
+		c.Borrower, c.Cases = s.Changed.Borrower, s.Changed.Cases
+	}
+	c.Borrower, c.Cases = max(c.Borrower, borrowerRev), max(c.Cases, caseRev)
+	s.Changed = &c
+}
+
+// Outdates reports whether a change noted in s came after snap was taken,
+// or snap, taken at takenAt, is too old to be trusted at now: either way
+// the worker reads the borrower and the case again. A nil snapshot, or one
+// without the borrower, is always outdated.
+func (s Suppressions) Outdates(snap *Snapshot, takenAt, now time.Time) bool {
+	if snap == nil || snap.Borrower == nil || now.Sub(takenAt) >= SnapshotMaxAge {
+		return true
+	}
+	if s.Changed == nil {
+		return false
+	}
+	return s.Changed.Borrower > snap.BorrowerRev || snap.Case != nil && s.Changed.Cases > snap.CaseRev
 }
 
 // Block names the suppression that stops a reminder.
@@ -85,7 +123,9 @@ func (s Suppressions) Blocking(r Reminder, to string, now time.Time) (Block, boo
 }
 
 // Clone is a copy of s that shares no slice with it: changes made in
-// place to one (slices.DeleteFunc, say) leave the other as it was.
+// place to one (slices.DeleteFunc, say) leave the other as it was. Changed
+// may be shared: it is only ever replaced (NoteChange), never changed in
+// place.
 func (s Suppressions) Clone() Suppressions {
 	out := s
 	out.Mutes = slices.Clone(s.Mutes)
@@ -94,9 +134,22 @@ func (s Suppressions) Clone() Suppressions {
 	return out
 }
 
-// Active drops expired mutes; what remains is what the borrower page lists.
+// Listed is what the borrower page and the export list: the suppressions
+// in force, without the changes noted for the worker (bookkeeping, not a
+// suppression).
+func (s Suppressions) Listed(now time.Time) Suppressions {
+	out := s.Active(now)
+	out.Changed = nil
+	return out
+}
+
+// Active drops expired mutes, and changes noted longer than ChangesKeep
+// ago: what remains is in force.
 func (s Suppressions) Active(now time.Time) Suppressions {
 	out := s
+	if s.Changed != nil && now.Sub(s.Changed.At) > ChangesKeep {
+		out.Changed = nil
+	}
 	out.Mutes = nil
 	for _, m := range s.Mutes {
 		if m.Until == nil || now.Before(*m.Until) {

@@ -58,14 +58,14 @@ func (s *State) Borrower(ctx context.Context, id string) (domain.Borrower, error
 
 // UpdateBorrower changes a borrower with compare-and-set (see UpdateJSON).
 // change gets the stored borrower, or one with an empty ID when there is
-// none, and returns whether to write; the ID is set before the write.
-func (s *State) UpdateBorrower(ctx context.Context, id string, change func(*domain.Borrower) (bool, error)) error {
-	_, err := UpdateJSON(ctx, s.Borrowers, Token(id), func(b *domain.Borrower) (bool, error) {
+// none, and returns whether to write; the ID is set before the write. It
+// returns the revision written (0 when change wrote nothing).
+func (s *State) UpdateBorrower(ctx context.Context, id string, change func(*domain.Borrower) (bool, error)) (uint64, error) {
+	return UpdateJSON(ctx, s.Borrowers, Token(id), func(b *domain.Borrower) (bool, error) {
 		write, err := change(b)
 		b.ID = id
 		return write, err
 	})
-	return err
 }
 
 // PutBorrower writes a whole borrower over whatever is stored. It is for
@@ -84,14 +84,14 @@ func (s *State) Case(ctx context.Context, loanID string) (domain.Case, error) {
 
 // UpdateCase changes a case with compare-and-set (see UpdateJSON). change
 // gets the stored case, or one with an empty LoanID when there is none,
-// and returns whether to write; the LoanID is set before the write.
-func (s *State) UpdateCase(ctx context.Context, loanID string, change func(*domain.Case) (bool, error)) error {
-	_, err := UpdateJSON(ctx, s.Cases, Token(loanID), func(c *domain.Case) (bool, error) {
+// and returns whether to write; the LoanID is set before the write. It
+// returns the revision written (0 when change wrote nothing).
+func (s *State) UpdateCase(ctx context.Context, loanID string, change func(*domain.Case) (bool, error)) (uint64, error) {
+	return UpdateJSON(ctx, s.Cases, Token(loanID), func(c *domain.Case) (bool, error) {
 		write, err := change(c)
 		c.LoanID = loanID
 		return write, err
 	})
-	return err
 }
 
 // PutCase writes a whole case over whatever is stored: for seeding only

@@ -133,3 +133,90 @@ func TestInstalmentReminderOfAnEndedAgreementIsNotSent(t *testing.T) {
 		t.Errorf("%d SMS sent for a broken agreement", n)
 	}
 }
+
+// TestLoanReminderSendsFromItsSnapshot: the sweep copies the borrower and
+// the case into a loan reminder, and the worker sends it without reading
+// either.
+func TestLoanReminderSendsFromItsSnapshot(t *testing.T) {
+	t.Parallel()
+	clk := clock.NewFake(time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC))
+	w := newWorld(t)
+	audit := watchAudit(t, w.nats.Conn)
+	a := w.startWithClock(t, w.config(t, 0, "sms"), "A", clk)
+	base := "http://" + a.Addr()
+	postBorrower(t, base, "snap", "+15550000111", "snap@example.com", "UTC", "2026-11-23")
+
+	// Single-key reads (the worker's; the sweep's batch reads have no key
+	// in the subject) and the leader's reads, of borrowers and cases.
+	var subs []*nats.Subscription
+	for _, bucket := range []string{store.BorrowersBucket, store.CasesBucket} {
+		for _, subj := range []string{"$JS.API.DIRECT.GET.KV_" + bucket + ".>", "$JS.API.STREAM.MSG.GET.KV_" + bucket} {
+			sub, err := w.nats.Conn.SubscribeSync(subj)
+			if err != nil {
+				t.Fatal(err)
+			}
+			subs = append(subs, sub)
+		}
+	}
+	clk.Set(time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC))
+	waitFor(t, 30*time.Second, "the SMS", func() bool { return len(recordsFor(audit, "snap", domain.Sent)) == 1 })
+	if got := recordsFor(audit, "snap", domain.Sent)[0].Text; !strings.Contains(got, "Hi Borrower snap, loan loan-snap is overdue") {
+		t.Errorf("sent %q, want it rendered from the borrower and the case", got)
+	}
+	n := 0
+	for _, sub := range subs {
+		n += drain(t, w.nats.Conn, sub)
+	}
+	if n != 0 {
+		t.Errorf("%d single reads of the borrower or the case for a reminder that carries their snapshot", n)
+	}
+}
+
+// TestChangesAfterTheSnapshotReachTheWorker: a reminder planned at 07:50
+// and deferred to 08:00 by the send window carries the borrower and the
+// case as they were at 07:50. One borrower gets a new number meanwhile and
+// another pays: the first SMS goes to the new number, the second is not
+// sent, though neither change wrote a suppression of its own.
+func TestChangesAfterTheSnapshotReachTheWorker(t *testing.T) {
+	t.Parallel()
+	clk := clock.NewFake(time.Date(2026, 11, 23, 7, 50, 0, 0, time.UTC))
+	w := newWorld(t)
+	cfg := w.config(t, 0, "sms")
+	cfg.Compliance.SendWindow = config.Window{Start: "08:00", End: "21:00"}
+	cfg.Dispatcher.MaxDefer = config.Duration(100 * time.Millisecond)
+	audit := watchAudit(t, w.nats.Conn)
+	a := w.startWithClock(t, cfg, "A", clk)
+	base := "http://" + a.Addr()
+	postBorrower(t, base, "moved", "+15550000121", "moved@example.com", "UTC", "2026-11-23")
+	postBorrower(t, base, "paid", "+15550000122", "paid@example.com", "UTC", "2026-11-23")
+	waitFor(t, 30*time.Second, "both reminders deferred", func() bool {
+		return len(recordsFor(audit, "moved", domain.Deferred)) > 0 && len(recordsFor(audit, "paid", domain.Deferred)) > 0
+	})
+
+	events := []map[string]any{
+		{"specversion": "1.0", "id": "bu-moved-2", "source": "test", "type": "borrower.upserted",
+			"data": map[string]any{"borrower_id": "moved", "name": "Borrower moved", "locale": "en-US", "timezone": "UTC",
+				"phone": "+15550000131", "email": "moved@example.com"}},
+		{"specversion": "1.0", "id": "pay-paid", "source": "test", "type": "payment.received",
+			"data": map[string]any{"borrower_id": "paid", "loan_id": "loan-paid", "amount": "100.00", "remaining": "0.00"}},
+	}
+	if status, body := post(t, base+"/v1/events", events); status != http.StatusOK {
+		t.Fatalf("post changes: %d %s", status, body)
+	}
+	clk.Set(time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC))
+	waitFor(t, 60*time.Second, "both reminders decided in the morning", func() bool {
+		return len(recordsFor(audit, "moved", domain.Sent)) > 0 &&
+			len(recordsFor(audit, "paid", domain.Suppressed))+len(recordsFor(audit, "paid", domain.Sent)) > 0
+	})
+	if got := recordsFor(audit, "paid", domain.Suppressed); len(got) == 0 || got[0].Reason != "case_closed:paid" {
+		t.Errorf("paid borrower's reminder: suppressed %v, want once with case_closed:paid", got)
+	}
+	if n := postsTo(w, "+15550000131"); n != 1 {
+		t.Errorf("%d SMS to the new number, want 1", n)
+	}
+	for _, old := range []string{"+15550000121", "+15550000122"} {
+		if n := postsTo(w, old); n != 0 {
+			t.Errorf("%d SMS to %s, whose borrower moved or paid before the send", n, old)
+		}
+	}
+}

@@ -1,0 +1,58 @@
+package domain
+
+import (
+	"testing"
+	"time"
+)
+
+func TestChangesOutdateOlderSnapshotsOnly(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)
+	loan := &Snapshot{Borrower: &Borrower{ID: "b"}, BorrowerRev: 10, Case: &Case{LoanID: "L"}, CaseRev: 20}
+	instalment := &Snapshot{Borrower: &Borrower{ID: "b"}, BorrowerRev: 10}
+	noted := func(borrowerRev, caseRev uint64) Suppressions {
+		var s Suppressions
+		s.NoteChange(borrowerRev, caseRev, now)
+		return s
+	}
+	tests := []struct {
+		name    string
+		sup     Suppressions
+		snap    *Snapshot
+		takenAt time.Time
+		want    bool
+	}{
+		{"no change noted", Suppressions{}, loan, now, false},
+		{"a change the snapshot already holds", noted(10, 20), loan, now, false},
+		{"a later change to the borrower", noted(11, 0), loan, now, true},
+		{"a later change to a case", noted(0, 21), loan, now, true},
+		{"a case change and a snapshot without a case", noted(0, 21), instalment, now, false},
+		{"no snapshot", Suppressions{}, nil, now, true},
+		{"a snapshot without the borrower", Suppressions{}, &Snapshot{Agreement: &AgreementScope{ID: "A"}}, now, true},
+		{"a snapshot just inside its age", Suppressions{}, loan, now.Add(-SnapshotMaxAge + time.Second), false},
+		{"a snapshot at its age", Suppressions{}, loan, now.Add(-SnapshotMaxAge), true},
+	}
+	for _, tt := range tests {
+		if got := tt.sup.Outdates(tt.snap, tt.takenAt, now); got != tt.want {
+			t.Errorf("%s: Outdates = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestNoteChangeKeepsTheHighestRevisions(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)
+	var s Suppressions
+	s.NoteChange(5, 0, now)
+	s.NoteChange(0, 9, now)
+	s.NoteChange(3, 4, now.Add(time.Minute))
+	if want := (Changed{Borrower: 5, Cases: 9, At: now.Add(time.Minute)}); *s.Changed != want {
+		t.Fatalf("changed = %+v, want %+v", *s.Changed, want)
+	}
+	if s.Active(now.Add(time.Minute+ChangesKeep)).Changed == nil {
+		t.Error("a change was forgotten before ChangesKeep")
+	}
+	if s.Active(now.Add(time.Minute+ChangesKeep+time.Second)).Changed != nil {
+		t.Error("a change was kept past ChangesKeep")
+	}
+}
