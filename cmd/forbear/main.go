@@ -84,7 +84,9 @@ func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer
 	if _, code, done := parseFlags(c, fs, args, stdout, stderr); done {
 		return code
 	}
-	cfg, err := config.Load(f.config, environ)
+	// Unchecked until the flags are in: a flag may set right what the file
+	// or the environment got wrong.
+	cfg, err := config.LoadUnchecked(f.config, environ)
 	if err != nil {
 		fmt.Fprintln(stderr, "forbear:", err)
 		return 2
@@ -102,7 +104,7 @@ func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer
 			cfg.Log.Level = f.logLevel
 		}
 	})
-	if err := cfg.Validate(); err != nil {
+	if err := app.CheckConfig(&cfg); err != nil {
 		fmt.Fprintln(stderr, "forbear: invalid configuration:\n"+err.Error())
 		return 2
 	}

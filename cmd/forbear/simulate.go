@@ -14,8 +14,8 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/forbear/forbear/internal/ground/config"
 	"github.com/forbear/forbear/internal/ground/domain"
+	"github.com/forbear/forbear/internal/roof/app"
 	"github.com/forbear/forbear/internal/simulate"
 	"github.com/forbear/forbear/templates"
 )
@@ -81,7 +81,7 @@ func runSimulate(ctx context.Context, args, environ []string, stdout, stderr io.
 // simulate builds the setups and the population the flags name and runs
 // them.
 func (f *simulateFlags) simulate(ctx context.Context, environ []string) (simulate.Report, error) {
-	cfg, err := config.Load(f.config, environ)
+	cfg, err := app.LoadConfig(f.config, environ)
 	if err != nil {
 		return simulate.Report{}, err
 	}

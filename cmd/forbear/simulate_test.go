@@ -66,8 +66,8 @@ b2,Ann Lee,en-US,America/New_York,+12125550100,,L2,2026-12-03,300.00,USD,current
 }
 
 // TestSimulateRefusesBadInput: a population file with a bad date names
-// its line and column; no population at all, or an unknown variant key,
-// is refused before anything runs.
+// its line and column; no population at all, an unknown variant key, or
+// a configuration serve would refuse, is refused before anything runs.
 func TestSimulateRefusesBadInput(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -79,6 +79,11 @@ func TestSimulateRefusesBadInput(t *testing.T) {
 	if err := os.WriteFile(variant, []byte("complience: {preset: us-regf}\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// A configuration serve would refuse is no base for a dry run either.
+	badConfig := filepath.Join(dir, "forbear.yaml")
+	if err := os.WriteFile(badConfig, []byte("templates: {max_sms_segments: 0}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, tt := range []struct {
 		args []string
 		want string
@@ -87,6 +92,7 @@ func TestSimulateRefusesBadInput(t *testing.T) {
 		{[]string{"simulate"}, "give --population FILE or --generate N"},
 		{[]string{"simulate", "--generate", "5", "--variant", variant}, "complience"},
 		{[]string{"simulate", "--generate", "5", "--days", "0"}, "days: must be 1 to"},
+		{[]string{"simulate", "--generate", "5", "--config", badConfig}, "templates.max_sms_segments: must be at least 1"},
 	} {
 		var stdout, stderr bytes.Buffer
 		if code := run(context.Background(), tt.args, nil, &stdout, &stderr); code != 2 || !strings.Contains(stderr.String(), tt.want) {

@@ -67,9 +67,6 @@ type StreamCaps struct {
 	PerBorrower int `yaml:"per_borrower"`
 }
 
-// MaxStreamCap is the largest value either stream cap may take.
-const MaxStreamCap = 1000
-
 // Auth holds the bearer tokens. No tokens and a loopback listener means
 // open mode (with a warning); no tokens on any other listener refuses to
 // start.

@@ -86,11 +86,6 @@ const Year = 365 * 24 * time.Hour
 // DefaultRetention is audit.retention's default: three years (1095d).
 const DefaultRetention = 3 * Year
 
-// MinRetention is the shortest audit.retention besides 0: a borrower idle
-// for less than a day may still have a reminder in flight, whose worker
-// reads the borrower's records.
-const MinRetention = 24 * time.Hour
-
 // Age is a long duration: a whole number of years ("3y", 365 days each),
 // or what Duration takes ("1095d", "36h"). Negative ages do not parse. It
 // marshals in days when it is a whole number of them.

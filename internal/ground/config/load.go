@@ -6,26 +6,24 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"reflect"
 	"strconv"
 	"strings"
-	"time"
 
 	"go.yaml.in/yaml/v3"
-
-	"github.com/forbear/forbear/internal/ground/phone"
 )
 
 // EnvPrefix starts every environment override: the key's path in upper case
 // joined by '_' (scheduler.sweep -> FORBEAR_SCHEDULER_SWEEP).
 const EnvPrefix = "FORBEAR_"
 
-// Load builds the configuration: defaults, then the YAML file (if path is
-// not empty), then FORBEAR_* variables from environ. Flags are applied by
-// the caller afterwards (flags beat env beat file), then Validate.
-func Load(path string, environ []string) (Config, error) {
+// LoadUnchecked builds the configuration: defaults, then the YAML file (if
+// path is not empty), then FORBEAR_* variables from environ. It checks no
+// section: internal/roof/app.LoadConfig loads and checks everything, and a
+// caller that applies flags afterwards (flags beat env beat file) checks
+// the result with internal/roof/app.CheckConfig.
+func LoadUnchecked(path string, environ []string) (Config, error) {
 	cfg := Default()
 	if path != "" {
 		data, err := os.ReadFile(path)
@@ -201,183 +199,4 @@ func setScalar(v reflect.Value, s string) error {
 		v.SetBool(b)
 	}
 	return nil
-}
-
-// Roles a token may grant.
-var Roles = []string{"publisher", "ops", "support", "admin"}
-
-// Validate checks the configuration; errors name the key at fault.
-func (c *Config) Validate() error {
-	var errs []error
-	bad := func(key, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
-	}
-	if _, _, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
-		bad("http.listen", "%q is not host:port", c.HTTP.Listen)
-	}
-	c.validateHTTP(bad)
-	for key, v := range map[string]int{"http.inbox_streams.per_token": c.HTTP.InboxStreams.PerToken,
-		"http.inbox_streams.per_borrower": c.HTTP.InboxStreams.PerBorrower} {
-		if v < 1 || v > MaxStreamCap {
-			bad(key, "must be between 1 and %d, got %d", MaxStreamCap, v)
-		}
-	}
-	if m := c.MemoryLimitMiB; m != 0 && (m < MinMemoryLimitMiB || m > 1<<24) {
-		bad("memory_limit_mib", "must be 0 (the Go runtime's default) or between %d and %d, got %d", MinMemoryLimitMiB, 1<<24, m)
-	}
-	if c.DataDir == "" && c.NATS.URL == "" {
-		bad("data_dir", "is required for the embedded NATS server")
-	}
-	if c.NATS.Embedded.Listen != "" {
-		if _, _, err := net.SplitHostPort(c.NATS.Embedded.Listen); err != nil {
-			bad("nats.embedded.listen", "%q is not host:port", c.NATS.Embedded.Listen)
-		}
-	}
-	if c.Scheduler.Timezone != "" {
-		if _, err := time.LoadLocation(c.Scheduler.Timezone); err != nil {
-			bad("scheduler.timezone", "%q is not an IANA time zone", c.Scheduler.Timezone)
-		}
-	}
-	if c.Scheduler.Sweep == "" {
-		bad("scheduler.sweep", "is required (a robfig/cron spec such as \"@every 1m\")")
-	}
-	if c.Scheduler.SweepBudget.D() < time.Second {
-		bad("scheduler.sweep_budget", "must be at least 1s, got %s", c.Scheduler.SweepBudget.D())
-	}
-	names, tokens := map[string]bool{}, map[string]bool{}
-	for i, t := range c.Auth.Tokens {
-		key := fmt.Sprintf("auth.tokens[%d]", i)
-		if t.Name == "" {
-			bad(key+".name", "is required")
-		} else if names[t.Name] {
-			bad(key+".name", "%q is used twice", t.Name)
-		}
-		names[t.Name] = true
-		// No minimum length beyond "not empty": the spec's own example
-		// (§2) uses tokens such as "t-ops" and must start as shown.
-		if strings.TrimSpace(t.Token) == "" {
-			bad(key+".token", "is required")
-		} else if tokens[t.Token] {
-			bad(key+".token", "is used twice")
-		}
-		tokens[t.Token] = true
-		if len(t.Roles) == 0 {
-			bad(key+".roles", "must list at least one of %s", strings.Join(Roles, ", "))
-		}
-		for j, r := range t.Roles {
-			if !contains(Roles, r) {
-				bad(fmt.Sprintf("%s.roles[%d]", key, j), "unknown role %q (want one of %s)", r, strings.Join(Roles, ", "))
-			}
-		}
-	}
-	if len(c.Auth.Tokens) == 0 && !IsLoopback(c.HTTP.Listen) {
-		bad("auth.tokens", "no tokens configured and http.listen %q is not loopback: refusing to serve an open API on the network", c.HTTP.Listen)
-	}
-	for name, p := range map[string]Provider{"sms": c.Providers.SMS, "voice": c.Providers.Voice, "email": c.Providers.Email, "inapp": c.Providers.InApp} {
-		key := "providers." + name
-		kinds := map[string][]string{"sms": {"sandbox", "twilio"}, "voice": {"sandbox", "twilio"}, "email": {"sandbox", "smtp"}, "inapp": {"sandbox", "inbox"}}[name]
-		if p.Kind != "" && !contains(kinds, p.Kind) {
-			bad(key+".kind", "%q is not one of %s", p.Kind, strings.Join(kinds, ", "))
-		}
-		if p.Concurrency < 0 {
-			bad(key+".concurrency", "must not be negative")
-		}
-	}
-	if c.Compliance.SendWindow.Start != "" || c.Compliance.SendWindow.End != "" {
-		for key, v := range map[string]string{"compliance.send_window.start": c.Compliance.SendWindow.Start, "compliance.send_window.end": c.Compliance.SendWindow.End} {
-			if !validClock(v) {
-				bad(key, "%q is not HH:MM (00:00 to 24:00)", v)
-			}
-		}
-	}
-	for ch, cp := range c.Compliance.Caps {
-		if !contains([]string{"sms", "voice", "email", "inapp"}, ch) {
-			bad("compliance.caps."+ch, "unknown channel")
-		}
-		if cp.Max < 0 || cp.Per.D() < 0 {
-			bad("compliance.caps."+ch, "max and per must not be negative")
-		}
-	}
-	if c.Templates.MaxSMSSegments < 1 {
-		bad("templates.max_sms_segments", "must be at least 1")
-	}
-	if len(c.Templates.OptOutPhrases) == 0 {
-		bad("templates.opt_out_phrases", "must list at least one phrase (collection SMS and email must say how to opt out)")
-	}
-	for i, p := range c.Templates.OptOutPhrases {
-		if strings.TrimSpace(p) == "" {
-			bad(fmt.Sprintf("templates.opt_out_phrases[%d]", i), "must not be blank")
-		}
-	}
-	if c.Dispatcher.FenceLease.D() < 10*time.Millisecond {
-		bad("dispatcher.fence_lease", "must be at least 10ms")
-	}
-	if c.Dispatcher.AckWait.D() < 5*time.Second {
-		bad("dispatcher.ack_wait", "must be at least 5s")
-	}
-	if r := c.Audit.Retention.D(); r != 0 && r < MinRetention {
-		bad("audit.retention", "must be 0 (keep forever) or at least %s, got %s", Age(MinRetention), c.Audit.Retention)
-	}
-	if !phone.ValidRegion(strings.ToUpper(c.Console.PhoneRegion)) {
-		bad("console.phone_region", "%q is not an ISO 3166 alpha-2 region with phone numbers (CN, US, GB, ...)", c.Console.PhoneRegion)
-	}
-	return errors.Join(errs...)
-}
-
-// validateHTTP checks the listener's limits: each must be set, since an
-// unbounded one lets slow clients hold connections forever.
-func (c *Config) validateHTTP(bad func(key, format string, args ...any)) {
-	h := c.HTTP
-	for _, d := range []struct {
-		key string
-		val Duration
-	}{
-		{"http.read_header_timeout", h.ReadHeaderTimeout},
-		{"http.read_timeout", h.ReadTimeout},
-		{"http.write_timeout", h.WriteTimeout},
-		{"http.idle_timeout", h.IdleTimeout},
-	} {
-		if d.val.D() < 100*time.Millisecond {
-			bad(d.key, "must be at least 100ms")
-		}
-	}
-	if h.ReadHeaderTimeout.D() > h.ReadTimeout.D() {
-		bad("http.read_header_timeout", "must not exceed http.read_timeout (%s), which covers the headers too", h.ReadTimeout.D())
-	}
-	if h.WriteTimeout.D() < h.ReadTimeout.D() {
-		bad("http.write_timeout", "must be at least http.read_timeout (%s): it runs while the body is read and the answer written", h.ReadTimeout.D())
-	}
-	if h.MaxHeaderBytes < 4<<10 {
-		bad("http.max_header_bytes", "must be at least 4096")
-	}
-	if h.MaxConnections < 0 {
-		bad("http.max_connections", "must not be negative (0 derives it from the open-file limit)")
-	}
-}
-
-func validClock(s string) bool {
-	t, err := time.Parse("15:04", s)
-	return err == nil || s == "24:00" && t.IsZero()
-}
-
-// IsLoopback reports whether a host:port listens on loopback only.
-func IsLoopback(listen string) bool {
-	host, _, err := net.SplitHostPort(listen)
-	if err != nil {
-		return false
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }

@@ -10,68 +10,21 @@ import (
 	"github.com/forbear/forbear/internal/ground/config"
 )
 
-// specYAML is the example of spec §2, with the voice provider's
+// specExample is the example of spec §2, with the voice provider's
 // "{...same keys...}" written out.
-const specYAML = `
-http:
-  listen: 127.0.0.1:8080
-auth:                       # no tokens + loopback listen = open, with a warning.
-  tokens:                   # no tokens + non-loopback listen = refuse to start.
-    - {name: backend, token: "t-backend", roles: [publisher]}
-    - {name: ops,     token: "t-ops",     roles: [ops]}       # templates, policies
-    - {name: desk,    token: "t-desk",    roles: [support]}   # mutes, borrower reads
-    - {name: root,    token: "t-root",    roles: [admin]}     # everything
-data_dir: ./forbear-data
-nats:
-  url: ""                   # empty: run the embedded server
-  embedded:
-    listen: 127.0.0.1:4222  # "" = in-process connections only
-scheduler:
-  sweep: "@every 1m"        # robfig/cron spec; CRON_TZ= prefix allowed
-  timezone: Asia/Shanghai   # default borrower timezone when a borrower has none
-providers:
-  sms:   {kind: twilio, from: "+15005550006",
-          twilio: {account_sid: ACxxxxxxxx, auth_token: xxxx, api_base_url: ""}}
-  voice: {kind: twilio, from: "+15005550006", twilio: {account_sid: ACyyyyyyyy, auth_token: yyyy, api_base_url: "http://127.0.0.1:9999"}}
-  email: {kind: smtp, from: "collections@example.com",
-          smtp: {host: 127.0.0.1, port: 2525, username: "", password: "", tls: none}}  # none|starttls|tls
-  inapp: {kind: inbox}
-  # kind: sandbox (default for every channel with no provider) -> local outbox.
-  # twilio.api_base_url: when set, every Twilio REST call goes to that base
-  # instead of https://api.twilio.com (tests, proxies, regional gateways).
-compliance:
-  send_window: {start: "08:00", end: "21:00"}   # borrower local time
-  caps:                                         # rolling windows, per borrower
-    sms:   {max: 3, per: 24h}
-    voice: {max: 7, per: 168h}
-policies:
-  - id: standard
-    category: collection          # suppressed by an active agreement on the loan
-    steps:
-      - {id: pre-due,  at: -3d, channels: [sms, inapp],  template: pre_due}
-      - {id: overdue,  at: 1d,  every: 3d, until: 29d, channels: [sms], template: overdue}
-      - {id: call,     at: 7d,  every: 2d, channels: [voice], template: call}
-  - id: plan                      # reminders of an active agreement's instalments
-    category: agreement           # never suppressed by that agreement
-    anchor: installment           # at/every count from each instalment's due date
-    steps:
-      - {id: before, at: -2d, channels: [sms, inapp], template: installment_due}
-      - {id: missed, at: 1d,  channels: [sms, inapp], template: installment_missed}
-agreements:
-  policy: plan                    # the policy that agreement.activated starts
-templates_dir: ./templates        # loaded into the template store when it is empty
-`
+const specExample = "testdata/spec-example.yaml"
 
 func TestLoadSpecExample(t *testing.T) {
 	t.Parallel()
-	cfg, err := config.Load(writeFile(t, specYAML), nil)
+	cfg, err := config.LoadUnchecked(specExample, nil)
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
-	// "These keys must work as shown": the example validates as is,
-	// short tokens such as "t-ops" included.
-	if err := cfg.Validate(); err != nil {
-		t.Errorf("Validate(spec example) = %v, want nil", err)
+	// "These keys must work as shown": that the whole example passes every
+	// section's check, short tokens such as "t-ops" included, is
+	// internal/roof/app's TestLoadConfigSpecExample.
+	if err := config.CheckOwnKeys(&cfg); err != nil {
+		t.Errorf("CheckOwnKeys(spec example) = %v, want nil", err)
 	}
 
 	durp := func(d time.Duration) *config.Duration { v := config.Duration(d); return &v }
@@ -126,15 +79,17 @@ func TestLoadSpecExample(t *testing.T) {
 
 func TestLoadNoFile(t *testing.T) {
 	t.Parallel()
-	cfg, err := config.Load("", nil)
+	cfg, err := config.LoadUnchecked("", nil)
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
 	if !reflect.DeepEqual(cfg, config.Default()) {
 		t.Errorf("Load(\"\", nil) = %+v, want Default()", cfg)
 	}
-	if err := cfg.Validate(); err != nil {
-		t.Errorf("Default().Validate() = %v, want nil", err)
+	// That the defaults pass every section's check is internal/roof/app's
+	// TestLoadConfigDefaults.
+	if err := config.CheckOwnKeys(&cfg); err != nil {
+		t.Errorf("CheckOwnKeys(Default()) = %v, want nil", err)
 	}
 }
 
@@ -175,14 +130,13 @@ func TestLoadFile(t *testing.T) {
 			},
 		},
 		{
+			// That 00:00-24:00 passes the check is internal/compliance's
+			// TestCheckConfig.
 			name: "no caps key keeps the default caps",
 			yaml: "compliance:\n  send_window: {start: \"00:00\", end: \"24:00\"}\n",
 			check: func(t *testing.T, c config.Config) {
 				if !reflect.DeepEqual(c.Compliance.Caps, config.Default().Compliance.Caps) {
 					t.Errorf("caps = %v, want the defaults", c.Compliance.Caps)
-				}
-				if err := c.Validate(); err != nil {
-					t.Errorf("00:00-24:00 window: Validate = %v", err)
 				}
 			},
 		},
@@ -268,7 +222,7 @@ func TestLoadFile(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			cfg, err := config.Load(writeFile(t, tt.yaml), nil)
+			cfg, err := config.LoadUnchecked(writeFile(t, tt.yaml), nil)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("Load: err = %v, want one naming %q", err, tt.wantErr)
@@ -286,7 +240,7 @@ func TestLoadFile(t *testing.T) {
 func TestLoadMissingFile(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "nope.yaml")
-	if _, err := config.Load(path, nil); err == nil || !strings.Contains(err.Error(), "nope.yaml") {
+	if _, err := config.LoadUnchecked(path, nil); err == nil || !strings.Contains(err.Error(), "nope.yaml") {
 		t.Fatalf("Load(missing) err = %v, want one naming the file", err)
 	}
 }

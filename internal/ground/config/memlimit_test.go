@@ -17,7 +17,7 @@ func TestMemoryLimitMiB(t *testing.T) {
 	}{{0, true}, {config.MinMemoryLimitMiB, true}, {4096, true}, {config.MinMemoryLimitMiB - 1, false}, {-1, false}, {1<<24 + 1, false}} {
 		c := config.Default()
 		c.MemoryLimitMiB = tt.mib
-		err := c.Validate()
+		err := config.CheckOwnKeys(&c)
 		if tt.ok && err != nil {
 			t.Errorf("memory_limit_mib %d: %v", tt.mib, err)
 		}
@@ -25,7 +25,7 @@ func TestMemoryLimitMiB(t *testing.T) {
 			t.Errorf("memory_limit_mib %d: error %v, want one naming memory_limit_mib", tt.mib, err)
 		}
 	}
-	env, err := config.Load("", []string{"FORBEAR_MEMORY_LIMIT_MIB=2048"})
+	env, err := config.LoadUnchecked("", []string{"FORBEAR_MEMORY_LIMIT_MIB=2048"})
 	if err != nil || env.MemoryLimitMiB != 2048 {
 		t.Errorf("FORBEAR_MEMORY_LIMIT_MIB: %d, %v; want 2048", env.MemoryLimitMiB, err)
 	}

@@ -120,7 +120,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 	if o.NATSURL != "" {
 		cfg.NATS.URL = o.NATSURL
 	}
-	if err := cfg.Validate(); err != nil {
+	if err := CheckConfig(&cfg); err != nil {
 		return nil, err
 	}
 	zone, err := tz.Load(cfg.Scheduler.Timezone)

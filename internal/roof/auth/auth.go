@@ -65,7 +65,7 @@ func DigestOf(token string) Digest { return sha256.Sum256([]byte(token)) }
 func (d Digest) ID() string { return "sha256:" + hex.EncodeToString(d[:16]) }
 
 // Authenticator checks tokens. With no tokens configured it runs in open
-// mode (config.Validate only allows that on a loopback listener).
+// mode (CheckConfig only allows that on a loopback listener).
 type Authenticator struct {
 	tokens []knownToken
 	// borrower verifies a borrower's own token; nil disables them.

@@ -1,4 +1,4 @@
-package config_test
+package support_test
 
 import (
 	"os"
@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/forbear/forbear/internal/ground/config"
+	"github.com/forbear/forbear/internal/support"
 )
 
 // TestConsolePhoneRegion: console.phone_region defaults to CN (the region
@@ -38,19 +39,19 @@ func TestConsolePhoneRegion(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			c, err := config.Load(tt.path, tt.environ)
+			c, err := config.LoadUnchecked(tt.path, tt.environ)
 			if err != nil {
 				t.Fatal(err)
 			}
-			err = c.Validate()
+			err = support.CheckConfig(c.Console)
 			if tt.wantErr {
 				if err == nil || !strings.Contains(err.Error(), "console.phone_region") {
-					t.Fatalf("Validate() = %v, want an error naming console.phone_region", err)
+					t.Fatalf("CheckConfig() = %v, want an error naming console.phone_region", err)
 				}
 				return
 			}
 			if err != nil {
-				t.Fatalf("Validate() = %v", err)
+				t.Fatalf("CheckConfig() = %v", err)
 			}
 			if c.Console.PhoneRegion != tt.want {
 				t.Errorf("console.phone_region = %q, want %q", c.Console.PhoneRegion, tt.want)

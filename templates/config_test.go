@@ -1,4 +1,4 @@
-package config_test
+package templates_test
 
 import (
 	"os"
@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/forbear/forbear/internal/ground/config"
+	"github.com/forbear/forbear/templates"
 )
 
 func TestTemplatesKeys(t *testing.T) {
@@ -21,7 +22,7 @@ func TestTemplatesKeys(t *testing.T) {
 	if err := os.WriteFile(path, []byte("templates:\n  max_sms_segments: 2\n  opt_out_phrases: [STOP, UNSUBSCRIBE]\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := config.Load(path, []string{"FORBEAR_TEMPLATES_MAX_SMS_SEGMENTS=4"})
+	cfg, err := config.LoadUnchecked(path, []string{"FORBEAR_TEMPLATES_MAX_SMS_SEGMENTS=4"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,8 +44,8 @@ func TestTemplatesKeys(t *testing.T) {
 			t.Parallel()
 			c := config.Default()
 			tt.modify(&c.Templates)
-			if err := c.Validate(); err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Fatalf("Validate() = %v, want %q", err, tt.wantErr)
+			if err := templates.CheckConfig(c.Templates); err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("CheckConfig() = %v, want %q", err, tt.wantErr)
 			}
 		})
 	}
