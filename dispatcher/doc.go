@@ -4,7 +4,9 @@
 // every channel worker shares (render, fence, provider call, audit record).
 //
 // A worker's path is one function read top to bottom (Worker.deliver in
-// deliver.go): load the borrower, case and agreement, render, look whether
+// deliver.go): take the borrower and case from the reminder's snapshot
+// (or read them when a change noted since outdates it) and the agreement,
+// render, look whether
 // a redelivered reminder already went out (the audit trail, the ledger's
 // attempt record, the provider), reserve its place under the compliance
 // rules, fence, call the provider, record. Each step returns what it found
