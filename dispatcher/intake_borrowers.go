@@ -13,20 +13,22 @@ import (
 func (in *Intake) upsertBorrower(ctx context.Context, d BorrowerData) error {
 	var oldPhone, oldEmail string
 	var loans []string
-	existed := false
+	note := false
 	now := in.clock.Now()
 	rev, err := in.state.UpdateBorrower(ctx, d.BorrowerID, func(b *domain.Borrower) (bool, error) {
-		oldPhone, oldEmail, loans, existed = b.Phone, b.Email, b.LoanIDs, b.ID != ""
+		oldPhone, oldEmail, loans = b.Phone, b.Email, b.LoanIDs
+		existed, before, prevUpdated := b.ID != "", borrowerContent(*b), b.Updated
 		if err := d.ApplyTo(b, now); err != nil {
 			return false, err
 		}
 		b.Updated = now
+		note = existed && mustNote(before, borrowerContent(*b), prevUpdated, now)
 		return true, nil
 	})
 	if err != nil {
 		return err
 	}
-	if existed {
+	if note {
 		if err := in.noteChange(ctx, d.BorrowerID, rev, 0); err != nil {
 			return err
 		}
@@ -108,14 +110,15 @@ func (in *Intake) consent(ctx context.Context, d ConsentData, evTime *time.Time)
 		return invalid(field, "is in the future (%s): a consent counts from when it was given", at.Format(time.RFC3339))
 	}
 	c := domain.Consent{Channel: domain.Channel(d.Channel), At: at.UTC()}
-	existed := false
+	note := false
 	rev, err := in.state.UpdateBorrower(ctx, d.BorrowerID, func(b *domain.Borrower) (bool, error) {
-		existed = b.ID != ""
+		existed, before, prevUpdated := b.ID != "", borrowerContent(*b), b.Updated
 		b.Consents = AddConsent(b.Consents, c, now)
 		b.Updated = now
+		note = existed && mustNote(before, borrowerContent(*b), prevUpdated, now)
 		return true, nil
 	})
-	if err != nil || !existed {
+	if err != nil || !note {
 		return err
 	}
 	return in.noteChange(ctx, d.BorrowerID, rev, 0)
