@@ -1,10 +1,10 @@
 package config_test
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/forbear/forbear/internal/ground/config"
+	"github.com/forbear/forbear/internal/ground/config/configtest"
 )
 
 // TestCheckOwnKeys: data_dir and nats.* are config's own to check; every
@@ -12,45 +12,20 @@ import (
 // internal/roof/app's TestCheckConfig runs them all together.
 func TestCheckOwnKeys(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name    string
-		modify  func(c *config.Config)
-		wantErr []string // substrings; nil means valid
-	}{
-		{name: "defaults", modify: func(*config.Config) {}},
-		{name: "external NATS needs no data dir", modify: func(c *config.Config) { c.DataDir = ""; c.NATS.URL = "nats://127.0.0.1:4222" }},
-		{name: "in-process NATS", modify: func(c *config.Config) { c.NATS.Embedded.Listen = "" }},
+	tests := []configtest.Case{
+		{Name: "defaults", Modify: func(*config.Config) {}},
+		{Name: "external NATS needs no data dir", Modify: func(c *config.Config) { c.DataDir = ""; c.NATS.URL = "nats://127.0.0.1:4222" }},
+		{Name: "in-process NATS", Modify: func(c *config.Config) { c.NATS.Embedded.Listen = "" }},
 		{
-			name:    "bad nats.embedded.listen",
-			modify:  func(c *config.Config) { c.NATS.Embedded.Listen = "localhost" },
-			wantErr: []string{"nats.embedded.listen"},
+			Name:    "bad nats.embedded.listen",
+			Modify:  func(c *config.Config) { c.NATS.Embedded.Listen = "localhost" },
+			WantErr: []string{"nats.embedded.listen"},
 		},
 		{
-			name:    "no data dir",
-			modify:  func(c *config.Config) { c.DataDir = "" },
-			wantErr: []string{"data_dir"},
+			Name:    "no data dir",
+			Modify:  func(c *config.Config) { c.DataDir = "" },
+			WantErr: []string{"data_dir"},
 		},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			c := config.Default()
-			tt.modify(&c)
-			err := config.CheckOwnKeys(&c)
-			if tt.wantErr == nil {
-				if err != nil {
-					t.Fatalf("CheckOwnKeys() = %v, want nil", err)
-				}
-				return
-			}
-			if err == nil {
-				t.Fatalf("CheckOwnKeys() = nil, want an error naming %q", tt.wantErr)
-			}
-			for _, s := range tt.wantErr {
-				if !strings.Contains(err.Error(), s) {
-					t.Errorf("CheckOwnKeys() = %q, want it to name %q", err, s)
-				}
-			}
-		})
-	}
+	configtest.Run(t, tests, func(c *config.Config) error { return config.CheckOwnKeys(c) })
 }

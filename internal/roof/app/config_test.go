@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/forbear/forbear/internal/ground/config"
+	"github.com/forbear/forbear/internal/ground/config/configtest"
 	"github.com/forbear/forbear/internal/roof/app"
 )
 
@@ -120,42 +121,17 @@ func TestLoadConfigDefaults(t *testing.T) {
 // (config's central check had this case).
 func TestCheckConfig(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name    string
-		modify  func(c *config.Config)
-		wantErr []string // substrings; nil means valid
-	}{
-		{name: "defaults", modify: func(*config.Config) {}},
+	tests := []configtest.Case{
+		{Name: "defaults", Modify: func(*config.Config) {}},
 		{
-			name: "every error is reported",
-			modify: func(c *config.Config) {
+			Name: "every error is reported",
+			Modify: func(c *config.Config) {
 				c.HTTP.Listen = "nope"
 				c.Scheduler.Timezone = "Nowhere/Land"
 				c.Providers.InApp.Kind = "twilio"
 			},
-			wantErr: []string{"http.listen", "scheduler.timezone", "providers.inapp.kind", "auth.tokens"},
+			WantErr: []string{"http.listen", "scheduler.timezone", "providers.inapp.kind", "auth.tokens"},
 		},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			c := config.Default()
-			tt.modify(&c)
-			err := app.CheckConfig(&c)
-			if tt.wantErr == nil {
-				if err != nil {
-					t.Fatalf("CheckConfig() = %v, want nil", err)
-				}
-				return
-			}
-			if err == nil {
-				t.Fatalf("CheckConfig() = nil, want an error naming %q", tt.wantErr)
-			}
-			for _, s := range tt.wantErr {
-				if !strings.Contains(err.Error(), s) {
-					t.Errorf("CheckConfig() = %q, want it to name %q", err, s)
-				}
-			}
-		})
-	}
+	configtest.Run(t, tests, func(c *config.Config) error { return app.CheckConfig(c) })
 }

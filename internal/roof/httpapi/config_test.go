@@ -1,11 +1,11 @@
 package httpapi_test
 
 import (
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/forbear/forbear/internal/ground/config"
+	"github.com/forbear/forbear/internal/ground/config/configtest"
 	"github.com/forbear/forbear/internal/roof/httpapi"
 )
 
@@ -13,88 +13,63 @@ import (
 // its key (the cases config's central check had).
 func TestCheckConfig(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name    string
-		modify  func(c *config.Config)
-		wantErr []string // substrings; nil means valid
-	}{
-		{name: "defaults", modify: func(*config.Config) {}},
+	tests := []configtest.Case{
+		{Name: "defaults", Modify: func(*config.Config) {}},
 		{
-			name:    "bad http.listen",
-			modify:  func(c *config.Config) { c.HTTP.Listen = "8080" },
-			wantErr: []string{"http.listen", `"8080"`},
+			Name:    "bad http.listen",
+			Modify:  func(c *config.Config) { c.HTTP.Listen = "8080" },
+			WantErr: []string{"http.listen", `"8080"`},
 		},
 		{
-			name: "inbox stream caps of zero",
-			modify: func(c *config.Config) {
+			Name: "inbox stream caps of zero",
+			Modify: func(c *config.Config) {
 				c.HTTP.InboxStreams = config.StreamCaps{}
 			},
-			wantErr: []string{"http.inbox_streams.per_token", "http.inbox_streams.per_borrower"},
+			WantErr: []string{"http.inbox_streams.per_token", "http.inbox_streams.per_borrower"},
 		},
 		{
-			name:    "inbox stream cap too large",
-			modify:  func(c *config.Config) { c.HTTP.InboxStreams.PerBorrower = httpapi.MaxStreamCap + 1 },
-			wantErr: []string{"http.inbox_streams.per_borrower"},
+			Name:    "inbox stream cap too large",
+			Modify:  func(c *config.Config) { c.HTTP.InboxStreams.PerBorrower = httpapi.MaxStreamCap + 1 },
+			WantErr: []string{"http.inbox_streams.per_borrower"},
 		},
 		{
-			name:   "inbox stream caps of one",
-			modify: func(c *config.Config) { c.HTTP.InboxStreams = config.StreamCaps{PerToken: 1, PerBorrower: 1} },
+			Name:   "inbox stream caps of one",
+			Modify: func(c *config.Config) { c.HTTP.InboxStreams = config.StreamCaps{PerToken: 1, PerBorrower: 1} },
 		},
 		{
-			name:    "no read timeout",
-			modify:  func(c *config.Config) { c.HTTP.ReadTimeout = 0 },
-			wantErr: []string{"http.read_timeout", "at least"},
+			Name:    "no read timeout",
+			Modify:  func(c *config.Config) { c.HTTP.ReadTimeout = 0 },
+			WantErr: []string{"http.read_timeout", "at least"},
 		},
 		{
-			name:    "no idle timeout",
-			modify:  func(c *config.Config) { c.HTTP.IdleTimeout = 0 },
-			wantErr: []string{"http.idle_timeout"},
+			Name:    "no idle timeout",
+			Modify:  func(c *config.Config) { c.HTTP.IdleTimeout = 0 },
+			WantErr: []string{"http.idle_timeout"},
 		},
 		{
-			name:    "header timeout beyond the read timeout",
-			modify:  func(c *config.Config) { c.HTTP.ReadHeaderTimeout = config.Duration(2 * time.Minute) },
-			wantErr: []string{"http.read_header_timeout", "http.read_timeout"},
+			Name:    "header timeout beyond the read timeout",
+			Modify:  func(c *config.Config) { c.HTTP.ReadHeaderTimeout = config.Duration(2 * time.Minute) },
+			WantErr: []string{"http.read_header_timeout", "http.read_timeout"},
 		},
 		{
-			name:    "write timeout shorter than the read timeout",
-			modify:  func(c *config.Config) { c.HTTP.WriteTimeout = config.Duration(30 * time.Second) },
-			wantErr: []string{"http.write_timeout", "http.read_timeout"},
+			Name:    "write timeout shorter than the read timeout",
+			Modify:  func(c *config.Config) { c.HTTP.WriteTimeout = config.Duration(30 * time.Second) },
+			WantErr: []string{"http.write_timeout", "http.read_timeout"},
 		},
 		{
-			name:    "tiny header limit",
-			modify:  func(c *config.Config) { c.HTTP.MaxHeaderBytes = 100 },
-			wantErr: []string{"http.max_header_bytes"},
+			Name:    "tiny header limit",
+			Modify:  func(c *config.Config) { c.HTTP.MaxHeaderBytes = 100 },
+			WantErr: []string{"http.max_header_bytes"},
 		},
 		{
-			name:    "negative connection cap",
-			modify:  func(c *config.Config) { c.HTTP.MaxConnections = -1 },
-			wantErr: []string{"http.max_connections"},
+			Name:    "negative connection cap",
+			Modify:  func(c *config.Config) { c.HTTP.MaxConnections = -1 },
+			WantErr: []string{"http.max_connections"},
 		},
 		{
-			name:   "explicit connection cap",
-			modify: func(c *config.Config) { c.HTTP.MaxConnections = 10 },
+			Name:   "explicit connection cap",
+			Modify: func(c *config.Config) { c.HTTP.MaxConnections = 10 },
 		},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			c := config.Default()
-			tt.modify(&c)
-			err := httpapi.CheckConfig(c.HTTP)
-			if tt.wantErr == nil {
-				if err != nil {
-					t.Fatalf("CheckConfig() = %v, want nil", err)
-				}
-				return
-			}
-			if err == nil {
-				t.Fatalf("CheckConfig() = nil, want an error naming %q", tt.wantErr)
-			}
-			for _, s := range tt.wantErr {
-				if !strings.Contains(err.Error(), s) {
-					t.Errorf("CheckConfig() = %q, want it to name %q", err, s)
-				}
-			}
-		})
-	}
+	configtest.Run(t, tests, func(c *config.Config) error { return httpapi.CheckConfig(c.HTTP) })
 }
