@@ -144,7 +144,7 @@ func (w *Worker) load(ctx context.Context, j job) (loaded, outcome) {
 //     zone, blackouts, phone kind, the us-regf check that the number is
 //     still the borrower's, consents), or the case may be paid or written
 //     off (case_closed). So intake notes every such change, after writing
-//     it, in the borrower's suppressions (Intake.noteChange), and a
+//     it, in the borrower's suppressions (intake.Intake.noteChange), and a
 //     snapshot that the watched view outdates is not used: the records
 //     are read. The fence's view must not outdate it either (copied),
 //     else the reminder goes back to be read afresh. A snapshot older
@@ -152,12 +152,13 @@ func (w *Worker) load(ctx context.Context, j job) (loaded, outcome) {
 //   - An instalment reminder's agreement: its status is the only part
 //     that can change the decision, and an active agreement holds a hold
 //     in the borrower's suppressions from before its record says active
-//     until after its record says ended (Intake.activate, endAgreement).
-//     So while the watcher's view has the hold, the agreement is not read
-//     and the reminder renders from the snapshot; the fence's view must
-//     have the hold too (unproven), else the record is read then. Without
-//     the hold (ended, or held by no suppression) or without a snapshot (a
-//     reminder queued before snapshots), the record is read as before.
+//     until after its record says ended (intake.Intake.activate,
+//     endAgreement). So while the watcher's view has the hold, the
+//     agreement is not read and the reminder renders from the snapshot;
+//     the fence's view must have the hold too (unproven), else the record
+//     is read then. Without the hold (ended, or held by no suppression) or
+//     without a snapshot (a reminder queued before snapshots), the record
+//     is read as before.
 //
 // An instalment reminder's case is still read for its figures (the sweep
 // plans an agreement without reading its loans).

@@ -50,8 +50,8 @@ type ReminderState interface {
 }
 
 // SuppressionView is a borrower's suppressions as the worker sees them
-// (*Fence): Check is the send-time fence, valid until validUntil; Cached is
-// the watched copy, with no proof of freshness.
+// (*suppress.Fence): Check is the send-time fence, valid until
+// validUntil; Cached is the watched copy, with no proof of freshness.
 type SuppressionView interface {
 	Check(ctx context.Context, borrowerID string) (sup domain.Suppressions, validUntil time.Time, err error)
 	Cached(borrowerID string) domain.Suppressions
@@ -75,7 +75,7 @@ type DeliveryRecords interface {
 	Claimed(ctx context.Context, borrowerID string, channel domain.Channel, exceptID string) ([]string, error)
 }
 
-// OptOutRecorder records an opt-out a provider reported (*Intake).
+// OptOutRecorder records an opt-out a provider reported (*intake.Intake).
 type OptOutRecorder interface {
 	AddOptOut(ctx context.Context, borrowerID string, o domain.OptOut) error
 }

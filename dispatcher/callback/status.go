@@ -10,6 +10,7 @@ import (
 
 	"github.com/forbear/forbear/channels/voice"
 	"github.com/forbear/forbear/dispatcher"
+	"github.com/forbear/forbear/dispatcher/intake"
 	"github.com/forbear/forbear/internal/audit"
 	"github.com/forbear/forbear/internal/compliance"
 	"github.com/forbear/forbear/internal/ground/clock"
@@ -21,7 +22,7 @@ import (
 
 // Outcomes sees what providers report after a send.
 type Outcomes struct {
-	Intake  *dispatcher.Intake
+	Intake  *intake.Intake
 	Ledger  *dispatcher.Ledger
 	Audit   *audit.Recorder
 	State   *store.State
@@ -41,7 +42,7 @@ type Outcomes struct {
 // Status applies a Twilio status callback (call or message). query is the
 // callback URL's query (see Query); form is Twilio's POST form.
 //
-// A malformed CallDuration is a *dispatcher.FieldError, never read as a call that
+// A malformed CallDuration is an *intake.FieldError, never read as a call that
 // only rang. A connected call stays connected in the ledger whatever is
 // reported after it (Ledger.Outcome). A callback already applied (the same
 // reminder, status and provider SID: Twilio retries, or a replay) changes
@@ -187,7 +188,7 @@ func callDuration(form url.Values) (int, error) {
 	if !present {
 		return 0, nil
 	}
-	bad := &dispatcher.FieldError{Code: "invalid_field", Field: "CallDuration", Message: "must be a whole number of seconds (0 or more)"}
+	bad := &intake.FieldError{Code: "invalid_field", Field: "CallDuration", Message: "must be a whole number of seconds (0 or more)"}
 	if len(values) != 1 {
 		return 0, bad
 	}

@@ -12,6 +12,8 @@ import (
 	"github.com/forbear/forbear/channels/voice"
 	"github.com/forbear/forbear/dispatcher"
 	"github.com/forbear/forbear/dispatcher/callback"
+	"github.com/forbear/forbear/dispatcher/intake"
+	"github.com/forbear/forbear/dispatcher/suppress"
 	"github.com/forbear/forbear/internal/audit"
 	"github.com/forbear/forbear/internal/compliance"
 	"github.com/forbear/forbear/internal/ground/clock"
@@ -28,7 +30,7 @@ import (
 type bundle struct {
 	nats   *testkit.NATS
 	state  *store.State
-	intake *dispatcher.Intake
+	intake *intake.Intake
 	clock  *clock.Fake
 }
 
@@ -40,7 +42,7 @@ func setup(t *testing.T) *bundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := dispatcher.NewFence(st, dispatcher.FenceOptions{Instance: "a", Lease: 50 * time.Millisecond, Log: logging.Discard()})
+	f := suppress.NewFence(st, suppress.FenceOptions{Instance: "a", Lease: 50 * time.Millisecond, Log: logging.Discard()})
 	if err := f.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +51,8 @@ func setup(t *testing.T) *bundle {
 		t.Fatal(err)
 	}
 	clk := clock.NewFake(time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC))
-	in := dispatcher.NewIntake(dispatcher.IntakeOptions{State: st, EventIDs: ids, Reindex: noReindex{}, Fence: f,
+	w := suppress.NewWriter(suppress.WriterOptions{State: st, Clock: clk, Log: logging.Discard()})
+	in := intake.New(intake.Options{State: st, EventIDs: ids, Reindex: noReindex{}, Fence: f, Suppressions: w,
 		Clock: clk, Log: logging.Discard(), AgreementPolicy: "plan"})
 	return &bundle{nats: n, state: st, intake: in, clock: clk}
 }
@@ -153,7 +156,7 @@ func TestCallDurationIsStrict(t *testing.T) {
 	for _, bad := range []string{"abc", "-5", "42.0", "+5", " 5", "0x10", "", "12345678901234567890"} {
 		form := url.Values{"CallSid": {"CA1"}, "CallStatus": {"completed"}, "CallDuration": {bad}}
 		err := c.outcomes.Status(ctx, c.query, form)
-		var fe *dispatcher.FieldError
+		var fe *intake.FieldError
 		if !errors.As(err, &fe) || fe.Field != "CallDuration" {
 			t.Errorf("CallDuration %q: err = %v, want a field error naming CallDuration", bad, err)
 		}

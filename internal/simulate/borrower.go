@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/forbear/forbear/dispatcher"
+	"github.com/forbear/forbear/dispatcher/intake"
 	"github.com/forbear/forbear/internal/compliance"
 	"github.com/forbear/forbear/internal/ground/domain"
 	"github.com/forbear/forbear/internal/ground/tz"
@@ -63,8 +63,8 @@ type sim struct {
 	agg *aggregate
 
 	b        domain.Borrower
-	profile  dispatcher.BorrowerData // as the population gives it
-	consents []domain.Consent        // the population's, given during the run
+	profile  intake.BorrowerData // as the population gives it
+	consents []domain.Consent    // the population's, given during the run
 	loc      *time.Location
 	cases    []domain.Case
 	agrs     []agreementState
@@ -184,7 +184,7 @@ func (m *sim) load(pb Borrower, kept bool) {
 
 // loadProfile stores the borrower's profile, phone facts and consents as
 // intake stores borrower.upserted and borrower.consented
-// (dispatcher.BorrowerData.ApplyTo, dispatcher.AddConsent): those dated
+// (intake.BorrowerData.ApplyTo, intake.AddConsent): those dated
 // up to the start are on record from it, each consent stored as it
 // arrived; a later number check or consent is queued to arrive at its
 // time.
@@ -219,7 +219,7 @@ func (m *sim) loadProfile(pb Borrower, start time.Time) {
 			m.later(c.At, change{kind: changeConsent, i: i})
 			continue
 		}
-		m.b.Consents = dispatcher.AddConsent(m.b.Consents, c, c.At)
+		m.b.Consents = intake.AddConsent(m.b.Consents, c, c.At)
 	}
 }
 
@@ -280,7 +280,7 @@ func (m *sim) apply(now time.Time, c change) {
 	case changeCheck:
 		_ = m.profile.ApplyTo(&m.b, now) // due now: not in the future
 	case changeConsent:
-		m.b.Consents = dispatcher.AddConsent(m.b.Consents, m.consents[c.i], now)
+		m.b.Consents = intake.AddConsent(m.b.Consents, m.consents[c.i], now)
 	}
 	m.changed(now)
 }

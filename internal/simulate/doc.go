@@ -38,7 +38,7 @@
 //     check or a consent dated after the start), before the sweep and the
 //     workers of that instant, as intake applies them.
 //   - The borrower is stored as intake stores it
-//     (dispatcher.BorrowerData.ApplyTo, dispatcher.AddConsent), with what
+//     (intake.BorrowerData.ApplyTo, intake.AddConsent), with what
 //     the contact rules decide on: the phone kind, the number's last check
 //     and the consents.
 //

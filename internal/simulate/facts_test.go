@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/forbear/forbear/dispatcher"
+	"github.com/forbear/forbear/dispatcher/intake"
 	"github.com/forbear/forbear/internal/compliance"
 	"github.com/forbear/forbear/internal/ground/config"
 	"github.com/forbear/forbear/internal/ground/domain"
@@ -41,7 +41,7 @@ func TestNumberCheckInTheDryRun(t *testing.T) {
 	t.Parallel()
 	s := setupOf(t, presetConfig(0, "sms", compliance.PresetUSRegF))
 	consents := person("consents", "UTC", "+12125550103", "2026-11-23")
-	consents.Consents = []dispatcher.ConsentData{{Channel: "sms", At: "2026-11-25T10:30:00Z"}}
+	consents.Consents = []intake.ConsentData{{Channel: "sms", At: "2026-11-25T10:30:00Z"}}
 	pop := Population{Borrowers: []Borrower{
 		checked(person("checked", "UTC", "+12125550101", "2026-11-23"), "2026-11-01T09:00:00Z"),
 		checked(person("stale", "UTC", "+12125550102", "2026-11-23"), "2026-09-01T09:00:00Z"),
@@ -130,7 +130,7 @@ func TestConsentWindowInTheDryRun(t *testing.T) {
 	t.Parallel()
 	s := setupOf(t, presetConfig(12*time.Hour, "voice", compliance.PresetUSRegF))
 	consented := person("consented", "UTC", "+12125550121", "2026-11-23")
-	consented.Consents = []dispatcher.ConsentData{{Channel: "voice", At: "2026-11-22T23:00:00Z"}}
+	consented.Consents = []intake.ConsentData{{Channel: "voice", At: "2026-11-22T23:00:00Z"}}
 	none := person("none", "UTC", "+12125550122", "2026-11-23")
 	res := run(t, s, Population{Borrowers: []Borrower{consented, none}}, date(t, "2026-11-23"), 9)
 	perDay := func(id string) string {

@@ -5,7 +5,7 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"github.com/forbear/forbear/dispatcher"
+	"github.com/forbear/forbear/dispatcher/intake"
 	"github.com/forbear/forbear/internal/ground/domain"
 )
 
@@ -97,7 +97,7 @@ func (g Generated) Borrower(i int) Borrower {
 		}
 	}
 	id := fmt.Sprintf("b%07d", i)
-	b := Borrower{BorrowerData: dispatcher.BorrowerData{BorrowerID: id, Name: fmt.Sprintf("Borrower %d", i), Locale: c.locale, Phone: phone}}
+	b := Borrower{BorrowerData: intake.BorrowerData{BorrowerID: id, Name: fmt.Sprintf("Borrower %d", i), Locale: c.locale, Phone: phone}}
 	switch z := r.IntN(10); {
 	case z == 0:
 		// no zone stored: scheduler.timezone applies
@@ -123,7 +123,7 @@ func (g Generated) Borrower(i int) Borrower {
 		if due.Before(startDay) {
 			status = domain.LoanOverdue
 		}
-		l := Loan{LoanData: dispatcher.LoanData{BorrowerID: id, LoanID: fmt.Sprintf("%s-L%d", id, j+1), DueDate: due.Format(time.DateOnly),
+		l := Loan{LoanData: intake.LoanData{BorrowerID: id, LoanID: fmt.Sprintf("%s-L%d", id, j+1), DueDate: due.Format(time.DateOnly),
 			AmountDue: fmt.Sprintf("%d.%02d", 100+r.IntN(5000), r.IntN(100)), Currency: c.currency, Status: status}}
 		switch fate := r.IntN(100); {
 		case fate < 55:
@@ -132,7 +132,7 @@ func (g Generated) Borrower(i int) Borrower {
 			l.PaidOn = due.AddDate(0, 0, 26+r.IntN(125)).Format(time.DateOnly)
 		case fate < 85:
 			on := due.AddDate(0, 0, 5+r.IntN(16))
-			a := Agreement{AgreementData: dispatcher.AgreementData{BorrowerID: id, AgreementID: l.LoanID + "-A", Kind: "installment",
+			a := Agreement{AgreementData: intake.AgreementData{BorrowerID: id, AgreementID: l.LoanID + "-A", Kind: "installment",
 				LoanIDs: []string{l.LoanID}}, ActivatedOn: on.Format(time.DateOnly)}
 			for k := 1; k <= 3; k++ {
 				a.Installments = append(a.Installments, domain.Installment{DueDate: on.AddDate(0, k, 0).Format(time.DateOnly), Amount: "100.00"})

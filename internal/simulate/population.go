@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/forbear/forbear/dispatcher"
+	"github.com/forbear/forbear/dispatcher/intake"
 	"github.com/forbear/forbear/internal/ground/domain"
 )
 
@@ -14,9 +14,9 @@ const (
 	// MaxBorrowers bounds a population file or a generated population.
 	MaxBorrowers = 1_000_000
 	// MaxLoans bounds one borrower's loans (intake keeps at most 500).
-	MaxLoans = dispatcher.MaxLoansPerBorrower
+	MaxLoans = intake.MaxLoansPerBorrower
 	// MaxAgreements bounds one borrower's agreements.
-	MaxAgreements = dispatcher.MaxActiveAgreements
+	MaxAgreements = intake.MaxActiveAgreements
 	// MaxConsents bounds one borrower's consents (a run may span years;
 	// intake keeps the recent ones, domain.MaxConsents).
 	MaxConsents = 100
@@ -43,8 +43,8 @@ const (
 // Borrower, loan, agreement and consent fields are those of the
 // borrower.upserted, loan.updated, agreement.activated and
 // borrower.consented events, checked as intake checks them, and stored on
-// the borrower as intake stores them (dispatcher.BorrowerData.ApplyTo,
-// dispatcher.AddConsent): the phone kind, the number's last check and the
+// the borrower as intake stores them (intake.BorrowerData.ApplyTo,
+// intake.AddConsent): the phone kind, the number's last check and the
 // consents decide the rules of us-regf and us-ma as they do live. paid_on
 // (a loan is paid at 00:00 of that day in the borrower's zone) and
 // activated_on (the agreement starts then; without it, it is active from
@@ -59,7 +59,7 @@ type Population struct {
 // Borrower is one borrower of a population with everything that decides
 // their reminders.
 type Borrower struct {
-	dispatcher.BorrowerData
+	intake.BorrowerData
 	Loans      []Loan      `json:"loans"`
 	Agreements []Agreement `json:"agreements,omitempty"`
 	// Mutes are mutes in force from the start.
@@ -70,19 +70,19 @@ type Borrower struct {
 	Ceased bool `json:"ceased,omitempty"`
 	// Consents are the borrower's consents to be contacted on a channel
 	// (borrower.consented; borrower_id may be left out, at is required).
-	Consents []dispatcher.ConsentData `json:"consents,omitempty"`
+	Consents []intake.ConsentData `json:"consents,omitempty"`
 }
 
 // Loan is one loan of a borrower.
 type Loan struct {
-	dispatcher.LoanData
+	intake.LoanData
 	// PaidOn, when set, is the day the loan is paid (YYYY-MM-DD).
 	PaidOn string `json:"paid_on,omitempty"`
 }
 
 // Agreement is one agreement of a borrower.
 type Agreement struct {
-	dispatcher.AgreementData
+	intake.AgreementData
 	// ActivatedOn, when set, is the day the agreement starts
 	// (YYYY-MM-DD); before it the loans are collected as usual.
 	ActivatedOn string `json:"activated_on,omitempty"`

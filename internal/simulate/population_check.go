@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/forbear/forbear/dispatcher"
+	"github.com/forbear/forbear/dispatcher/intake"
 )
 
 // under places a field error under a JSON path.
@@ -24,18 +24,18 @@ func fromIntake(err error) error {
 	if err == nil {
 		return nil
 	}
-	var fe *dispatcher.FieldError
+	var fe *intake.FieldError
 	if errors.As(err, &fe) {
 		return &PopulationError{Field: strings.TrimPrefix(fe.Field, "data."), Message: fe.Message}
 	}
 	return &PopulationError{Message: err.Error()}
 }
 
-func checkBorrower(d dispatcher.BorrowerData) error { return fromIntake(d.Validate()) }
+func checkBorrower(d intake.BorrowerData) error { return fromIntake(d.Validate()) }
 
 // checkConsent checks a consent of borrower id as intake checks
 // borrower.consented; a population's consent must say when it was given.
-func checkConsent(id string, c dispatcher.ConsentData) error {
+func checkConsent(id string, c intake.ConsentData) error {
 	if c.BorrowerID == "" {
 		c.BorrowerID = id
 	}

@@ -8,7 +8,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/forbear/forbear/dispatcher"
+	"github.com/forbear/forbear/dispatcher/intake"
 )
 
 // CSVColumns are the columns of a population CSV file, one line per loan;
@@ -82,13 +82,13 @@ func parseCSV(r io.Reader, limit int) (Population, error) {
 			}
 			return ""
 		}
-		b := Borrower{BorrowerData: dispatcher.BorrowerData{BorrowerID: get("borrower_id"), Name: get("name"), Locale: get("locale"),
+		b := Borrower{BorrowerData: intake.BorrowerData{BorrowerID: get("borrower_id"), Name: get("name"), Locale: get("locale"),
 			Timezone: get("timezone"), Phone: get("phone"), Email: get("email"),
 			PhoneKind: get("phone_kind"), PhoneCheckedAt: get("phone_checked_at"), PhoneCheck: get("phone_check")}}
 		if ch, at := get("consent_channel"), get("consented_at"); ch != "" || at != "" {
-			b.Consents = []dispatcher.ConsentData{{BorrowerID: b.BorrowerID, Channel: ch, At: at}}
+			b.Consents = []intake.ConsentData{{BorrowerID: b.BorrowerID, Channel: ch, At: at}}
 		}
-		loan := Loan{LoanData: dispatcher.LoanData{BorrowerID: b.BorrowerID, LoanID: get("loan_id"), DueDate: get("due_date"),
+		loan := Loan{LoanData: intake.LoanData{BorrowerID: b.BorrowerID, LoanID: get("loan_id"), DueDate: get("due_date"),
 			AmountDue: get("amount_due"), Currency: get("currency"), Status: get("status"), Policy: get("policy")}, PaidOn: get("paid_on")}
 		if err := checkBorrower(b.BorrowerData); err != nil {
 			return Population{}, atLine(line, err)
@@ -129,7 +129,7 @@ func parseCSV(r io.Reader, limit int) (Population, error) {
 // differs names the first borrower column in which two lines of one
 // borrower disagree, or "".
 func differs(a, b Borrower) string {
-	var ca, cb dispatcher.ConsentData
+	var ca, cb intake.ConsentData
 	if len(a.Consents) > 0 {
 		ca = a.Consents[0]
 	}

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/forbear/forbear/dispatcher"
+	"github.com/forbear/forbear/dispatcher/intake"
 	"github.com/forbear/forbear/internal/ground/config"
 	"github.com/forbear/forbear/internal/ground/domain"
 	"github.com/forbear/forbear/templates"
@@ -64,8 +64,8 @@ func setupOf(t testing.TB, cfg config.Config) Setup {
 // person is a borrower with one overdue loan due on due, policy "tick".
 func person(id, zone, phone, due string) Borrower {
 	return Borrower{
-		BorrowerData: dispatcher.BorrowerData{BorrowerID: id, Name: "Borrower " + id, Locale: "en-US", Timezone: zone, Phone: phone, Email: id + "@example.com"},
-		Loans: []Loan{{LoanData: dispatcher.LoanData{BorrowerID: id, LoanID: "loan-" + id, DueDate: due, AmountDue: "100.00",
+		BorrowerData: intake.BorrowerData{BorrowerID: id, Name: "Borrower " + id, Locale: "en-US", Timezone: zone, Phone: phone, Email: id + "@example.com"},
+		Loans: []Loan{{LoanData: intake.LoanData{BorrowerID: id, LoanID: "loan-" + id, DueDate: due, AmountDue: "100.00",
 			Currency: "USD", Status: domain.LoanOverdue, Policy: "tick"}}},
 	}
 }
@@ -160,7 +160,7 @@ func TestAgreementStopsCollection(t *testing.T) {
 	cfg.Agreements.Policy = "plan"
 	s := setupOf(t, cfg)
 	b := person("agr", "UTC", "+15550000002", "2026-11-23")
-	b.Agreements = []Agreement{{AgreementData: dispatcher.AgreementData{AgreementID: "A1", Kind: "installment", LoanIDs: []string{"loan-agr"},
+	b.Agreements = []Agreement{{AgreementData: intake.AgreementData{AgreementID: "A1", Kind: "installment", LoanIDs: []string{"loan-agr"},
 		Installments: []domain.Installment{{DueDate: "2026-11-26", Amount: "50.00"}}}, ActivatedOn: "2026-11-24"}}
 	res := run(t, s, Population{Borrowers: []Borrower{b}}, date(t, "2026-11-23"), 3)
 	equal(t, "schedule", entries(t, res, "agr", time.UTC), []string{

@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/forbear/forbear/dispatcher"
+	"github.com/forbear/forbear/dispatcher/intake"
 	"github.com/forbear/forbear/internal/ground/clock"
 	"github.com/forbear/forbear/internal/ground/domain"
 	"github.com/forbear/forbear/internal/ground/store"
@@ -277,8 +278,8 @@ func (r *Reader) refused(ctx context.Context) (Refused, error) {
 	}
 	out := Refused{Count: n, Newest: []DeadLetter{}}
 	for _, m := range slices.Backward(msgs) {
-		dl := DeadLetter{At: m.Time, Subject: m.Header.Get(dispatcher.HeaderDLQSubject),
-			Reason: m.Header.Get(dispatcher.HeaderDLQReason), Field: m.Header.Get(dispatcher.HeaderDLQField)}
+		dl := DeadLetter{At: m.Time, Subject: m.Header.Get(intake.HeaderDLQSubject),
+			Reason: m.Header.Get(intake.HeaderDLQReason), Field: m.Header.Get(intake.HeaderDLQField)}
 		// A structured event names itself in its body, a binary one in its
 		// ce- headers. Nothing else of the event is shown: it may hold
 		// phone numbers and emails.

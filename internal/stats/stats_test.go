@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/forbear/forbear/dispatcher"
+	"github.com/forbear/forbear/dispatcher/intake"
 	"github.com/forbear/forbear/internal/ground/clock"
 	"github.com/forbear/forbear/internal/ground/domain"
 	"github.com/forbear/forbear/internal/ground/logging"
@@ -248,9 +249,9 @@ func TestDeferredRemindersAndDeadLettersAreListed(t *testing.T) {
 	for i, id := range []string{"ev-1", "ev-2"} {
 		m := nats.NewMsg(store.DLQEventsSubject)
 		m.Data = []byte(`{"specversion":"1.0","id":"` + id + `","type":"loan.updated","data":{"phone":"+8613800000001"}}`)
-		m.Header.Set(dispatcher.HeaderDLQReason, "data.due_date: not a date "+id)
-		m.Header.Set(dispatcher.HeaderDLQField, "data.due_date")
-		m.Header.Set(dispatcher.HeaderDLQSubject, "forbear.events.loan.updated")
+		m.Header.Set(intake.HeaderDLQReason, "data.due_date: not a date "+id)
+		m.Header.Set(intake.HeaderDLQField, "data.due_date")
+		m.Header.Set(intake.HeaderDLQSubject, "forbear.events.loan.updated")
 		if i == 1 {
 			m.Data = []byte("not json")
 			m.Header.Set("ce-id", id)

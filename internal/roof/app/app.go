@@ -18,6 +18,8 @@ import (
 	"github.com/forbear/forbear/channels/inapp"
 	"github.com/forbear/forbear/channels/voice"
 	"github.com/forbear/forbear/dispatcher"
+	"github.com/forbear/forbear/dispatcher/intake"
+	"github.com/forbear/forbear/dispatcher/suppress"
 	"github.com/forbear/forbear/internal/audit"
 	"github.com/forbear/forbear/internal/compliance"
 	"github.com/forbear/forbear/internal/ground/clock"
@@ -83,8 +85,8 @@ type App struct {
 	audit     *audit.Recorder
 	activity  *retention.Index  // each borrower's last record, for retention
 	purger    *retention.Purger // removes the records of borrowers idle past audit.retention
-	fence     *dispatcher.Fence
-	intake    *dispatcher.Intake
+	fence     *suppress.Fence
+	intake    *intake.Intake
 	templates *templates.Store
 	sched     *scheduler.Scheduler
 	policies  scheduler.Policies
@@ -188,7 +190,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 	if err != nil {
 		return nil, err
 	}
-	a.fence = dispatcher.NewFence(fenceState, dispatcher.FenceOptions{
+	a.fence = suppress.NewFence(fenceState, suppress.FenceOptions{
 		Instance: a.instance, Lease: cfg.Dispatcher.FenceLease.D(), Observe: a.metrics.Fence, ObserveCheck: o.FenceCheck,
 		Log: a.log.WithField("part", "fence"),
 	})
@@ -207,10 +209,11 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 	if err != nil {
 		return nil, err
 	}
-	a.intake = dispatcher.NewIntake(dispatcher.IntakeOptions{
-		State: a.state, EventIDs: eventIDs, Reindex: a.sched, Fence: a.fence, Clock: o.Clock,
-		Log: a.log.WithField("part", "intake"), AgreementPolicy: cfg.Agreements.Policy, Observe: a.metrics.Event,
-		History: a.audit,
+	intakeLog := a.log.WithField("part", "intake")
+	suppressions := suppress.NewWriter(suppress.WriterOptions{State: a.state, Clock: o.Clock, Log: intakeLog, History: a.audit})
+	a.intake = intake.New(intake.Options{
+		State: a.state, EventIDs: eventIDs, Reindex: a.sched, Fence: a.fence, Suppressions: suppressions, Clock: o.Clock,
+		Log: intakeLog, AgreementPolicy: cfg.Agreements.Policy, Observe: a.metrics.Event,
 	})
 	if a.inbox, err = inapp.New(a.js, inapp.WithClock(o.Clock)); err != nil {
 		return nil, err

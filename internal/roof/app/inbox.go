@@ -6,7 +6,7 @@ import (
 	"net/http"
 
 	"github.com/forbear/forbear/channels/inapp"
-	"github.com/forbear/forbear/dispatcher"
+	"github.com/forbear/forbear/dispatcher/intake"
 )
 
 // inboxAPI adapts the in-app inbox to the HTTP API.
@@ -19,7 +19,7 @@ func (i inboxAPI) ListJSON(ctx context.Context, borrowerID string) (any, error) 
 func (i inboxAPI) MarkRead(ctx context.Context, borrowerID, messageID string) error {
 	err := i.inbox.MarkRead(ctx, borrowerID, messageID)
 	if errors.Is(err, inapp.ErrNotFound) {
-		return dispatcher.ErrNotFound
+		return intake.ErrNotFound
 	}
 	return err
 }

@@ -6,7 +6,7 @@ import (
 	"errors"
 	"time"
 
-	"github.com/forbear/forbear/dispatcher"
+	"github.com/forbear/forbear/dispatcher/intake"
 	"github.com/forbear/forbear/internal/ground/domain"
 	"github.com/forbear/forbear/internal/ground/store"
 	"github.com/forbear/forbear/internal/simulate"
@@ -60,7 +60,7 @@ func (l liveSample) SampleBorrowers(ctx context.Context, n int) ([]simulate.Borr
 // borrower is b as a dry run's population has it: false when b has no
 // case left.
 func (l liveSample) borrower(ctx context.Context, b domain.Borrower) (simulate.Borrower, bool, error) {
-	sb := simulate.Borrower{BorrowerData: dispatcher.BorrowerData{BorrowerID: b.ID, Name: b.Name, Locale: b.Locale,
+	sb := simulate.Borrower{BorrowerData: intake.BorrowerData{BorrowerID: b.ID, Name: b.Name, Locale: b.Locale,
 		Timezone: b.Timezone, Phone: b.Phone, Email: b.Email, Blackouts: b.Blackouts, PhoneKind: b.PhoneKind}}
 	// The facts the contact rules decide on, as stored: the number's last
 	// check and the consents on record.
@@ -68,7 +68,7 @@ func (l liveSample) borrower(ctx context.Context, b domain.Borrower) (simulate.B
 		sb.PhoneCheckedAt, sb.PhoneCheck = b.PhoneCheckedAt.Format(time.RFC3339Nano), b.PhoneCheck
 	}
 	for _, c := range b.Consents {
-		sb.Consents = append(sb.Consents, dispatcher.ConsentData{BorrowerID: b.ID, Channel: string(c.Channel), At: c.At.Format(time.RFC3339Nano)})
+		sb.Consents = append(sb.Consents, intake.ConsentData{BorrowerID: b.ID, Channel: string(c.Channel), At: c.At.Format(time.RFC3339Nano)})
 	}
 	agreements := map[string]bool{}
 	for _, id := range b.LoanIDs {
@@ -79,7 +79,7 @@ func (l liveSample) borrower(ctx context.Context, b domain.Borrower) (simulate.B
 		if err != nil {
 			return sb, false, err
 		}
-		sb.Loans = append(sb.Loans, simulate.Loan{LoanData: dispatcher.LoanData{BorrowerID: b.ID, LoanID: c.LoanID, DueDate: c.DueDate,
+		sb.Loans = append(sb.Loans, simulate.Loan{LoanData: intake.LoanData{BorrowerID: b.ID, LoanID: c.LoanID, DueDate: c.DueDate,
 			AmountDue: c.AmountDue, Currency: c.Currency, Status: c.Status, Policy: c.Policy}})
 		if c.AgreementID != "" && !agreements[c.AgreementID] {
 			agreements[c.AgreementID] = true
@@ -88,7 +88,7 @@ func (l liveSample) borrower(ctx context.Context, b domain.Borrower) (simulate.B
 				return sb, false, err
 			}
 			if err == nil && a.Status == domain.AgreementActive {
-				sb.Agreements = append(sb.Agreements, simulate.Agreement{AgreementData: dispatcher.AgreementData{BorrowerID: b.ID,
+				sb.Agreements = append(sb.Agreements, simulate.Agreement{AgreementData: intake.AgreementData{BorrowerID: b.ID,
 					AgreementID: a.ID, Kind: a.Kind, LoanIDs: a.LoanIDs, Installments: a.Installments}})
 			}
 		}

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/forbear/forbear/dispatcher"
+	"github.com/forbear/forbear/dispatcher/intake"
 	"github.com/forbear/forbear/internal/ground/clock"
 	"github.com/forbear/forbear/internal/ground/config"
 	"github.com/forbear/forbear/internal/ground/domain"
@@ -50,8 +50,8 @@ func TestSimulationAgreesWithTheLiveSystem(t *testing.T) {
 	changeDay := time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC)
 	person := func(id, zone, phone string) simulate.Borrower {
 		return simulate.Borrower{
-			BorrowerData: dispatcher.BorrowerData{BorrowerID: id, Name: "Borrower " + id, Locale: "en-US", Timezone: zone, Phone: phone, Email: id + "@example.com"},
-			Loans: []simulate.Loan{{LoanData: dispatcher.LoanData{BorrowerID: id, LoanID: "loan-" + id, DueDate: "2026-11-23", AmountDue: "100.00",
+			BorrowerData: intake.BorrowerData{BorrowerID: id, Name: "Borrower " + id, Locale: "en-US", Timezone: zone, Phone: phone, Email: id + "@example.com"},
+			Loans: []simulate.Loan{{LoanData: intake.LoanData{BorrowerID: id, LoanID: "loan-" + id, DueDate: "2026-11-23", AmountDue: "100.00",
 				Currency: "USD", Status: domain.LoanOverdue, Policy: "tick"}}},
 		}
 	}
@@ -63,7 +63,7 @@ func TestSimulationAgreesWithTheLiveSystem(t *testing.T) {
 		person("agr", "UTC", "+15550000002"),
 	}}
 	pop.Borrowers[3].Loans[0].PaidOn = changeDay.Format(time.DateOnly)
-	pop.Borrowers[4].Agreements = []simulate.Agreement{{AgreementData: dispatcher.AgreementData{BorrowerID: "agr", AgreementID: "A-agr",
+	pop.Borrowers[4].Agreements = []simulate.Agreement{{AgreementData: intake.AgreementData{BorrowerID: "agr", AgreementID: "A-agr",
 		Kind: "settlement", LoanIDs: []string{"loan-agr"}}, ActivatedOn: changeDay.Format(time.DateOnly)}}
 	if err := pop.Validate(); err != nil {
 		t.Fatal(err)

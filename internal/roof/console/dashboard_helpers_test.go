@@ -18,6 +18,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/forbear/forbear/dispatcher"
+	"github.com/forbear/forbear/dispatcher/intake"
 	"github.com/forbear/forbear/internal/ground/clock"
 	"github.com/forbear/forbear/internal/ground/config"
 	"github.com/forbear/forbear/internal/ground/domain"
@@ -148,9 +149,9 @@ func (w *dashWorld) refuse(t *testing.T, id, reason, field string) {
 	t.Helper()
 	m := nats.NewMsg(store.DLQEventsSubject)
 	m.Data = []byte(`{"specversion":"1.0","id":"` + id + `","type":"loan.updated","data":{"phone":"+8613800000001"}}`)
-	m.Header.Set(dispatcher.HeaderDLQReason, reason)
-	m.Header.Set(dispatcher.HeaderDLQField, field)
-	m.Header.Set(dispatcher.HeaderDLQSubject, "forbear.events.loan.updated")
+	m.Header.Set(intake.HeaderDLQReason, reason)
+	m.Header.Set(intake.HeaderDLQField, field)
+	m.Header.Set(intake.HeaderDLQSubject, "forbear.events.loan.updated")
 	if _, err := w.nats.JS.PublishMsg(testkit.Context(t, time.Minute), m); err != nil {
 		t.Fatal(err)
 	}

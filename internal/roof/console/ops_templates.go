@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/forbear/forbear/dispatcher"
+	"github.com/forbear/forbear/dispatcher/intake"
 	"github.com/forbear/forbear/templates"
 )
 
@@ -185,9 +185,9 @@ func (c *Console) postTemplate(w http.ResponseWriter, r *http.Request, rq *reque
 	// The version's note, as PUT /v1/templates/{id} takes it: the note
 	// given for this save, else the template's description.
 	note := cmp.Or(form.Note, form.Description)
-	if len(note) > dispatcher.MaxReasonBytes {
+	if len(note) > intake.MaxReasonBytes {
 		st.refused = true
-		st.noteError = rq.Lang.T("editor.note_too_long", len(note), dispatcher.MaxReasonBytes)
+		st.noteError = rq.Lang.T("editor.note_too_long", len(note), intake.MaxReasonBytes)
 		c.renderEditor(w, r, rq, http.StatusBadRequest, id, form, st)
 		return
 	}

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/forbear/forbear/channels/inapp"
-	"github.com/forbear/forbear/dispatcher"
+	"github.com/forbear/forbear/dispatcher/intake"
 	"github.com/forbear/forbear/internal/audit"
 	"github.com/forbear/forbear/internal/ground/clock"
 	"github.com/forbear/forbear/internal/ground/logging"
@@ -30,7 +30,7 @@ type SupportDeps struct {
 	// Intake adds and lifts mutes (POST and DELETE
 	// /v1/borrowers/{id}/mutes): a mute made here is acknowledged exactly
 	// when the API's would be, once the fence has held for it.
-	Intake *dispatcher.Intake
+	Intake *intake.Intake
 	// Deliveries is the audit trail (GET /v1/borrowers/{id}/deliveries).
 	Deliveries *audit.Recorder
 	// Inbox is the in-app inbox (GET /v1/borrowers/{id}/inbox).
@@ -77,7 +77,7 @@ func mutePath(borrowerID, muteID string) string {
 // (logged without the borrower's contact points, which some store errors
 // echo).
 func (c *Console) supportFailure(w http.ResponseWriter, r *http.Request, rq *request, err error) {
-	if errors.Is(err, store.ErrNotFound) || errors.Is(err, dispatcher.ErrNotFound) {
+	if errors.Is(err, store.ErrNotFound) || errors.Is(err, intake.ErrNotFound) {
 		c.failWith(w, rq, http.StatusNotFound, rq.Lang.T("borrower.unknown", r.PathValue("id")))
 		return
 	}

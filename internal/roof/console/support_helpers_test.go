@@ -18,6 +18,8 @@ import (
 
 	"github.com/forbear/forbear/channels/inapp"
 	"github.com/forbear/forbear/dispatcher"
+	"github.com/forbear/forbear/dispatcher/intake"
+	"github.com/forbear/forbear/dispatcher/suppress"
 	"github.com/forbear/forbear/internal/audit"
 	"github.com/forbear/forbear/internal/compliance"
 	"github.com/forbear/forbear/internal/ground/clock"
@@ -54,7 +56,7 @@ type supportBundle struct {
 	srv    *httptest.Server
 	nats   *testkit.NATS
 	state  *store.State
-	intake *dispatcher.Intake
+	intake *intake.Intake
 	audit  *audit.Recorder
 	inbox  *inapp.Inbox
 	clock  *clock.Fake
@@ -73,7 +75,7 @@ func newSupport(t testing.TB, lease time.Duration) *supportBundle {
 		t.Fatal(err)
 	}
 	clk := clock.NewFake(supportNow)
-	fence := dispatcher.NewFence(state, dispatcher.FenceOptions{Instance: "t", Lease: lease, Log: log})
+	fence := suppress.NewFence(state, suppress.FenceOptions{Instance: "t", Lease: lease, Log: log})
 	if err := fence.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +94,8 @@ func newSupport(t testing.TB, lease time.Duration) *supportBundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	intake := dispatcher.NewIntake(dispatcher.IntakeOptions{State: state, EventIDs: ids, Reindex: sched, Fence: fence,
+	w := suppress.NewWriter(suppress.WriterOptions{State: state, Clock: clk, Log: log})
+	in := intake.New(intake.Options{State: state, EventIDs: ids, Reindex: sched, Fence: fence, Suppressions: w,
 		Clock: clk, Log: log, AgreementPolicy: cfg.Agreements.Policy})
 	inbox, err := inapp.New(n.JS, inapp.WithClock(clk))
 	if err != nil {
@@ -111,15 +114,15 @@ func newSupport(t testing.TB, lease time.Duration) *supportBundle {
 	authn := auth.New(supportTokens, nil)
 	signer := signing.New([]byte("secret"))
 	con, err := console.New(console.Options{Auth: authn, Signer: signer, DefaultZone: time.UTC, Log: log,
-		Support: console.SupportDeps{Borrowers: svc, Intake: intake, Deliveries: rec, Inbox: inbox, Clock: clk}})
+		Support: console.SupportDeps{Borrowers: svc, Intake: in, Deliveries: rec, Inbox: inbox, Clock: clk}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	api := httpapi.New(httpapi.Options{Auth: authn, Console: con, Intake: intake, State: state, Audit: rec, Fence: fence,
+	api := httpapi.New(httpapi.Options{Auth: authn, Console: con, Intake: in, State: state, Audit: rec, Fence: fence,
 		Inbox: inboxAPI{inbox}, Support: svc, Signer: signer, DefaultZone: time.UTC, Log: log})
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
-	return &supportBundle{srv: srv, nats: n, state: state, intake: intake, audit: rec, inbox: inbox, clock: clk, ctx: ctx}
+	return &supportBundle{srv: srv, nats: n, state: state, intake: in, audit: rec, inbox: inbox, clock: clk, ctx: ctx}
 }
 
 // inboxAPI is the inbox as the API takes it (internal/roof/app has the same
@@ -132,7 +135,7 @@ func (i inboxAPI) ListJSON(ctx context.Context, borrowerID string) (any, error) 
 
 func (i inboxAPI) MarkRead(ctx context.Context, borrowerID, messageID string) error {
 	if err := i.inbox.MarkRead(ctx, borrowerID, messageID); errors.Is(err, inapp.ErrNotFound) {
-		return dispatcher.ErrNotFound
+		return intake.ErrNotFound
 	} else {
 		return err
 	}

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/forbear/forbear/dispatcher"
+	"github.com/forbear/forbear/dispatcher/intake"
 	"github.com/forbear/forbear/internal/ground/domain"
 )
 
@@ -92,8 +92,8 @@ func parseMuteForm(r *http.Request) *muteForm {
 // request makes the API's mute request of the form at now, or says beside
 // until why it cannot (a value that is neither a preset nor a date). What
 // the request asks is for the intake to judge.
-func (f *muteForm) request(lang Lang, now time.Time, viewer *time.Location) (dispatcher.MuteRequest, bool) {
-	req := dispatcher.MuteRequest{Reason: f.Reason}
+func (f *muteForm) request(lang Lang, now time.Time, viewer *time.Location) (intake.MuteRequest, bool) {
+	req := intake.MuteRequest{Reason: f.Reason}
 	for _, ch := range f.channels {
 		req.Channels = append(req.Channels, domain.Channel(ch))
 	}
@@ -135,7 +135,7 @@ func (f *muteForm) label(lang Lang, now time.Time, viewer *time.Location) {
 			Checked: f.until == p.value})
 	}
 	f.MinDate = now.In(viewer).Format(time.DateOnly)
-	f.MaxReason = dispatcher.MaxReasonBytes
+	f.MaxReason = intake.MaxReasonBytes
 }
 
 // postMute adds a mute through the intake, as POST /v1/borrowers/{id}/mutes
@@ -156,14 +156,14 @@ func (c *Console) postMute(w http.ResponseWriter, r *http.Request, rq *request) 
 		return
 	}
 	m, err := in.AddMute(r.Context(), id, req, rq.Principal.Name)
-	var fe *dispatcher.FieldError
+	var fe *intake.FieldError
 	switch {
 	case err == nil:
 		http.Redirect(w, r, borrowerPath(id)+"?muted="+url.QueryEscape(m.ID)+"#acknowledged", http.StatusSeeOther)
-	case errors.As(err, &fe) && fe.Code != dispatcher.CodeNotFound:
+	case errors.As(err, &fe) && fe.Code != intake.CodeNotFound:
 		form.Errors[formField(fe.Field)] = fe.Message
 		status := http.StatusBadRequest
-		if fe.Code == dispatcher.CodeLimitReached {
+		if fe.Code == intake.CodeLimitReached {
 			status = http.StatusConflict
 		}
 		c.showBorrower(w, r, rq, status, form)
@@ -227,7 +227,7 @@ func (c *Console) postUnmute(w http.ResponseWriter, r *http.Request, rq *request
 	switch {
 	case err == nil:
 		http.Redirect(w, r, borrowerPath(id)+"?unmuted="+url.QueryEscape(muteID)+"#lifted", http.StatusSeeOther)
-	case errors.Is(err, dispatcher.ErrNotFound):
+	case errors.Is(err, intake.ErrNotFound):
 		// An unknown borrower, or a mute no longer in force (lifted in
 		// another tab, or expired).
 		c.failWith(w, rq, http.StatusNotFound, rq.Lang.T("unmute.unknown", muteID))

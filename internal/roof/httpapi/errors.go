@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/forbear/forbear/dispatcher"
+	"github.com/forbear/forbear/dispatcher/intake"
 	"github.com/forbear/forbear/internal/ground/store"
 )
 
@@ -56,7 +56,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 // before it were applied ("accepted" beside the error).
 func (s *Server) failEvents(w http.ResponseWriter, r *http.Request, err error) {
 	e := s.apiErrorOf(r, err)
-	var be *dispatcher.BatchError
+	var be *intake.BatchError
 	if !errors.As(err, &be) {
 		writeError(w, e)
 		return
@@ -66,18 +66,18 @@ func (s *Server) failEvents(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 func (s *Server) apiErrorOf(r *http.Request, err error) apiError {
-	var fe *dispatcher.FieldError
+	var fe *intake.FieldError
 	switch {
 	case errors.As(err, &fe):
 		status := http.StatusBadRequest
 		switch fe.Code {
-		case dispatcher.CodeNotFound:
+		case intake.CodeNotFound:
 			status = http.StatusNotFound
-		case dispatcher.CodeLimitReached:
+		case intake.CodeLimitReached:
 			status = http.StatusConflict
 		}
 		return apiError{Status: status, Code: fe.Code, Message: fe.Message, Field: fe.Field}
-	case errors.Is(err, dispatcher.ErrNotFound):
+	case errors.Is(err, intake.ErrNotFound):
 		return errNotFound
 	case errors.Is(err, store.ErrTooLarge):
 		s.log.WithError(err).WithField("path", r.URL.Path).Warn("record full")
@@ -97,9 +97,9 @@ func (s *Server) apiErrorOf(r *http.Request, err error) apiError {
 // checkNote bounds a template version's note, which every later read of
 // the template's history carries.
 func checkNote(note string) (apiError, bool) {
-	if len(note) <= dispatcher.MaxReasonBytes {
+	if len(note) <= intake.MaxReasonBytes {
 		return apiError{}, false
 	}
 	return apiError{Status: http.StatusBadRequest, Code: "invalid_field", Field: "note",
-		Message: fmt.Sprintf("is %d bytes, more than the %d allowed", len(note), dispatcher.MaxReasonBytes)}, true
+		Message: fmt.Sprintf("is %d bytes, more than the %d allowed", len(note), intake.MaxReasonBytes)}, true
 }

@@ -8,7 +8,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"github.com/forbear/forbear/dispatcher"
+	"github.com/forbear/forbear/dispatcher/intake"
 	"github.com/forbear/forbear/internal/ground/store"
 )
 
@@ -21,9 +21,9 @@ func TestErrorAnswers(t *testing.T) {
 		wantStatus int
 		wantCode   string
 	}{
-		{"bad field", &dispatcher.FieldError{Code: "invalid_field", Field: "data.name", Message: "too long"}, 400, "invalid_field"},
-		{"unknown loan", &dispatcher.FieldError{Code: dispatcher.CodeNotFound, Field: "data.loan_id", Message: "unknown"}, 404, "not_found"},
-		{"full borrower", &dispatcher.FieldError{Code: dispatcher.CodeLimitReached, Field: "data.loan_id", Message: "500 loans"}, 409, "limit_reached"},
+		{"bad field", &intake.FieldError{Code: "invalid_field", Field: "data.name", Message: "too long"}, 400, "invalid_field"},
+		{"unknown loan", &intake.FieldError{Code: intake.CodeNotFound, Field: "data.loan_id", Message: "unknown"}, 404, "not_found"},
+		{"full borrower", &intake.FieldError{Code: intake.CodeLimitReached, Field: "data.loan_id", Message: "500 loans"}, 409, "limit_reached"},
 		{"record too large", fmt.Errorf("store: x: %w", store.ErrTooLarge), 409, "record_too_large"},
 		{"contention", fmt.Errorf("store: x: %w", store.ErrContention), 503, "contention"},
 		{"anything else", errors.New("boom"), 500, "internal"},
@@ -31,7 +31,7 @@ func TestErrorAnswers(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			w := httptest.NewRecorder()
-			s.failEvents(w, httptest.NewRequest(http.MethodPost, "/v1/events", nil), &dispatcher.BatchError{Index: 2, Applied: 2, Err: tt.err})
+			s.failEvents(w, httptest.NewRequest(http.MethodPost, "/v1/events", nil), &intake.BatchError{Index: 2, Applied: 2, Err: tt.err})
 			if w.Code != tt.wantStatus {
 				t.Fatalf("status = %d, want %d", w.Code, tt.wantStatus)
 			}

@@ -7,7 +7,7 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/forbear/forbear/dispatcher"
+	"github.com/forbear/forbear/dispatcher/intake"
 	"github.com/forbear/forbear/internal/ground/domain"
 )
 
@@ -29,7 +29,7 @@ func (s *Server) postRead(w http.ResponseWriter, r *http.Request) {
 	}
 	err := s.o.Inbox.MarkRead(r.Context(), r.PathValue("id"), r.PathValue("msg_id"))
 	if err != nil {
-		if errors.Is(err, dispatcher.ErrNotFound) {
+		if errors.Is(err, intake.ErrNotFound) {
 			writeError(w, errNotFound)
 			return
 		}

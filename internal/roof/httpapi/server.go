@@ -13,7 +13,8 @@ import (
 
 	"github.com/sirupsen/logrus"
 
-	"github.com/forbear/forbear/dispatcher"
+	"github.com/forbear/forbear/dispatcher/intake"
+	"github.com/forbear/forbear/dispatcher/suppress"
 	"github.com/forbear/forbear/internal/audit"
 	"github.com/forbear/forbear/internal/ground/config"
 	"github.com/forbear/forbear/internal/ground/domain"
@@ -31,7 +32,7 @@ const maxBody = 8 << 20
 // Inbox is the in-app channel's read side.
 type Inbox interface {
 	ListJSON(ctx context.Context, borrowerID string) (any, error)
-	// MarkRead returns dispatcher.ErrNotFound for an unknown message.
+	// MarkRead returns intake.ErrNotFound for an unknown message.
 	MarkRead(ctx context.Context, borrowerID, messageID string) error
 	ServeStream(w http.ResponseWriter, r *http.Request, borrowerID string)
 }
@@ -48,10 +49,10 @@ type Options struct {
 	// Console, if set, serves the web console under /console/ (and / sends
 	// browsers there).
 	Console http.Handler
-	Intake  *dispatcher.Intake
+	Intake  *intake.Intake
 	State   *store.State
 	Audit   *audit.Recorder
-	Fence   *dispatcher.Fence
+	Fence   *suppress.Fence
 	Inbox   Inbox
 	Outbox  func(ctx context.Context, channel, borrowerID string, limit int) (any, error)
 	// Support assembles the borrower page and answers searches.
@@ -158,7 +159,7 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	events, err := dispatcher.ParseHTTPEvents(r.Header, body)
+	events, err := intake.ParseHTTPEvents(r.Header, body)
 	if err != nil {
 		s.failEvents(w, r, err)
 		return
@@ -209,7 +210,7 @@ func (s *Server) postMute(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m, err := s.o.Intake.AddMute(r.Context(), r.PathValue("id"), req, PrincipalFrom(r).Name)
-	if errors.Is(err, dispatcher.ErrNotFound) {
+	if errors.Is(err, intake.ErrNotFound) {
 		writeError(w, apiError{Status: http.StatusNotFound, Code: "not_found", Message: "unknown borrower", Field: "id"})
 		return
 	}
@@ -223,8 +224,8 @@ func (s *Server) postMute(w http.ResponseWriter, r *http.Request) {
 // decodeMute decodes a mute body strictly: a key forbear does not know (a
 // misspelt "until", say) would otherwise be dropped in silence, and the
 // mute would last forever.
-func decodeMute(body []byte) (dispatcher.MuteRequest, *apiError) {
-	var req dispatcher.MuteRequest
+func decodeMute(body []byte) (intake.MuteRequest, *apiError) {
+	var req intake.MuteRequest
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	err := dec.Decode(&req)

@@ -8,8 +8,8 @@ import (
 	"github.com/sirupsen/logrus"
 	"github.com/twilio/twilio-go/client"
 
-	"github.com/forbear/forbear/dispatcher"
 	"github.com/forbear/forbear/dispatcher/callback"
+	"github.com/forbear/forbear/dispatcher/intake"
 	"github.com/forbear/forbear/internal/ground/logging"
 	"github.com/forbear/forbear/internal/twilioapi"
 )
@@ -29,7 +29,7 @@ type TwilioCallbacks struct {
 func (s *Server) twilioRoutes(tc TwilioCallbacks) []Route {
 	status := func(w http.ResponseWriter, r *http.Request) {
 		if err := tc.Outcomes.Status(r.Context(), r.URL.Query(), r.PostForm); err != nil {
-			var fe *dispatcher.FieldError
+			var fe *intake.FieldError
 			if errors.As(err, &fe) {
 				// A signed callback we cannot read is worth a look: Twilio
 				// changed a format, or something signs with our token.

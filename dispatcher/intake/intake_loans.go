@@ -1,4 +1,4 @@
-package dispatcher
+package intake
 
 import (
 	"bytes"
@@ -117,7 +117,7 @@ func (in *Intake) payment(ctx context.Context, d PaymentData) error {
 // whose retry writes the record again and notes the change then.
 func (in *Intake) noteChange(ctx context.Context, borrowerID string, borrowerRev, caseRev uint64) error {
 	now := in.clock.Now()
-	return in.updateSuppressions(ctx, borrowerID, "", func(s *domain.Suppressions) error {
+	return in.suppressions.Update(ctx, borrowerID, "", func(s *domain.Suppressions) error {
 		s.NoteChange(borrowerRev, caseRev, now)
 		return nil
 	})

@@ -1,4 +1,4 @@
-package dispatcher_test
+package intake_test
 
 import (
 	"encoding/json"
@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/forbear/forbear/dispatcher"
+	"github.com/forbear/forbear/dispatcher/intake"
 	"github.com/forbear/forbear/internal/ground/domain"
 	"github.com/forbear/forbear/internal/ground/store"
 	"github.com/forbear/forbear/internal/testkit"
@@ -19,8 +19,8 @@ import (
 func TestOversizedNameIsRefusedAtIntake(t *testing.T) {
 	body := fmt.Sprintf(`{"specversion":"1.0","id":"e","source":"s","type":"borrower.upserted","data":{"borrower_id":"b","name":%q}}`,
 		strings.Repeat("n", 8_000_000))
-	_, err := dispatcher.ParseEvents([]byte(body))
-	var fe *dispatcher.FieldError
+	_, err := intake.ParseEvents([]byte(body))
+	var fe *intake.FieldError
 	if !errors.As(err, &fe) || fe.Field != "data.name" {
 		t.Fatalf("err = %.200v, want a field error on data.name", err)
 	}
@@ -33,18 +33,18 @@ func TestManyMutesWithLargeReasonsStillLetAnAgreementThrough(t *testing.T) {
 	t.Parallel()
 	b := setupLease(t, 5*time.Millisecond) // 200 held mutes, quickly
 	ctx := testkit.Context(t, 2*time.Minute)
-	if err := b.intake.Apply(ctx, []dispatcher.Event{borrowerEvent("e1", "b1"), loanEvent("e2", "b1", "l1")}); err != nil {
+	if err := b.intake.Apply(ctx, []intake.Event{borrowerEvent("e1", "b1"), loanEvent("e2", "b1", "l1")}); err != nil {
 		t.Fatal(err)
 	}
 	for i := range 200 {
-		_, err := b.intake.AddMute(ctx, "b1", dispatcher.MuteRequest{Channels: []domain.Channel{domain.SMS},
+		_, err := b.intake.AddMute(ctx, "b1", intake.MuteRequest{Channels: []domain.Channel{domain.SMS},
 			Reason: strings.Repeat("r", 8<<10)}, "desk")
-		var fe *dispatcher.FieldError
+		var fe *intake.FieldError
 		if err != nil && !errors.As(err, &fe) {
 			t.Fatalf("mute %d: %v (want success or a field error, never an internal one)", i, err)
 		}
 	}
-	if err := b.intake.Apply(ctx, []dispatcher.Event{agreementEvent("e3", "b1", "a1", "l1")}); err != nil {
+	if err := b.intake.Apply(ctx, []intake.Event{agreementEvent("e3", "b1", "a1", "l1")}); err != nil {
 		t.Fatalf("agreement after many mutes: %v", err)
 	}
 	sup, err := b.state.Suppressions(ctx, "b1")
@@ -60,20 +60,20 @@ func TestExpiredMutesArePrunedOnWrite(t *testing.T) {
 	t.Parallel()
 	b := setupLease(t, 5*time.Millisecond)
 	ctx := testkit.Context(t, 2*time.Minute)
-	if err := b.intake.Apply(ctx, []dispatcher.Event{borrowerEvent("e1", "b1"), loanEvent("e2", "b1", "l1")}); err != nil {
+	if err := b.intake.Apply(ctx, []intake.Event{borrowerEvent("e1", "b1"), loanEvent("e2", "b1", "l1")}); err != nil {
 		t.Fatal(err)
 	}
-	reason := strings.Repeat("r", dispatcher.MaxReasonBytes)
+	reason := strings.Repeat("r", intake.MaxReasonBytes)
 	// More mutes than may be in force at once: without pruning, the cap
 	// would refuse the last ones.
-	for i := range dispatcher.MaxActiveMutes + 10 {
+	for i := range intake.MaxActiveMutes + 10 {
 		until := b.clock.Now().Add(time.Minute)
-		if _, err := b.intake.AddMute(ctx, "b1", dispatcher.MuteRequest{Until: &until, Reason: reason}, "desk"); err != nil {
+		if _, err := b.intake.AddMute(ctx, "b1", intake.MuteRequest{Until: &until, Reason: reason}, "desk"); err != nil {
 			t.Fatalf("mute %d: %v", i, err)
 		}
 		b.clock.Advance(2 * time.Minute)
 	}
-	if err := b.intake.Apply(ctx, []dispatcher.Event{agreementEvent("e3", "b1", "a1", "l1")}); err != nil {
+	if err := b.intake.Apply(ctx, []intake.Event{agreementEvent("e3", "b1", "a1", "l1")}); err != nil {
 		t.Fatalf("agreement after many mutes: %v", err)
 	}
 	sup, err := b.state.Suppressions(ctx, "b1")
@@ -89,18 +89,18 @@ func TestActiveMutesAreCapped(t *testing.T) {
 	t.Parallel()
 	b := setupLease(t, 5*time.Millisecond)
 	ctx := testkit.Context(t, 2*time.Minute)
-	if err := b.intake.Apply(ctx, []dispatcher.Event{borrowerEvent("e1", "b1")}); err != nil {
+	if err := b.intake.Apply(ctx, []intake.Event{borrowerEvent("e1", "b1")}); err != nil {
 		t.Fatal(err)
 	}
-	for i := range dispatcher.MaxActiveMutes {
-		if _, err := b.intake.AddMute(ctx, "b1", dispatcher.MuteRequest{Reason: fmt.Sprint("m", i)}, "desk"); err != nil {
+	for i := range intake.MaxActiveMutes {
+		if _, err := b.intake.AddMute(ctx, "b1", intake.MuteRequest{Reason: fmt.Sprint("m", i)}, "desk"); err != nil {
 			t.Fatalf("mute %d: %v", i, err)
 		}
 	}
-	_, err := b.intake.AddMute(ctx, "b1", dispatcher.MuteRequest{Reason: "one too many"}, "desk")
-	var fe *dispatcher.FieldError
-	if !errors.As(err, &fe) || fe.Code != dispatcher.CodeLimitReached {
-		t.Fatalf("mute over the cap: err = %v, want %s", err, dispatcher.CodeLimitReached)
+	_, err := b.intake.AddMute(ctx, "b1", intake.MuteRequest{Reason: "one too many"}, "desk")
+	var fe *intake.FieldError
+	if !errors.As(err, &fe) || fe.Code != intake.CodeLimitReached {
+		t.Fatalf("mute over the cap: err = %v, want %s", err, intake.CodeLimitReached)
 	}
 	// Lifting one makes room again.
 	sup, err := b.state.Suppressions(ctx, "b1")
@@ -110,7 +110,7 @@ func TestActiveMutesAreCapped(t *testing.T) {
 	if err := b.intake.DeleteMute(ctx, "b1", sup.Mutes[0].ID, "desk"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.intake.AddMute(ctx, "b1", dispatcher.MuteRequest{Reason: "room again"}, "desk"); err != nil {
+	if _, err := b.intake.AddMute(ctx, "b1", intake.MuteRequest{Reason: "room again"}, "desk"); err != nil {
 		t.Fatalf("mute after a delete: %v", err)
 	}
 }
@@ -120,22 +120,22 @@ func TestBorrowerLoanListIsCapped(t *testing.T) {
 	b := setup(t)
 	ctx := testkit.Context(t, time.Minute)
 	full := domain.Borrower{ID: "b1", Name: "Li Lei"}
-	for i := range dispatcher.MaxLoansPerBorrower {
+	for i := range intake.MaxLoansPerBorrower {
 		full.LoanIDs = append(full.LoanIDs, fmt.Sprint("l", i))
 	}
 	if err := b.state.PutBorrower(ctx, full); err != nil {
 		t.Fatal(err)
 	}
-	err := b.intake.Apply(ctx, []dispatcher.Event{loanEvent("over", "b1", "l-over")})
-	var fe *dispatcher.FieldError
-	if !errors.As(err, &fe) || fe.Code != dispatcher.CodeLimitReached || fe.Field != "data.loan_id" {
-		t.Fatalf("loan over the cap: err = %v, want %s on data.loan_id", err, dispatcher.CodeLimitReached)
+	err := b.intake.Apply(ctx, []intake.Event{loanEvent("over", "b1", "l-over")})
+	var fe *intake.FieldError
+	if !errors.As(err, &fe) || fe.Code != intake.CodeLimitReached || fe.Field != "data.loan_id" {
+		t.Fatalf("loan over the cap: err = %v, want %s on data.loan_id", err, intake.CodeLimitReached)
 	}
 	if _, err := b.state.Case(ctx, "l-over"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("the refused loan's case was written (err %v)", err)
 	}
 	// A loan the borrower already has is still updated.
-	if err := b.intake.Apply(ctx, []dispatcher.Event{loanEvent("again", "b1", "l0")}); err != nil {
+	if err := b.intake.Apply(ctx, []intake.Event{loanEvent("again", "b1", "l0")}); err != nil {
 		t.Fatalf("update of a known loan at the cap: %v", err)
 	}
 }
@@ -144,26 +144,26 @@ func TestMuteRangesAndLimits(t *testing.T) {
 	t.Parallel()
 	b := setupLease(t, 5*time.Millisecond)
 	ctx := testkit.Context(t, time.Minute)
-	if err := b.intake.Apply(ctx, []dispatcher.Event{borrowerEvent("e1", "b1")}); err != nil {
+	if err := b.intake.Apply(ctx, []intake.Event{borrowerEvent("e1", "b1")}); err != nil {
 		t.Fatal(err)
 	}
 	far := b.clock.Now().AddDate(11, 0, 0)
 	year1 := time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)
 	tests := []struct {
 		name      string
-		req       dispatcher.MuteRequest
+		req       intake.MuteRequest
 		wantField string
 	}{
-		{"until too far", dispatcher.MuteRequest{Until: &far, Reason: "x"}, "until"},
-		{"until year 1", dispatcher.MuteRequest{Until: &year1, Reason: "x"}, "until"},
-		{"reason too long", dispatcher.MuteRequest{Reason: strings.Repeat("x", dispatcher.MaxReasonBytes+1)}, "reason"},
-		{"reason with control", dispatcher.MuteRequest{Reason: "a\x00b"}, "reason"},
-		{"too many channels", dispatcher.MuteRequest{Channels: []domain.Channel{"sms", "sms", "voice", "email", "inapp"}, Reason: "x"}, "channels"},
+		{"until too far", intake.MuteRequest{Until: &far, Reason: "x"}, "until"},
+		{"until year 1", intake.MuteRequest{Until: &year1, Reason: "x"}, "until"},
+		{"reason too long", intake.MuteRequest{Reason: strings.Repeat("x", intake.MaxReasonBytes+1)}, "reason"},
+		{"reason with control", intake.MuteRequest{Reason: "a\x00b"}, "reason"},
+		{"too many channels", intake.MuteRequest{Channels: []domain.Channel{"sms", "sms", "voice", "email", "inapp"}, Reason: "x"}, "channels"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := b.intake.AddMute(ctx, "b1", tt.req, "desk")
-			var fe *dispatcher.FieldError
+			var fe *intake.FieldError
 			if !errors.As(err, &fe) || fe.Field != tt.wantField {
 				t.Fatalf("err = %v, want a field error on %q", err, tt.wantField)
 			}
@@ -202,7 +202,7 @@ func TestParseEventsRangesAndLimits(t *testing.T) {
 		}
 		return out
 	}
-	loanIDs := make([]string, dispatcher.MaxAgreementLoans+1)
+	loanIDs := make([]string, intake.MaxAgreementLoans+1)
 	for i := range loanIDs {
 		loanIDs[i] = fmt.Sprint("l", i)
 	}
@@ -238,18 +238,18 @@ func TestParseEventsRangesAndLimits(t *testing.T) {
 		{"zone Etc/GMT+5", borrower("timezone", "Etc/GMT+5"), "data.timezone"},
 		{"zone UTC", borrower("timezone", "UTC"), ""},
 		{"zone America/Argentina/Buenos_Aires", borrower("timezone", "America/Argentina/Buenos_Aires"), ""},
-		{"long name", borrower("name", strings.Repeat("n", dispatcher.MaxNameBytes+1)), "data.name"},
+		{"long name", borrower("name", strings.Repeat("n", intake.MaxNameBytes+1)), "data.name"},
 		{"name with control", borrower("name", "Li\x07Lei"), "data.name"},
 		{"long email", borrower("email", strings.Repeat("e", 250)+"@example.com"), "data.email"},
 		{"long locale", borrower("locale", "zh-"+strings.Repeat("abcdefgh-", 10)+"x"), "data.locale"},
 		{"long zone", borrower("timezone", "Asia/"+strings.Repeat("x", 100)), "data.timezone"},
-		{"too many blackouts", borrower("blackouts", many(dispatcher.MaxBlackouts+1, map[string]string{"start": "09:00", "end": "10:00"})), "data.blackouts"},
+		{"too many blackouts", borrower("blackouts", many(intake.MaxBlackouts+1, map[string]string{"start": "09:00", "end": "10:00"})), "data.blackouts"},
 		{"blackout channels", borrower("blackouts", []any{map[string]any{"start": "09:00", "end": "10:00", "channels": many(5, "sms")}}), "data.blackouts[0].channels"},
 		{"empty blackout", borrower("blackouts", []any{map[string]string{"start": "09:00", "end": "09:00"}}), "data.blackouts[0].end"},
 		{"blackout starting at 24:00", borrower("blackouts", []any{map[string]string{"start": "24:00", "end": "07:00"}}), "data.blackouts[0].start"},
 		{"installment year 1", agreement("installments", []map[string]string{{"due_date": "0001-01-01", "amount": "1"}}), "data.installments[0].due_date"},
 		{"negative installment", agreement("installments", []map[string]string{{"due_date": "2026-12-01", "amount": "-1"}}), "data.installments[0].amount"},
-		{"too many installments", agreement("installments", many(dispatcher.MaxInstallments+1, map[string]string{"due_date": "2026-12-01", "amount": "1"})), "data.installments"},
+		{"too many installments", agreement("installments", many(intake.MaxInstallments+1, map[string]string{"due_date": "2026-12-01", "amount": "1"})), "data.installments"},
 		{"too many loans", agreement("loan_ids", loanIDs), "data.loan_ids"},
 		{"long event id", strings.Replace(loan("due_date", "2026-11-23"), `"id":"e"`, `"id":"`+strings.Repeat("e", 257)+`"`, 1), "id"},
 		{"event id with control", strings.Replace(loan("due_date", "2026-11-23"), `"id":"e"`, `"id":"e\u0001"`, 1), "id"},
@@ -258,14 +258,14 @@ func TestParseEventsRangesAndLimits(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := dispatcher.ParseEvents([]byte(tt.body))
+			_, err := intake.ParseEvents([]byte(tt.body))
 			if tt.wantField == "" {
 				if err != nil {
 					t.Fatalf("unexpected error: %v", err)
 				}
 				return
 			}
-			var fe *dispatcher.FieldError
+			var fe *intake.FieldError
 			if !errors.As(err, &fe) || fe.Field != tt.wantField {
 				t.Fatalf("err = %.300v, want a field error on %q", err, tt.wantField)
 			}

@@ -1,17 +1,17 @@
-package dispatcher_test
+package intake_test
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/forbear/forbear/dispatcher"
+	"github.com/forbear/forbear/dispatcher/intake"
+	"github.com/forbear/forbear/dispatcher/suppress"
 	"github.com/forbear/forbear/internal/ground/clock"
 	"github.com/forbear/forbear/internal/ground/domain"
 	"github.com/forbear/forbear/internal/ground/logging"
@@ -35,8 +35,8 @@ func (r *reindexLog) Reindex(_ context.Context, kind, id string) error {
 type bundle struct {
 	nats    *testkit.NATS
 	state   *store.State
-	fence   *dispatcher.Fence
-	intake  *dispatcher.Intake
+	fence   *suppress.Fence
+	intake  *intake.Intake
 	reindex *reindexLog
 	clock   *clock.Fake
 }
@@ -57,7 +57,7 @@ func setupLease(t *testing.T, lease time.Duration) *bundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := dispatcher.NewFence(st, dispatcher.FenceOptions{Instance: "a", Lease: lease, Log: logging.Discard()})
+	f := suppress.NewFence(st, suppress.FenceOptions{Instance: "a", Lease: lease, Log: logging.Discard()})
 	if err := f.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -67,144 +67,38 @@ func setupLease(t *testing.T, lease time.Duration) *bundle {
 	}
 	rl := &reindexLog{}
 	clk := clock.NewFake(time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC))
-	in := dispatcher.NewIntake(dispatcher.IntakeOptions{State: st, EventIDs: ids, Reindex: rl, Fence: f,
+	w := suppress.NewWriter(suppress.WriterOptions{State: st, Clock: clk, Log: logging.Discard()})
+	in := intake.New(intake.Options{State: st, EventIDs: ids, Reindex: rl, Fence: f, Suppressions: w,
 		Clock: clk, Log: logging.Discard(), AgreementPolicy: "plan"})
 	return &bundle{nats: n, state: st, fence: f, intake: in, reindex: rl, clock: clk}
 }
 
-func event(id, typ string, data any) dispatcher.Event {
+func event(id, typ string, data any) intake.Event {
 	raw, _ := json.Marshal(data)
-	return dispatcher.Event{SpecVersion: "1.0", ID: id, Source: "test", Type: typ, Data: raw}
+	return intake.Event{SpecVersion: "1.0", ID: id, Source: "test", Type: typ, Data: raw}
 }
 
-func borrowerEvent(id, borrower string) dispatcher.Event {
-	return event(id, dispatcher.TypeBorrowerUpserted, map[string]string{
+func borrowerEvent(id, borrower string) intake.Event {
+	return event(id, intake.TypeBorrowerUpserted, map[string]string{
 		"borrower_id": borrower, "name": "Li Lei", "locale": "zh-CN", "timezone": "Asia/Shanghai",
 		"phone": "+8613800000001", "email": "li@example.com"})
 }
 
-func loanEvent(id, borrower, loan string) dispatcher.Event {
-	return event(id, dispatcher.TypeLoanUpdated, map[string]string{
+func loanEvent(id, borrower, loan string) intake.Event {
+	return event(id, intake.TypeLoanUpdated, map[string]string{
 		"borrower_id": borrower, "loan_id": loan, "due_date": "2026-11-23", "amount_due": "1200.00",
 		"currency": "CNY", "status": "current", "policy": "standard"})
-}
-
-func TestFenceSeesEveryAcknowledgedWriteFromAnotherConnection(t *testing.T) {
-	t.Parallel()
-	b := setup(t)
-	ctx := testkit.Context(t, time.Minute)
-	// Another instance writes; this instance's fence must see each write
-	// that completed before Check was called, every time.
-	_, js2 := b.nats.Connect(t)
-	st2, err := store.OpenState(ctx, js2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range 200 {
-		borrower := fmt.Sprintf("b%d", i)
-		if _, err := st2.UpdateSuppressions(ctx, borrower, func(s *domain.Suppressions) error {
-			s.Mutes = append(s.Mutes, domain.Mute{ID: "m", Reason: "test"})
-			return nil
-		}); err != nil {
-			t.Fatal(err)
-		}
-		sup, until, err := b.fence.Check(ctx, borrower)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(sup.Mutes) != 1 {
-			t.Fatalf("write %d: fence view has %d mutes, want 1 (stale view)", i, len(sup.Mutes))
-		}
-		if until.Before(time.Now().Add(-50 * time.Millisecond)) {
-			t.Fatalf("validUntil %v is already far in the past", until)
-		}
-	}
-}
-
-// TestConcurrentChecksSeeWritesAcknowledgedBeforeThem: many sends at once,
-// each after a suppression acknowledged to another instance, with rounds
-// overlapping: every Check must see the write acknowledged before it.
-func TestConcurrentChecksSeeWritesAcknowledgedBeforeThem(t *testing.T) {
-	t.Parallel()
-	// A lease long enough that a slow round on a busy machine is not an
-	// error; the assertion is about what the rounds see, not their pace.
-	b := setupLease(t, time.Second)
-	ctx := testkit.Context(t, 2*time.Minute)
-	_, js2 := b.nats.Connect(t)
-	st2, err := store.OpenState(ctx, js2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	const writers, each = 32, 10
-	var wg sync.WaitGroup
-	for w := range writers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range each {
-				borrower := fmt.Sprintf("w%d-%d", w, i)
-				if _, err := st2.UpdateSuppressions(ctx, borrower, func(s *domain.Suppressions) error {
-					s.Mutes = append(s.Mutes, domain.Mute{ID: "m", Reason: "test"})
-					return nil
-				}); err != nil {
-					t.Error(err)
-					return
-				}
-				sup, _, err := b.fence.Check(ctx, borrower)
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				if len(sup.Mutes) != 1 {
-					t.Errorf("%s: fence view has %d mutes, want 1 (stale view)", borrower, len(sup.Mutes))
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-}
-
-func TestFenceGroupsConcurrentChecks(t *testing.T) {
-	t.Parallel()
-	b := setup(t)
-	ctx := testkit.Context(t, time.Minute)
-	rounds := 0
-	var mu sync.Mutex
-	f := dispatcher.NewFence(b.state, dispatcher.FenceOptions{Instance: "grouped", Lease: time.Second, Log: logging.Discard(),
-		Observe: func(time.Duration) { mu.Lock(); rounds++; mu.Unlock() }})
-	if err := f.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	const checks = 500
-	var wg sync.WaitGroup
-	for i := range checks {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if _, _, err := f.Check(ctx, fmt.Sprintf("b%d", i)); err != nil {
-				t.Error(err)
-			}
-		}()
-	}
-	wg.Wait()
-	mu.Lock()
-	defer mu.Unlock()
-	if rounds >= checks {
-		t.Fatalf("%d fence rounds for %d concurrent checks: not grouped", rounds, checks)
-	}
-	t.Logf("%d checks served by %d fence rounds", checks, rounds)
 }
 
 func TestMuteAcknowledgementWaitsOneLease(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	ctx := testkit.Context(t, time.Minute)
-	if err := b.intake.Apply(ctx, []dispatcher.Event{borrowerEvent("e1", "b1")}); err != nil {
+	if err := b.intake.Apply(ctx, []intake.Event{borrowerEvent("e1", "b1")}); err != nil {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	m, err := b.intake.AddMute(ctx, "b1", dispatcher.MuteRequest{Channels: []domain.Channel{domain.SMS}, Reason: "complaint"}, "desk")
+	m, err := b.intake.AddMute(ctx, "b1", intake.MuteRequest{Channels: []domain.Channel{domain.SMS}, Reason: "complaint"}, "desk")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,7 +120,7 @@ func TestMuteAcknowledgementWaitsOneLease(t *testing.T) {
 	if err := b.intake.DeleteMute(ctx, "b1", m.ID, "desk"); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.intake.DeleteMute(ctx, "b1", m.ID, "desk"); !errors.Is(err, dispatcher.ErrNotFound) {
+	if err := b.intake.DeleteMute(ctx, "b1", m.ID, "desk"); !errors.Is(err, intake.ErrNotFound) {
 		t.Fatalf("second delete: err = %v, want ErrNotFound", err)
 	}
 }
@@ -235,21 +129,21 @@ func TestMuteValidation(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	ctx := testkit.Context(t, time.Minute)
-	if err := b.intake.Apply(ctx, []dispatcher.Event{borrowerEvent("e1", "b1")}); err != nil {
+	if err := b.intake.Apply(ctx, []intake.Event{borrowerEvent("e1", "b1")}); err != nil {
 		t.Fatal(err)
 	}
 	past := b.clock.Now().Add(-time.Hour)
 	tests := []struct {
 		name      string
 		borrower  string
-		req       dispatcher.MuteRequest
+		req       intake.MuteRequest
 		wantField string
 		wantErr   error
 	}{
-		{"unknown borrower", "nobody", dispatcher.MuteRequest{Reason: "x"}, "", dispatcher.ErrNotFound},
-		{"bad channel", "b1", dispatcher.MuteRequest{Channels: []domain.Channel{"fax"}, Reason: "x"}, "channels[0]", nil},
-		{"until in the past", "b1", dispatcher.MuteRequest{Until: &past, Reason: "x"}, "until", nil},
-		{"no reason", "b1", dispatcher.MuteRequest{}, "reason", nil},
+		{"unknown borrower", "nobody", intake.MuteRequest{Reason: "x"}, "", intake.ErrNotFound},
+		{"bad channel", "b1", intake.MuteRequest{Channels: []domain.Channel{"fax"}, Reason: "x"}, "channels[0]", nil},
+		{"until in the past", "b1", intake.MuteRequest{Until: &past, Reason: "x"}, "until", nil},
+		{"no reason", "b1", intake.MuteRequest{}, "reason", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -260,7 +154,7 @@ func TestMuteValidation(t *testing.T) {
 				}
 				return
 			}
-			var fe *dispatcher.FieldError
+			var fe *intake.FieldError
 			if !errors.As(err, &fe) || fe.Field != tt.wantField {
 				t.Fatalf("err = %v, want a field error on %q", err, tt.wantField)
 			}
@@ -297,14 +191,14 @@ func TestParseEventsNamesTheField(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := dispatcher.ParseEvents([]byte(tt.body))
+			_, err := intake.ParseEvents([]byte(tt.body))
 			if tt.wantCode == "" {
 				if err != nil {
 					t.Fatalf("unexpected error: %v", err)
 				}
 				return
 			}
-			var fe *dispatcher.FieldError
+			var fe *intake.FieldError
 			if !errors.As(err, &fe) {
 				t.Fatalf("err = %v, want a FieldError", err)
 			}
@@ -320,11 +214,11 @@ func TestRepeatedEventIDIsAppliedOnce(t *testing.T) {
 	b := setup(t)
 	ctx := testkit.Context(t, time.Minute)
 	first := borrowerEvent("same-id", "b1")
-	second := event("same-id", dispatcher.TypeBorrowerUpserted, map[string]string{"borrower_id": "b1", "name": "Changed"})
-	if err := b.intake.Apply(ctx, []dispatcher.Event{first}); err != nil {
+	second := event("same-id", intake.TypeBorrowerUpserted, map[string]string{"borrower_id": "b1", "name": "Changed"})
+	if err := b.intake.Apply(ctx, []intake.Event{first}); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.intake.Apply(ctx, []dispatcher.Event{second}); err != nil {
+	if err := b.intake.Apply(ctx, []intake.Event{second}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := b.state.Borrower(ctx, "b1")
@@ -340,12 +234,12 @@ func TestAgreementHoldsCollectionAndBreakLiftsIt(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	ctx := testkit.Context(t, time.Minute)
-	if err := b.intake.Apply(ctx, []dispatcher.Event{borrowerEvent("e1", "b1"), loanEvent("e2", "b1", "l1")}); err != nil {
+	if err := b.intake.Apply(ctx, []intake.Event{borrowerEvent("e1", "b1"), loanEvent("e2", "b1", "l1")}); err != nil {
 		t.Fatal(err)
 	}
-	act := event("e3", dispatcher.TypeAgreementActivated, map[string]any{"borrower_id": "b1", "agreement_id": "a1",
+	act := event("e3", intake.TypeAgreementActivated, map[string]any{"borrower_id": "b1", "agreement_id": "a1",
 		"kind": "installment", "loan_ids": []string{"l1"}, "installments": []map[string]string{{"due_date": "2026-12-01", "amount": "600.00"}}})
-	if err := b.intake.Apply(ctx, []dispatcher.Event{act}); err != nil {
+	if err := b.intake.Apply(ctx, []intake.Event{act}); err != nil {
 		t.Fatal(err)
 	}
 	sup, _, err := b.fence.Check(ctx, "b1")
@@ -365,8 +259,8 @@ func TestAgreementHoldsCollectionAndBreakLiftsIt(t *testing.T) {
 	if c.AgreementID != "a1" {
 		t.Fatalf("case agreement = %q, want a1", c.AgreementID)
 	}
-	brk := event("e4", dispatcher.TypeAgreementBroken, map[string]string{"borrower_id": "b1", "agreement_id": "a1"})
-	if err := b.intake.Apply(ctx, []dispatcher.Event{brk}); err != nil {
+	brk := event("e4", intake.TypeAgreementBroken, map[string]string{"borrower_id": "b1", "agreement_id": "a1"})
+	if err := b.intake.Apply(ctx, []intake.Event{brk}); err != nil {
 		t.Fatal(err)
 	}
 	sup, _, _ = b.fence.Check(ctx, "b1")
@@ -384,8 +278,8 @@ func TestPaymentClosesCase(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	ctx := testkit.Context(t, time.Minute)
-	pay := event("e3", dispatcher.TypePaymentReceived, map[string]string{"borrower_id": "b1", "loan_id": "l1", "amount": "1200.00", "remaining": "0.00"})
-	if err := b.intake.Apply(ctx, []dispatcher.Event{borrowerEvent("e1", "b1"), loanEvent("e2", "b1", "l1"), pay}); err != nil {
+	pay := event("e3", intake.TypePaymentReceived, map[string]string{"borrower_id": "b1", "loan_id": "l1", "amount": "1200.00", "remaining": "0.00"})
+	if err := b.intake.Apply(ctx, []intake.Event{borrowerEvent("e1", "b1"), loanEvent("e2", "b1", "l1"), pay}); err != nil {
 		t.Fatal(err)
 	}
 	c, err := b.state.Case(ctx, "l1")
@@ -395,9 +289,9 @@ func TestPaymentClosesCase(t *testing.T) {
 	if c.Open() {
 		t.Fatalf("case still open after remaining 0: %+v", c)
 	}
-	unknown := event("e4", dispatcher.TypePaymentReceived, map[string]string{"borrower_id": "b1", "loan_id": "nope", "amount": "1", "remaining": "0"})
-	var fe *dispatcher.FieldError
-	if err := b.intake.Apply(ctx, []dispatcher.Event{unknown}); !errors.As(err, &fe) || fe.Field != "data.loan_id" {
+	unknown := event("e4", intake.TypePaymentReceived, map[string]string{"borrower_id": "b1", "loan_id": "nope", "amount": "1", "remaining": "0"})
+	var fe *intake.FieldError
+	if err := b.intake.Apply(ctx, []intake.Event{unknown}); !errors.As(err, &fe) || fe.Field != "data.loan_id" {
 		t.Fatalf("payment for unknown loan: err = %v", err)
 	}
 }
@@ -427,8 +321,8 @@ func TestBadNATSEventGoesToDLQWithReason(t *testing.T) {
 	if err != nil {
 		t.Fatalf("no DLQ message: %v", err)
 	}
-	if got := m.Headers().Get(dispatcher.HeaderDLQField); got != "data.due_date" {
-		t.Fatalf("DLQ field header = %q, want data.due_date (reason %q)", got, m.Headers().Get(dispatcher.HeaderDLQReason))
+	if got := m.Headers().Get(intake.HeaderDLQField); got != "data.due_date" {
+		t.Fatalf("DLQ field header = %q, want data.due_date (reason %q)", got, m.Headers().Get(intake.HeaderDLQReason))
 	}
 	testkit.Eventually(t, 10*time.Second, "good event applied", func() bool {
 		_, err := b.state.Borrower(ctx, "b9")
@@ -440,8 +334,8 @@ func TestCeasedStopsEveryCollectionMessage(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	ctx := testkit.Context(t, time.Minute)
-	ceased := event("e2", dispatcher.TypeBorrowerCeased, map[string]string{"borrower_id": "b1", "reason": "written request"})
-	if err := b.intake.Apply(ctx, []dispatcher.Event{borrowerEvent("e1", "b1"), ceased}); err != nil {
+	ceased := event("e2", intake.TypeBorrowerCeased, map[string]string{"borrower_id": "b1", "reason": "written request"})
+	if err := b.intake.Apply(ctx, []intake.Event{borrowerEvent("e1", "b1"), ceased}); err != nil {
 		t.Fatal(err)
 	}
 	sup, _, err := b.fence.Check(ctx, "b1")
@@ -467,7 +361,7 @@ func TestOptOutAllNowAnswersAfterTheHold(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	ctx := testkit.Context(t, time.Minute)
-	if err := b.intake.Apply(ctx, []dispatcher.Event{borrowerEvent("e1", "b1"), borrowerEvent("e2", "b2")}); err != nil {
+	if err := b.intake.Apply(ctx, []intake.Event{borrowerEvent("e1", "b1"), borrowerEvent("e2", "b2")}); err != nil {
 		t.Fatal(err)
 	}
 	const number = "+8613800000001"

@@ -1,4 +1,4 @@
-package dispatcher
+package intake
 
 import (
 	"context"
@@ -58,7 +58,7 @@ func (in *Intake) AddMute(ctx context.Context, borrowerID string, req MuteReques
 		} else if err != nil {
 			return err
 		}
-		return in.updateSuppressions(ctx, borrowerID, by, func(s *domain.Suppressions) error {
+		return in.suppressions.Update(ctx, borrowerID, by, func(s *domain.Suppressions) error {
 			if slices.ContainsFunc(s.Mutes, func(have domain.Mute) bool { return have.ID == m.ID }) {
 				return nil
 			}
@@ -88,7 +88,7 @@ func (in *Intake) DeleteMute(ctx context.Context, borrowerID, muteID, by string)
 		return err
 	}
 	found := false
-	if err := in.updateSuppressions(ctx, borrowerID, by, func(s *domain.Suppressions) error {
+	if err := in.suppressions.Update(ctx, borrowerID, by, func(s *domain.Suppressions) error {
 		n := len(s.Mutes)
 		s.Mutes = slices.DeleteFunc(s.Mutes, func(m domain.Mute) bool { return m.ID == muteID })
 		found = len(s.Mutes) < n
@@ -108,7 +108,7 @@ func (in *Intake) AddOptOut(ctx context.Context, borrowerID string, o domain.Opt
 	// Adding an opt-out twice keeps one, so a write lost while a stream
 	// elects a leader is simply tried again (see store.Retry).
 	return store.Retry(ctx, func(ctx context.Context) error {
-		return in.updateSuppressions(ctx, borrowerID, o.Source, func(s *domain.Suppressions) error {
+		return in.suppressions.Update(ctx, borrowerID, o.Source, func(s *domain.Suppressions) error {
 			s.OptOuts = addOptOut(s.OptOuts, o)
 			return nil
 		})

@@ -1,4 +1,4 @@
-package dispatcher
+package intake
 
 import (
 	"context"
@@ -8,8 +8,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/sirupsen/logrus"
 
+	"github.com/forbear/forbear/dispatcher/suppress"
 	"github.com/forbear/forbear/internal/ground/clock"
-	"github.com/forbear/forbear/internal/ground/domain"
 	"github.com/forbear/forbear/internal/ground/store"
 )
 
@@ -33,47 +33,41 @@ const (
 // concurrent events (on one instance or several) never lose each other's
 // changes.
 type Intake struct {
-	state     *store.State
-	eventIDs  jetstream.KeyValue
-	reindex   Reindexer
-	fence     *Fence
-	clock     clock.Clock
-	log       *logrus.Entry
-	agreement string // policy agreement.activated starts
-	observe   func(typ, result string)
-	history   SuppressionHistory
+	state        *store.State
+	eventIDs     jetstream.KeyValue
+	reindex      Reindexer
+	fence        *suppress.Fence
+	suppressions *suppress.Writer
+	clock        clock.Clock
+	log          *logrus.Entry
+	agreement    string // policy agreement.activated starts
+	observe      func(typ, result string)
 }
 
-// SuppressionHistory keeps every change of borrowers' suppressions
-// (audit.Recorder does, beside the delivery records).
-type SuppressionHistory interface {
-	RecordSuppressionChanges(ctx context.Context, changes []domain.SuppressionChange) error
-}
-
-// IntakeOptions configure an Intake.
-type IntakeOptions struct {
+// Options configure an Intake.
+type Options struct {
 	State    *store.State
 	EventIDs jetstream.KeyValue
 	Reindex  Reindexer
-	Fence    *Fence
-	Clock    clock.Clock
-	Log      *logrus.Entry
+	Fence    *suppress.Fence
+	// Suppressions writes every change intake makes to a borrower's
+	// suppressions, with its history.
+	Suppressions *suppress.Writer
+	Clock        clock.Clock
+	Log          *logrus.Entry
 	// AgreementPolicy is the policy an activated agreement's plan follows.
 	AgreementPolicy string
 	// Observe, if set, counts applied events by type and result.
 	Observe func(typ, result string)
-	// History, if set, records every change of a borrower's suppressions
-	// with who made it.
-	History SuppressionHistory
 }
 
-// NewIntake returns an Intake.
-func NewIntake(o IntakeOptions) *Intake {
+// New returns an Intake.
+func New(o Options) *Intake {
 	if o.Observe == nil {
 		o.Observe = func(string, string) {}
 	}
-	return &Intake{state: o.State, eventIDs: o.EventIDs, reindex: o.Reindex, fence: o.Fence,
-		clock: o.Clock, log: o.Log, agreement: o.AgreementPolicy, observe: o.Observe, history: o.History}
+	return &Intake{state: o.State, eventIDs: o.EventIDs, reindex: o.Reindex, fence: o.Fence, suppressions: o.Suppressions,
+		clock: o.Clock, log: o.Log, agreement: o.AgreementPolicy, observe: o.Observe}
 }
 
 // ErrNotFound is a reference to a borrower, loan or agreement forbear does
@@ -82,7 +76,7 @@ var ErrNotFound = errors.New("not found")
 
 // Apply applies events in order. It returns once they are applied and, when
 // any of them created a suppression, once that suppression is held (see
-// the package documentation): the caller's acknowledgement is then safe.
+// package suppress): the caller's acknowledgement is then safe.
 //
 // When event i fails, the events after it are not applied; the error, a
 // *BatchError with Index i, is returned only after holding for the

@@ -1,4 +1,4 @@
-package dispatcher_test
+package intake_test
 
 import (
 	"context"
@@ -12,7 +12,8 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/forbear/forbear/dispatcher"
+	"github.com/forbear/forbear/dispatcher/intake"
+	"github.com/forbear/forbear/dispatcher/suppress"
 	"github.com/forbear/forbear/internal/ground/logging"
 	"github.com/forbear/forbear/internal/ground/store"
 	"github.com/forbear/forbear/internal/testkit"
@@ -20,7 +21,7 @@ import (
 
 // secondIntake is another forbear instance's intake over its own connection
 // and the state st (nil: plain buckets), sharing b's fence and clock.
-func secondIntake(t *testing.T, b *bundle, st *store.State) *dispatcher.Intake {
+func secondIntake(t *testing.T, b *bundle, st *store.State) *intake.Intake {
 	t.Helper()
 	ctx := testkit.Context(t, time.Minute)
 	_, js := b.nats.Connect(t)
@@ -34,12 +35,13 @@ func secondIntake(t *testing.T, b *bundle, st *store.State) *dispatcher.Intake {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return dispatcher.NewIntake(dispatcher.IntakeOptions{State: st, EventIDs: ids, Reindex: &reindexLog{}, Fence: b.fence,
+	w := suppress.NewWriter(suppress.WriterOptions{State: st, Clock: b.clock, Log: logging.Discard()})
+	return intake.New(intake.Options{State: st, EventIDs: ids, Reindex: &reindexLog{}, Fence: b.fence, Suppressions: w,
 		Clock: b.clock, Log: logging.Discard(), AgreementPolicy: "plan"})
 }
 
-func agreementEvent(id, borrower, agreement string, loans ...string) dispatcher.Event {
-	return event(id, dispatcher.TypeAgreementActivated, map[string]any{"borrower_id": borrower, "agreement_id": agreement,
+func agreementEvent(id, borrower, agreement string, loans ...string) intake.Event {
+	return event(id, intake.TypeAgreementActivated, map[string]any{"borrower_id": borrower, "agreement_id": agreement,
 		"kind": "installment", "loan_ids": loans, "installments": []map[string]string{{"due_date": "2026-12-01", "amount": "600.00"}}})
 }
 
@@ -47,7 +49,7 @@ func TestConcurrentLoanUpdatesKeepEveryLoan(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	ctx := testkit.Context(t, 2*time.Minute)
-	if err := b.intake.Apply(ctx, []dispatcher.Event{borrowerEvent("e0", "b1")}); err != nil {
+	if err := b.intake.Apply(ctx, []intake.Event{borrowerEvent("e0", "b1")}); err != nil {
 		t.Fatal(err)
 	}
 	const loans = 30
@@ -58,7 +60,7 @@ func TestConcurrentLoanUpdatesKeepEveryLoan(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := b.intake.Apply(ctx, []dispatcher.Event{loanEvent(fmt.Sprintf("e%d", i+1), "b1", want[i])}); err != nil {
+			if err := b.intake.Apply(ctx, []intake.Event{loanEvent(fmt.Sprintf("e%d", i+1), "b1", want[i])}); err != nil {
 				t.Errorf("loan %d: %v", i, err)
 			}
 		}()
@@ -96,7 +98,7 @@ func TestUpsertThatLosesARaceKeepsBothChanges(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	ctx := testkit.Context(t, time.Minute)
-	if err := b.intake.Apply(ctx, []dispatcher.Event{borrowerEvent("e1", "b1")}); err != nil {
+	if err := b.intake.Apply(ctx, []intake.Event{borrowerEvent("e1", "b1")}); err != nil {
 		t.Fatal(err)
 	}
 	other := secondIntake(t, b, nil)
@@ -112,15 +114,15 @@ func TestUpsertThatLosesARaceKeepsBothChanges(t *testing.T) {
 	}
 	st.Borrowers = store.LeaderBacked(&overtakenRead{KeyValue: raw, meanwhile: func() {
 		// The other instance links a loan between this read and its write.
-		if err := other.Apply(ctx, []dispatcher.Event{loanEvent("e2", "b1", "l1")}); err != nil {
+		if err := other.Apply(ctx, []intake.Event{loanEvent("e2", "b1", "l1")}); err != nil {
 			t.Errorf("concurrent loan.updated: %v", err)
 		}
 	}}, js)
 	in := secondIntake(t, b, st)
 
-	renamed := event("e3", dispatcher.TypeBorrowerUpserted, map[string]string{"borrower_id": "b1", "name": "Han Meimei",
+	renamed := event("e3", intake.TypeBorrowerUpserted, map[string]string{"borrower_id": "b1", "name": "Han Meimei",
 		"locale": "zh-CN", "timezone": "Asia/Shanghai", "phone": "+8613800000002"})
-	if err := in.Apply(ctx, []dispatcher.Event{renamed}); err != nil {
+	if err := in.Apply(ctx, []intake.Event{renamed}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := b.state.Borrower(ctx, "b1")
@@ -149,7 +151,7 @@ func TestLaggingReplicaNeverLetsAStubOverwriteABorrower(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	ctx := testkit.Context(t, time.Minute)
-	if err := b.intake.Apply(ctx, []dispatcher.Event{borrowerEvent("e1", "b1"), loanEvent("e2", "b1", "l1")}); err != nil {
+	if err := b.intake.Apply(ctx, []intake.Event{borrowerEvent("e1", "b1"), loanEvent("e2", "b1", "l1")}); err != nil {
 		t.Fatal(err)
 	}
 	_, js := b.nats.Connect(t)
@@ -169,8 +171,8 @@ func TestLaggingReplicaNeverLetsAStubOverwriteABorrower(t *testing.T) {
 	}
 	in := secondIntake(t, b, st)
 
-	pay := event("e4", dispatcher.TypePaymentReceived, map[string]string{"borrower_id": "b1", "loan_id": "l1", "amount": "200.00", "remaining": "1000.00"})
-	if err := in.Apply(ctx, []dispatcher.Event{loanEvent("e3", "b1", "l2"), pay, agreementEvent("e5", "b1", "a1", "l1")}); err != nil {
+	pay := event("e4", intake.TypePaymentReceived, map[string]string{"borrower_id": "b1", "loan_id": "l1", "amount": "200.00", "remaining": "1000.00"})
+	if err := in.Apply(ctx, []intake.Event{loanEvent("e3", "b1", "l2"), pay, agreementEvent("e5", "b1", "a1", "l1")}); err != nil {
 		t.Fatalf("events on an instance whose replica lags: %v", err)
 	}
 	got, err := b.state.Borrower(ctx, "b1")
@@ -199,13 +201,13 @@ func TestRepeatedAgreementIsNotAnsweredBeforeTheOriginalsHold(t *testing.T) {
 	lease := time.Second
 	b := setupLease(t, lease)
 	ctx := testkit.Context(t, time.Minute)
-	if err := b.intake.Apply(ctx, []dispatcher.Event{borrowerEvent("e1", "b1"), loanEvent("e2", "b1", "l1")}); err != nil {
+	if err := b.intake.Apply(ctx, []intake.Event{borrowerEvent("e1", "b1"), loanEvent("e2", "b1", "l1")}); err != nil {
 		t.Fatal(err)
 	}
 	act := agreementEvent("e3", "b1", "a1", "l1")
 	original := make(chan time.Time, 1)
 	go func() {
-		if err := b.intake.Apply(ctx, []dispatcher.Event{act}); err != nil {
+		if err := b.intake.Apply(ctx, []intake.Event{act}); err != nil {
 			t.Errorf("original: %v", err)
 		}
 		original <- time.Now()
@@ -225,7 +227,7 @@ func TestRepeatedAgreementIsNotAnsweredBeforeTheOriginalsHold(t *testing.T) {
 	}
 	// A retry of the same event (the caller timed out, say) while the
 	// original is in its hold.
-	if err := secondIntake(t, b, nil).Apply(ctx, []dispatcher.Event{act}); err != nil {
+	if err := secondIntake(t, b, nil).Apply(ctx, []intake.Event{act}); err != nil {
 		t.Fatal(err)
 	}
 	repeatAnswered := time.Now()
@@ -240,19 +242,19 @@ func TestBatchFailureAnswersAfterHoldingWhatWasApplied(t *testing.T) {
 	lease := 500 * time.Millisecond
 	b := setupLease(t, lease)
 	ctx := testkit.Context(t, time.Minute)
-	if err := b.intake.Apply(ctx, []dispatcher.Event{borrowerEvent("e1", "b1"), loanEvent("e2", "b1", "l1")}); err != nil {
+	if err := b.intake.Apply(ctx, []intake.Event{borrowerEvent("e1", "b1"), loanEvent("e2", "b1", "l1")}); err != nil {
 		t.Fatal(err)
 	}
-	unknown := event("e4", dispatcher.TypePaymentReceived, map[string]string{"borrower_id": "b1", "loan_id": "nope", "amount": "1", "remaining": "0"})
+	unknown := event("e4", intake.TypePaymentReceived, map[string]string{"borrower_id": "b1", "loan_id": "nope", "amount": "1", "remaining": "0"})
 	start := time.Now()
-	err := b.intake.Apply(ctx, []dispatcher.Event{agreementEvent("e3", "b1", "a1", "l1"), unknown, loanEvent("e5", "b1", "l5")})
+	err := b.intake.Apply(ctx, []intake.Event{agreementEvent("e3", "b1", "a1", "l1"), unknown, loanEvent("e5", "b1", "l5")})
 	took := time.Since(start)
 
-	var be *dispatcher.BatchError
+	var be *intake.BatchError
 	if !errors.As(err, &be) || be.Index != 1 {
 		t.Fatalf("err = %v, want a BatchError at index 1", err)
 	}
-	var fe *dispatcher.FieldError
+	var fe *intake.FieldError
 	if !errors.As(err, &fe) || fe.Code != "not_found" || fe.Field != "[1].data.loan_id" {
 		t.Fatalf("err = %v, want not_found on [1].data.loan_id", err)
 	}
@@ -276,7 +278,7 @@ func TestNATSEventThatSuppressesIsHeldBeforeItsAck(t *testing.T) {
 	lease := 500 * time.Millisecond
 	b := setupLease(t, lease)
 	ctx := testkit.Context(t, time.Minute)
-	if err := b.intake.Apply(ctx, []dispatcher.Event{borrowerEvent("e1", "b1"), loanEvent("e2", "b1", "l1")}); err != nil {
+	if err := b.intake.Apply(ctx, []intake.Event{borrowerEvent("e1", "b1"), loanEvent("e2", "b1", "l1")}); err != nil {
 		t.Fatal(err)
 	}
 	stop, err := b.intake.ConsumeEvents(ctx, b.nats.JS)
@@ -288,7 +290,7 @@ func TestNATSEventThatSuppressesIsHeldBeforeItsAck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ack, err := b.nats.JS.Publish(ctx, store.EventsPrefix+dispatcher.TypeAgreementActivated, data)
+	ack, err := b.nats.JS.Publish(ctx, store.EventsPrefix+intake.TypeAgreementActivated, data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -297,7 +299,7 @@ func TestNATSEventThatSuppressesIsHeldBeforeItsAck(t *testing.T) {
 		return err == nil && len(sup.Holds) == 1
 	})
 	written := time.Now()
-	cons, err := b.nats.JS.Consumer(ctx, store.EventsStream, dispatcher.IntakeConsumer)
+	cons, err := b.nats.JS.Consumer(ctx, store.EventsStream, intake.Consumer)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package dispatcher_test
+package intake_test
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/forbear/forbear/dispatcher"
+	"github.com/forbear/forbear/dispatcher/intake"
 	"github.com/forbear/forbear/internal/ground/store"
 	"github.com/forbear/forbear/internal/testkit"
 )
@@ -65,7 +65,7 @@ func TestParseHTTPEventsBinaryMode(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			events, err := dispatcher.ParseHTTPEvents(tt.header, []byte(tt.body))
+			events, err := intake.ParseHTTPEvents(tt.header, []byte(tt.body))
 			if tt.wantField == "" {
 				if err != nil || len(events) != 1 || events[0].ID != tt.wantID {
 					t.Fatalf("= %+v, %v; want one event %q", events, err, tt.wantID)
@@ -75,7 +75,7 @@ func TestParseHTTPEventsBinaryMode(t *testing.T) {
 				}
 				return
 			}
-			var fe *dispatcher.FieldError
+			var fe *intake.FieldError
 			if !errors.As(err, &fe) || fe.Field != tt.wantField {
 				t.Fatalf("err = %v, want a FieldError naming %q", err, tt.wantField)
 			}
@@ -105,7 +105,7 @@ func TestNATSEventsFromTheCloudEventsSDK(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	sender, err := cejs.NewSenderFromConn(b.nats.Conn, store.EventsStream, store.EventsPrefix+dispatcher.TypeBorrowerUpserted, nil)
+	sender, err := cejs.NewSenderFromConn(b.nats.Conn, store.EventsStream, store.EventsPrefix+intake.TypeBorrowerUpserted, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +125,7 @@ func TestNATSEventsFromTheCloudEventsSDK(t *testing.T) {
 		ev := cloudevents.NewEvent()
 		ev.SetID("nats-" + mode.name)
 		ev.SetSource("backend")
-		ev.SetType(dispatcher.TypeBorrowerUpserted)
+		ev.SetType(intake.TypeBorrowerUpserted)
 		ev.SetTime(time.Now())
 		if err := ev.SetData(cloudevents.ApplicationJSON, map[string]string{"borrower_id": borrower, "name": "Li Lei", "phone": "+8613800000001"}); err != nil {
 			t.Fatal(err)
@@ -150,10 +150,10 @@ func TestNATSEventsFromTheCloudEventsSDK(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bad := nats.NewMsg(store.EventsPrefix + dispatcher.TypeBorrowerUpserted)
+	bad := nats.NewMsg(store.EventsPrefix + intake.TypeBorrowerUpserted)
 	bad.Header.Set("ce-specversion", "1.0")
 	bad.Header.Set("ce-source", "backend")
-	bad.Header.Set("ce-type", dispatcher.TypeBorrowerUpserted)
+	bad.Header.Set("ce-type", intake.TypeBorrowerUpserted)
 	bad.Data = []byte(`{"borrower_id":"nobody"}`)
 	if _, err := b.nats.JS.PublishMsg(ctx, bad); err != nil {
 		t.Fatal(err)
@@ -162,8 +162,8 @@ func TestNATSEventsFromTheCloudEventsSDK(t *testing.T) {
 	if err != nil {
 		t.Fatalf("no DLQ message: %v", err)
 	}
-	if got := m.Headers().Get(dispatcher.HeaderDLQField); got != "ce-id" {
-		t.Fatalf("DLQ field header = %q, want ce-id (reason %q)", got, m.Headers().Get(dispatcher.HeaderDLQReason))
+	if got := m.Headers().Get(intake.HeaderDLQField); got != "ce-id" {
+		t.Fatalf("DLQ field header = %q, want ce-id (reason %q)", got, m.Headers().Get(intake.HeaderDLQReason))
 	}
 	if got := m.Headers().Get("ce-source"); got != "backend" {
 		t.Fatalf("DLQ message lost the event's ce- headers: ce-source = %q", got)

@@ -1,4 +1,4 @@
-package dispatcher
+package suppress
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package dispatcher
+package intake
 
 import (
 	"context"
@@ -27,7 +27,7 @@ func (in *Intake) activate(ctx context.Context, d AgreementData, by string) erro
 	}
 	// The hold goes first: from its write on, no collection reminder for
 	// these loans passes a fence.
-	if err := in.updateSuppressions(ctx, d.BorrowerID, by, func(s *domain.Suppressions) error {
+	if err := in.suppressions.Update(ctx, d.BorrowerID, by, func(s *domain.Suppressions) error {
 		s.Holds = slices.DeleteFunc(s.Holds, func(h domain.Hold) bool { return h.AgreementID == d.AgreementID })
 		if len(s.Holds) >= MaxActiveAgreements {
 			return limitReached("data.agreement_id", "borrower %s already has %d active agreements, the most forbear keeps",
@@ -106,7 +106,7 @@ func (in *Intake) endAgreement(ctx context.Context, typ string, d AgreementEndDa
 	if err != nil {
 		return err
 	}
-	if err := in.updateSuppressions(ctx, d.BorrowerID, by, func(s *domain.Suppressions) error {
+	if err := in.suppressions.Update(ctx, d.BorrowerID, by, func(s *domain.Suppressions) error {
 		s.Holds = slices.DeleteFunc(s.Holds, func(h domain.Hold) bool { return h.AgreementID == d.AgreementID })
 		return nil
 	}); err != nil {

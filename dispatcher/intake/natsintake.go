@@ -1,4 +1,4 @@
-package dispatcher
+package intake
 
 import (
 	"context"
@@ -13,8 +13,8 @@ import (
 	"github.com/forbear/forbear/internal/ground/store"
 )
 
-// IntakeConsumer is the durable consumer of forbear.events.>.
-const IntakeConsumer = "forbear-intake"
+// Consumer is the durable consumer of forbear.events.>.
+const Consumer = "forbear-intake"
 
 // DLQ headers on forbear.dlq.events.
 const (
@@ -29,7 +29,7 @@ const (
 // one is retried.
 func (in *Intake) ConsumeEvents(ctx context.Context, js jetstream.JetStream) (stop func(), err error) {
 	cons, err := js.CreateOrUpdateConsumer(ctx, store.EventsStream, jetstream.ConsumerConfig{
-		Durable:       IntakeConsumer,
+		Durable:       Consumer,
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       30 * time.Second,
 		MaxAckPending: 1, // applied in order

@@ -1,4 +1,4 @@
-package dispatcher_test
+package suppress_test
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/forbear/forbear/dispatcher"
+	"github.com/forbear/forbear/dispatcher/suppress"
 	"github.com/forbear/forbear/internal/ground/logging"
 	"github.com/forbear/forbear/internal/ground/store"
 	"github.com/forbear/forbear/internal/testkit"
@@ -20,7 +20,7 @@ import (
 // kept busy by writers on another connection, as the workers' traffic
 // would. Run it with -benchtime to taste, e.g.
 //
-//	go test -run '^$' -bench FenceCheck -benchtime 20000x ./dispatcher/
+//	go test -run '^$' -bench FenceCheck -benchtime 20000x ./dispatcher/suppress/
 func BenchmarkFenceCheck(b *testing.B) {
 	for _, busy := range []bool{false, true} {
 		b.Run(fmt.Sprintf("busy=%v", busy), func(b *testing.B) {
@@ -33,7 +33,7 @@ func BenchmarkFenceCheck(b *testing.B) {
 			rounds := atomic.Int64{}
 			var mu sync.Mutex
 			var waits []time.Duration
-			f := dispatcher.NewFence(st, dispatcher.FenceOptions{Instance: "bench", Log: logging.Discard(),
+			f := suppress.NewFence(st, suppress.FenceOptions{Instance: "bench", Log: logging.Discard(),
 				Observe:      func(time.Duration) { rounds.Add(1) },
 				ObserveCheck: func(d time.Duration) { mu.Lock(); waits = append(waits, d); mu.Unlock() }})
 			if err := f.Start(ctx); err != nil {

@@ -1,4 +1,4 @@
-package dispatcher_test
+package intake_test
 
 import (
 	"errors"
@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/forbear/forbear/dispatcher"
+	"github.com/forbear/forbear/dispatcher/intake"
 	"github.com/forbear/forbear/internal/ground/domain"
 	"github.com/forbear/forbear/internal/testkit"
 )
@@ -53,14 +53,14 @@ func TestParseConsentAndPhoneFacts(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := dispatcher.ParseEvents([]byte(tt.body))
+			_, err := intake.ParseEvents([]byte(tt.body))
 			if tt.wantField == "" {
 				if err != nil {
 					t.Fatalf("unexpected error: %v", err)
 				}
 				return
 			}
-			var fe *dispatcher.FieldError
+			var fe *intake.FieldError
 			if !errors.As(err, &fe) || fe.Field != tt.wantField || fe.Code != "invalid_field" {
 				t.Fatalf("err = %v, want an invalid_field error on %q", err, tt.wantField)
 			}
@@ -78,13 +78,13 @@ func TestConsentIsKeptOnTheBorrower(t *testing.T) {
 	ctx := testkit.Context(t, time.Minute)
 	now := b.clock.Now()
 	evTime := now.Add(-2 * time.Hour)
-	withTime := event("c2", dispatcher.TypeBorrowerConsented, map[string]string{"borrower_id": "b1", "channel": "sms"})
+	withTime := event("c2", intake.TypeBorrowerConsented, map[string]string{"borrower_id": "b1", "channel": "sms"})
 	withTime.Time = &evTime
-	events := []dispatcher.Event{
+	events := []intake.Event{
 		borrowerEvent("u1", "b1"),
-		event("c1", dispatcher.TypeBorrowerConsented, map[string]string{"borrower_id": "b1", "channel": "voice", "at": "2026-11-19T09:00:00+08:00"}),
+		event("c1", intake.TypeBorrowerConsented, map[string]string{"borrower_id": "b1", "channel": "voice", "at": "2026-11-19T09:00:00+08:00"}),
 		withTime,
-		event("c3", dispatcher.TypeBorrowerConsented, map[string]string{"borrower_id": "b1", "channel": "voice"}),
+		event("c3", intake.TypeBorrowerConsented, map[string]string{"borrower_id": "b1", "channel": "voice"}),
 	}
 	if err := b.intake.Apply(ctx, events); err != nil {
 		t.Fatal(err)
@@ -111,20 +111,20 @@ func TestConsentIsKeptOnTheBorrower(t *testing.T) {
 	}
 
 	// From the future: refused, naming the field, nothing stored.
-	future := event("c4", dispatcher.TypeBorrowerConsented, map[string]string{"borrower_id": "b1", "channel": "voice", "at": now.Add(time.Hour).Format(time.RFC3339)})
-	var fe *dispatcher.FieldError
-	if err := b.intake.Apply(ctx, []dispatcher.Event{future}); !errors.As(err, &fe) || fe.Field != "data.at" {
+	future := event("c4", intake.TypeBorrowerConsented, map[string]string{"borrower_id": "b1", "channel": "voice", "at": now.Add(time.Hour).Format(time.RFC3339)})
+	var fe *intake.FieldError
+	if err := b.intake.Apply(ctx, []intake.Event{future}); !errors.As(err, &fe) || fe.Field != "data.at" {
 		t.Fatalf("future consent: %v, want a field error on data.at", err)
 	}
-	futureEvent := event("c5", dispatcher.TypeBorrowerConsented, map[string]string{"borrower_id": "b1", "channel": "voice"})
+	futureEvent := event("c5", intake.TypeBorrowerConsented, map[string]string{"borrower_id": "b1", "channel": "voice"})
 	later := now.Add(time.Hour)
 	futureEvent.Time = &later
-	if err := b.intake.Apply(ctx, []dispatcher.Event{futureEvent}); !errors.As(err, &fe) || fe.Field != "time" {
+	if err := b.intake.Apply(ctx, []intake.Event{futureEvent}); !errors.As(err, &fe) || fe.Field != "time" {
 		t.Fatalf("consent in an event from the future: %v, want a field error on time", err)
 	}
 
 	// Before the borrower: kept on a stub, the profile added later.
-	if err := b.intake.Apply(ctx, []dispatcher.Event{event("c6", dispatcher.TypeBorrowerConsented, map[string]string{"borrower_id": "b2", "channel": "voice"}),
+	if err := b.intake.Apply(ctx, []intake.Event{event("c6", intake.TypeBorrowerConsented, map[string]string{"borrower_id": "b2", "channel": "voice"}),
 		borrowerEvent("u2", "b2")}); err != nil {
 		t.Fatal(err)
 	}
@@ -133,9 +133,9 @@ func TestConsentIsKeptOnTheBorrower(t *testing.T) {
 	}
 
 	// Bounded: many consents keep the newest domain.MaxConsents.
-	var many []dispatcher.Event
+	var many []intake.Event
 	for i := range domain.MaxConsents + 5 {
-		many = append(many, event(fmt.Sprint("m", i), dispatcher.TypeBorrowerConsented, map[string]string{
+		many = append(many, event(fmt.Sprint("m", i), intake.TypeBorrowerConsented, map[string]string{
 			"borrower_id": "b3", "channel": "voice", "at": now.Add(-time.Duration(40-i) * time.Hour).Format(time.RFC3339)}))
 	}
 	if err := b.intake.Apply(ctx, many); err != nil {
@@ -159,15 +159,15 @@ func TestPhoneCheckStaysWithTheNumber(t *testing.T) {
 	b := setup(t)
 	ctx := testkit.Context(t, time.Minute)
 	now := b.clock.Now()
-	upsert := func(id, phone string, extra map[string]string) dispatcher.Event {
+	upsert := func(id, phone string, extra map[string]string) intake.Event {
 		d := map[string]string{"borrower_id": "b1", "name": "Ann", "locale": "en-US", "timezone": "America/New_York", "phone": phone}
 		for k, v := range extra {
 			d[k] = v
 		}
-		return event(id, dispatcher.TypeBorrowerUpserted, d)
+		return event(id, intake.TypeBorrowerUpserted, d)
 	}
 	checkedAt := now.Add(-24 * time.Hour).UTC()
-	apply := func(evs ...dispatcher.Event) domain.Borrower {
+	apply := func(evs ...intake.Event) domain.Borrower {
 		t.Helper()
 		if err := b.intake.Apply(ctx, evs); err != nil {
 			t.Fatal(err)
@@ -179,8 +179,8 @@ func TestPhoneCheckStaysWithTheNumber(t *testing.T) {
 		return got
 	}
 	got := apply(upsert("u1", "+12125550100", map[string]string{"phone_kind": "mobile", "phone_checked_at": checkedAt.Format(time.RFC3339), "phone_check": "reassigned_number_check"}),
-		event("c1", dispatcher.TypeBorrowerConsented, map[string]string{"borrower_id": "b1", "channel": "sms"}),
-		event("c2", dispatcher.TypeBorrowerConsented, map[string]string{"borrower_id": "b1", "channel": "voice"}))
+		event("c1", intake.TypeBorrowerConsented, map[string]string{"borrower_id": "b1", "channel": "sms"}),
+		event("c2", intake.TypeBorrowerConsented, map[string]string{"borrower_id": "b1", "channel": "voice"}))
 	if got.PhoneCheckedAt == nil || !got.PhoneCheckedAt.Equal(checkedAt) || got.PhoneCheck != domain.PhoneCheckReassigned || got.PhoneKind != domain.PhoneMobile {
 		t.Fatalf("after the first upsert: %+v", got)
 	}
@@ -192,8 +192,8 @@ func TestPhoneCheckStaysWithTheNumber(t *testing.T) {
 	if got.PhoneCheckedAt != nil || got.PhoneCheck != "" || len(got.Consents) != 1 || got.Consents[0].Channel != domain.Voice {
 		t.Fatalf("new number: %+v; want no check and only the consent to calls", got)
 	}
-	var fe *dispatcher.FieldError
-	err := b.intake.Apply(ctx, []dispatcher.Event{upsert("u4", "+12125550199", map[string]string{"phone_checked_at": now.Add(time.Hour).Format(time.RFC3339), "phone_check": "consent"})})
+	var fe *intake.FieldError
+	err := b.intake.Apply(ctx, []intake.Event{upsert("u4", "+12125550199", map[string]string{"phone_checked_at": now.Add(time.Hour).Format(time.RFC3339), "phone_check": "consent"})})
 	if !errors.As(err, &fe) || fe.Field != "data.phone_checked_at" {
 		t.Fatalf("check from the future: %v, want a field error on data.phone_checked_at", err)
 	}

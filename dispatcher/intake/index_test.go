@@ -1,16 +1,16 @@
-package dispatcher_test
+package intake_test
 
 import (
 	"slices"
 	"testing"
 	"time"
 
-	"github.com/forbear/forbear/dispatcher"
+	"github.com/forbear/forbear/dispatcher/intake"
 	"github.com/forbear/forbear/internal/testkit"
 )
 
-func upsertWithEmail(id, borrower, email string) dispatcher.Event {
-	return event(id, dispatcher.TypeBorrowerUpserted, map[string]string{
+func upsertWithEmail(id, borrower, email string) intake.Event {
+	return event(id, intake.TypeBorrowerUpserted, map[string]string{
 		"borrower_id": borrower, "name": "Li Lei", "locale": "zh-CN", "timezone": "Asia/Shanghai",
 		"phone": "+8613800000001", "email": email})
 }
@@ -32,14 +32,14 @@ func TestUpsertKeepsTheEmailIndex(t *testing.T) {
 		slices.Sort(ids)
 		return ids
 	}
-	apply := func(ev dispatcher.Event) {
+	apply := func(ev intake.Event) {
 		t.Helper()
-		if err := b.intake.Apply(ctx, []dispatcher.Event{ev}); err != nil {
+		if err := b.intake.Apply(ctx, []intake.Event{ev}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	steps := []struct {
-		event dispatcher.Event
+		event intake.Event
 		want  map[string][]string // email looked up -> borrowers
 	}{
 		{upsertWithEmail("e1", "b1", "Li.Lei@Example.com"), map[string][]string{
