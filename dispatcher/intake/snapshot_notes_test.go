@@ -1,10 +1,10 @@
-package dispatcher_test
+package intake_test
 
 import (
 	"testing"
 	"time"
 
-	"github.com/forbear/forbear/dispatcher"
+	"github.com/forbear/forbear/dispatcher/intake"
 	"github.com/forbear/forbear/internal/ground/domain"
 	"github.com/forbear/forbear/internal/testkit"
 )
@@ -31,7 +31,7 @@ func TestIntakeNotesOnlyChangesThatCanOutdateASnapshot(t *testing.T) {
 		}
 		return *sup.Changed
 	}
-	apply := func(evs ...dispatcher.Event) {
+	apply := func(evs ...intake.Event) {
 		t.Helper()
 		if err := b.intake.Apply(ctx, evs); err != nil {
 			t.Fatal(err)
@@ -48,7 +48,7 @@ func TestIntakeNotesOnlyChangesThatCanOutdateASnapshot(t *testing.T) {
 		t.Fatalf("rewriting them as they were, hours later, noted %+v, want nothing", got)
 	}
 
-	moved := event("e5", dispatcher.TypeBorrowerUpserted, map[string]string{
+	moved := event("e5", intake.TypeBorrowerUpserted, map[string]string{
 		"borrower_id": "b1", "name": "Li Lei", "locale": "zh-CN", "timezone": "Asia/Shanghai",
 		"phone": "+8613800000002", "email": "li@example.com"})
 	apply(moved)
@@ -65,7 +65,7 @@ func TestIntakeNotesOnlyChangesThatCanOutdateASnapshot(t *testing.T) {
 		t.Fatalf("the same change again a minute later noted %+v, want a newer revision than %d", got, first.Borrower)
 	}
 
-	apply(event("e7", dispatcher.TypePaymentReceived, map[string]string{
+	apply(event("e7", intake.TypePaymentReceived, map[string]string{
 		"borrower_id": "b1", "loan_id": "l1", "amount": "100.00", "remaining": "1100.00"}))
 	if got := changed(); got.Cases == 0 {
 		t.Fatalf("a payment noted %+v, want the case's revision", got)
