@@ -96,7 +96,7 @@ func (w *Worker) load(ctx context.Context, j job) (loaded, outcome) {
 	r := j.r
 	var in loaded
 	var err error
-	if s := r.Snapshot; !w.o.Fence.Cached(r.BorrowerID).Outdates(s, r.QueuedAt, w.o.Clock.Now()) {
+	if s := r.Snapshot; !w.o.Fence.Cached(r.BorrowerID).Outdates(r, w.o.Clock.Now()) {
 		in.borrower, in.copied = *s.Borrower, true
 		if s.Case != nil {
 			in.loan = *s.Case
@@ -267,7 +267,7 @@ func (w *Worker) fence(ctx context.Context, j job, in *loaded, text Rendered) (v
 		w.noteAttempt(ctx, j, OutcomeCanceled)
 		return validUntil, w.finishRendered(ctx, j, text, domain.Suppressed, block.Reason(), in.to, "")
 	}
-	if in.copied && sup.Outdates(r.Snapshot, r.QueuedAt, w.o.Clock.Now()) {
+	if in.copied && sup.Outdates(r, w.o.Clock.Now()) {
 		w.noteAttempt(ctx, j, OutcomeCanceled)
 		return validUntil, j.retry(errSnapshotOutdated, 0)
 	}

@@ -8,7 +8,7 @@ import (
 func TestChangesOutdateOlderSnapshotsOnly(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)
-	loan := &Snapshot{Borrower: &Borrower{ID: "b"}, BorrowerRev: 10, Case: &Case{LoanID: "L"}, CaseRev: 20}
+	loan := &Snapshot{Borrower: &Borrower{ID: "b"}, BorrowerRev: 10, Case: &Case{LoanID: "L", BorrowerID: "b"}, CaseRev: 20}
 	instalment := &Snapshot{Borrower: &Borrower{ID: "b"}, BorrowerRev: 10}
 	noted := func(borrowerRev, caseRev uint64) Suppressions {
 		var s Suppressions
@@ -29,11 +29,15 @@ func TestChangesOutdateOlderSnapshotsOnly(t *testing.T) {
 		{"a case change and a snapshot without a case", noted(0, 21), instalment, now, false},
 		{"no snapshot", Suppressions{}, nil, now, true},
 		{"a snapshot without the borrower", Suppressions{}, &Snapshot{Agreement: &AgreementScope{ID: "A"}}, now, true},
+		{"a snapshot of another borrower", Suppressions{}, &Snapshot{Borrower: &Borrower{ID: "x"}}, now, true},
+		{"a snapshot of another loan", Suppressions{}, &Snapshot{Borrower: &Borrower{ID: "b"}, Case: &Case{LoanID: "M", BorrowerID: "b"}}, now, true},
+		{"a snapshot of a case of another borrower", Suppressions{}, &Snapshot{Borrower: &Borrower{ID: "b"}, Case: &Case{LoanID: "L", BorrowerID: "x"}}, now, true},
 		{"a snapshot just inside its age", Suppressions{}, loan, now.Add(-SnapshotMaxAge + time.Second), false},
 		{"a snapshot at its age", Suppressions{}, loan, now.Add(-SnapshotMaxAge), true},
 	}
 	for _, tt := range tests {
-		if got := tt.sup.Outdates(tt.snap, tt.takenAt, now); got != tt.want {
+		r := Reminder{BorrowerID: "b", LoanID: "L", QueuedAt: tt.takenAt, Snapshot: tt.snap}
+		if got := tt.sup.Outdates(r, now); got != tt.want {
 			t.Errorf("%s: Outdates = %v, want %v", tt.name, got, tt.want)
 		}
 	}

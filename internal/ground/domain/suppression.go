@@ -71,12 +71,16 @@ func (s *Suppressions) NoteChange(borrowerRev, caseRev uint64, now time.Time) {
 	s.Changed = &c
 }
 
-// Outdates reports whether a change noted in s came after snap was taken,
-// or snap, taken at takenAt, is too old to be trusted at now: either way
-// the worker reads the borrower and the case again. A nil snapshot, or one
-// without the borrower, is always outdated.
-func (s Suppressions) Outdates(snap *Snapshot, takenAt, now time.Time) bool {
-	if snap == nil || snap.Borrower == nil || now.Sub(takenAt) >= SnapshotMaxAge {
+// Outdates reports whether a change noted in s came after r's snapshot was
+// taken (when r was queued), or the snapshot is too old to be trusted at
+// now: either way the worker reads the borrower and the case again. A
+// reminder without a snapshot of its borrower, or with one of another
+// borrower or loan than its own, is always outdated.
+func (s Suppressions) Outdates(r Reminder, now time.Time) bool {
+	snap := r.Snapshot
+	if snap == nil || snap.Borrower == nil || snap.Borrower.ID != r.BorrowerID ||
+		snap.Case != nil && (snap.Case.LoanID != r.LoanID || snap.Case.BorrowerID != r.BorrowerID) ||
+		now.Sub(r.QueuedAt) >= SnapshotMaxAge {
 		return true
 	}
 	if s.Changed == nil {
