@@ -138,6 +138,15 @@ func (s Suppressions) Clone() Suppressions {
 	return out
 }
 
+// Spent reports whether s decides nothing at now or later: no mute in
+// force, no hold, no opt-out, no cease, and no change noted within
+// ChangesKeep. A spent record stops no reminder and outdates no snapshot
+// still in use, so a copy of it kept in memory (the fence's view) may go.
+func (s Suppressions) Spent(now time.Time) bool {
+	a := s.Active(now)
+	return len(a.Mutes) == 0 && len(a.Holds) == 0 && len(a.OptOuts) == 0 && a.Ceased == nil && a.Changed == nil
+}
+
 // Listed is what the borrower page and the export list: the suppressions
 // in force, without the changes noted for the worker (bookkeeping, not a
 // suppression).
