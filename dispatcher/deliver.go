@@ -42,10 +42,6 @@ type loaded struct {
 	to     string // the borrower's address on the reminder's channel
 }
 
-// errSnapshotOutdated: the fence's view holds a change to the borrower or
-// the case made after the reminder's snapshot; the redelivery reads them.
-var errSnapshotOutdated = errors.New("the borrower or the case changed after the reminder was planned; reading them again")
-
 // maxFenceRounds bounds how often one delivery fences again after its
 // fence expired between the check and the provider call.
 const maxFenceRounds = 5
@@ -268,8 +264,12 @@ func (w *Worker) fence(ctx context.Context, j job, in *loaded, text Rendered) (v
 		return validUntil, w.finishRendered(ctx, j, text, domain.Suppressed, block.Reason(), in.to, "")
 	}
 	if in.copied && sup.Outdates(r, w.o.Clock.Now()) {
+		// A change the watched view did not have yet when the reminder
+		// was loaded. This fence round put it there, so the redelivery,
+		// at once, reads the records: no failure, and no backoff.
 		w.noteAttempt(ctx, j, OutcomeCanceled)
-		return validUntil, j.retry(errSnapshotOutdated, 0)
+		j.log.Info("the borrower or the case changed after the reminder was planned; reading them again")
+		return validUntil, retryIn(0)
 	}
 	if in.unproven && !holding(sup, r.AgreementID) {
 		// The hold went after the first look: only the agreement's record

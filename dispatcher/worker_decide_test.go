@@ -160,13 +160,13 @@ func TestWorkerDecisions(t *testing.T) {
 			wantStatus: domain.Suppressed, wantReason: "case_closed:" + domain.LoanPaid,
 		},
 		{
-			name: "a snapshot only the fence's view outdates goes back to be read, with no call",
+			name: "a snapshot only the fence's view outdates goes back at once to be read, with no call",
 			prepare: func(b *decideBundle) {
 				b.snapshot(7, 9)
 				b.fence.watched = map[string]domain.Suppressions{}
 				b.fence.sup["b-1"] = domain.Suppressions{BorrowerID: "b-1", Changed: &domain.Changed{Borrower: 8, At: b.clock.Now()}}
 			},
-			delivered: 1, want: retryIn(time.Second), wantSends: 0,
+			delivered: 1, want: retryIn(0), wantSends: 0,
 			wantAttempt: OutcomeCanceled,
 		},
 		{
