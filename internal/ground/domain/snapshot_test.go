@@ -91,3 +91,27 @@ func TestSpentRecordsDecideNothing(t *testing.T) {
 		}
 	}
 }
+
+func TestExpiryKeepsRecordsThatSuppress(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)
+	var noted Suppressions
+	noted.NoteChange(1, 0, now)
+	tests := []struct {
+		name string
+		sup  Suppressions
+		want time.Duration
+	}{
+		{"empty", Suppressions{}, ChangesKeep},
+		{"a note only", noted, ChangesKeep},
+		{"a mute", Suppressions{Mutes: []Mute{{ID: "m"}}}, 0},
+		{"a hold", Suppressions{Holds: []Hold{{AgreementID: "a"}}}, 0},
+		{"an opt-out", Suppressions{OptOuts: []OptOut{{Channel: SMS}}}, 0},
+		{"ceased", Suppressions{Ceased: &now}, 0},
+	}
+	for _, tt := range tests {
+		if got := tt.sup.Expiry(); got != tt.want {
+			t.Errorf("%s: Expiry = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}

@@ -147,6 +147,19 @@ func (s Suppressions) Spent(now time.Time) bool {
 	return len(a.Mutes) == 0 && len(a.Holds) == 0 && len(a.OptOuts) == 0 && a.Ceased == nil && a.Changed == nil
 }
 
+// Expiry is how long the record s may be kept after it is written: 0
+// (until replaced) while it holds a suppression (a mute, even one that
+// has ended, is left to intake to prune), else ChangesKeep, after which
+// its note of changes outdates no snapshot and the record decides
+// nothing. A record that intake writes only to note a change, or that
+// lost its last suppression, thus goes by itself.
+func (s Suppressions) Expiry() time.Duration {
+	if len(s.Mutes) > 0 || len(s.Holds) > 0 || len(s.OptOuts) > 0 || s.Ceased != nil {
+		return 0
+	}
+	return ChangesKeep
+}
+
 // Listed is what the borrower page and the export list: the suppressions
 // in force, without the changes noted for the worker (bookkeeping, not a
 // suppression).

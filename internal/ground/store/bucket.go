@@ -146,6 +146,31 @@ func (b Bucket[T]) PutAt(ctx context.Context, key string, v T, rev uint64) (uint
 	return seq, nil
 }
 
+// putLasting is PutAt with the TTL ttl gives v (none when ttl is nil or
+// gives 0).
+func (b Bucket[T]) putLasting(ctx context.Context, key string, v T, rev uint64, ttl func(T) time.Duration) (uint64, error) {
+	d := time.Duration(0)
+	if ttl != nil {
+		d = ttl(v)
+	}
+	if d <= 0 {
+		return b.PutAt(ctx, key, v, rev)
+	}
+	lb, ok := b.kv.(*leaderBacked)
+	if !ok {
+		return 0, fmt.Errorf("store: %s/%s: a write with a TTL needs a leader-backed bucket", b.kv.Bucket(), key)
+	}
+	data, err := b.encode(key, v)
+	if err != nil {
+		return 0, err
+	}
+	seq, err := lb.putExpiring(ctx, key, data, rev, d)
+	if err != nil {
+		return 0, fmt.Errorf("store: write %s/%s at revision %d: %w", b.kv.Bucket(), key, rev, err)
+	}
+	return seq, nil
+}
+
 // Update is read-modify-write of one key with compare-and-set: change
 // gets the stored value (the zero value when the key is missing) and
 // returns whether to write; when another writer got there first it runs
@@ -153,6 +178,15 @@ func (b Bucket[T]) PutAt(ctx context.Context, key string, v T, rev uint64) (uint
 // chose not to write. See UpdateJSON for how a leader-backed bucket keeps
 // stale replicas out of the decision.
 func (b Bucket[T]) Update(ctx context.Context, key string, change func(*T) (bool, error)) (uint64, error) {
+	return b.UpdateExpiring(ctx, key, change, nil)
+}
+
+// UpdateExpiring is Update whose write lasts ttl(value written): the
+// server removes the key that long after the write unless a later write
+// replaces it (0: kept until replaced). It is for values that stop
+// mattering by themselves, so that their keys do not pile up. The bucket
+// must be leader-backed and allow per-message TTLs (LimitMarkerTTL).
+func (b Bucket[T]) UpdateExpiring(ctx context.Context, key string, change func(*T) (bool, error), ttl func(T) time.Duration) (uint64, error) {
 	kv := b.kv
 	_, backed := kv.(*leaderBacked)
 	fromLeader := false
@@ -183,7 +217,7 @@ func (b Bucket[T]) Update(ctx context.Context, key string, change func(*T) (bool
 			}
 			return 0, err
 		}
-		seq, err := b.PutAt(ctx, key, v, rev)
+		seq, err := b.putLasting(ctx, key, v, rev, ttl)
 		if err == nil {
 			return seq, nil
 		}

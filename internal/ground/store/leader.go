@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -36,6 +37,7 @@ func LeaderBacked(kv jetstream.KeyValue, js jetstream.JetStream) jetstream.KeyVa
 	bucket := kv.Bucket()
 	return &leaderBacked{
 		KeyValue: kv,
+		js:       js,
 		nc:       js.Conn(),
 		api:      apiPrefix(js) + "STREAM.MSG.GET.KV_" + bucket,
 		subject:  "$KV." + bucket + ".",
@@ -44,9 +46,27 @@ func LeaderBacked(kv jetstream.KeyValue, js jetstream.JetStream) jetstream.KeyVa
 
 type leaderBacked struct {
 	jetstream.KeyValue
+	js      jetstream.JetStream
 	nc      *nats.Conn
 	api     string // $JS.API.STREAM.MSG.GET.KV_<bucket>: answered by the stream leader
 	subject string // $KV.<bucket>.
+}
+
+// putExpiring writes data at key, only if the key's revision is rev (0:
+// only if the key does not exist or was removed), with a per-message TTL:
+// the server removes the value ttl after this write unless a later write
+// replaces it. KeyValue.Update takes no TTL, so this sends what it sends
+// (the stream's expected-last-subject-sequence check) with the TTL added.
+func (b *leaderBacked) putExpiring(ctx context.Context, key string, data []byte, rev uint64, ttl time.Duration) (uint64, error) {
+	if rev == 0 {
+		return b.Create(ctx, key, data, jetstream.KeyTTL(ttl))
+	}
+	ack, err := b.js.PublishMsg(ctx, &nats.Msg{Subject: b.subject + key, Data: data},
+		jetstream.WithExpectLastSequencePerSubject(rev), jetstream.WithMsgTTL(ttl))
+	if err != nil {
+		return 0, err
+	}
+	return ack.Sequence, nil
 }
 
 // apiPrefix is the JetStream API prefix js sends its requests under.

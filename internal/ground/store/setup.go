@@ -81,10 +81,12 @@ func Setup(ctx context.Context, js jetstream.JetStream, o Options) error {
 		switch b {
 		case TemplatesBucket:
 			cfg.History = 64
-		case DueBucket:
+		case DueBucket, SuppressionsBucket:
 			// The scheduler writes a subject's record that only keeps
-			// occurrence markers with a TTL of its own; the server keeps
-			// a marker of its expiry briefly, for watchers.
+			// occurrence markers with a TTL of its own, and a borrower's
+			// suppressions that hold only a note of changes expire too
+			// (State.UpdateSuppressions); the server keeps a marker of an
+			// expiry briefly, for watchers (the fence's).
 			cfg.LimitMarkerTTL = time.Hour
 		case EventIDsBucket, OccurrencesBucket:
 			// Markers: kept long enough to outlive any redelivery or retry.

@@ -220,9 +220,13 @@ func (s *State) Suppressions(ctx context.Context, borrowerID string) (domain.Sup
 // optimistic concurrency, retrying when another writer got there first. It
 // returns the stream sequence of the write, which is when the change took
 // effect for every fence.
+//
+// A record left with no suppression in force (a note of changes, an ended
+// mute) is written to expire after domain.ChangesKeep: the bucket, and
+// every fence's copy of it, do not grow with every borrower ever changed.
 func (s *State) UpdateSuppressions(ctx context.Context, borrowerID string, change func(*domain.Suppressions) error) (uint64, error) {
-	return UpdateJSON(ctx, s.SuppressionKV, Token(borrowerID), func(sup *domain.Suppressions) (bool, error) {
+	return Bucket[domain.Suppressions]{kv: s.SuppressionKV}.UpdateExpiring(ctx, Token(borrowerID), func(sup *domain.Suppressions) (bool, error) {
 		sup.BorrowerID = borrowerID
 		return true, change(sup)
-	})
+	}, domain.Suppressions.Expiry)
 }
