@@ -59,6 +59,10 @@ type Options struct {
 	NoHTTP bool
 	// FenceCheck, if set, receives how long each send waited for the fence.
 	FenceCheck func(time.Duration)
+	// FenceRound, if set, receives how long each fence round took (its
+	// question to the suppression stream's leader, and the wait for the
+	// watcher), beside the metric every round feeds.
+	FenceRound func(time.Duration)
 	// Version is the build's version, shown in the instance list.
 	Version string
 	// StatsInterval is how often the instance folds its delivery counts
@@ -191,7 +195,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 		return nil, err
 	}
 	a.fence = suppress.NewFence(fenceState, suppress.FenceOptions{
-		Instance: a.instance, Lease: cfg.Dispatcher.FenceLease.D(), Observe: a.metrics.Fence, ObserveCheck: o.FenceCheck,
+		Instance: a.instance, Lease: cfg.Dispatcher.FenceLease.D(), Observe: fenceRounds(a.metrics.Fence, o.FenceRound), ObserveCheck: o.FenceCheck,
 		Log: a.log.WithField("part", "fence"), Clock: o.Clock,
 	})
 	if a.templates, err = templates.Open(ctx, a.js, a.log.WithField("part", "templates"), templates.WithClock(o.Clock), templates.WithOptOutPhrases(cfg.Templates.OptOutPhrases...), templates.WithMaxSMSSegments(cfg.Templates.MaxSMSSegments), templates.WithUses(templateUses(cfg.Policies))); err != nil {
@@ -436,3 +440,12 @@ func (a *App) NATSClientURL() string {
 
 // NATSConn is the instance's NATS connection.
 func (a *App) NATSConn() *nats.Conn { return a.nc }
+
+// fenceRounds is where a fence round's duration goes: the metric, and
+// extra when set.
+func fenceRounds(metric, extra func(time.Duration)) func(time.Duration) {
+	if extra == nil {
+		return metric
+	}
+	return func(d time.Duration) { metric(d); extra(d) }
+}

@@ -74,8 +74,13 @@ type E2E struct {
 	FenceP50     time.Duration `json:"fence_p50_ns"`
 	FenceP99     time.Duration `json:"fence_p99_ns"`
 	FenceChecks  int           `json:"fence_checks"`
-	Storage      Storage       `json:"storage"`
-	PeakRSSMiB   float64       `json:"peak_rss_mib"`
+	// The rounds behind the checks: one question to the suppression
+	// stream's leader each, answering every check that joined it.
+	FenceRoundP50 time.Duration `json:"fence_round_p50_ns"`
+	FenceRoundP99 time.Duration `json:"fence_round_p99_ns"`
+	FenceRounds   int           `json:"fence_rounds"`
+	Storage       Storage       `json:"storage"`
+	PeakRSSMiB    float64       `json:"peak_rss_mib"`
 }
 
 // Latency is event in to first provider call, on an idle instance.

@@ -41,6 +41,9 @@ func TestRunSmall(t *testing.T) {
 	if res.EndToEnd.FenceChecks < reminders {
 		t.Errorf("fence checks %d, want at least one per reminder (%d)", res.EndToEnd.FenceChecks, reminders)
 	}
+	if e := res.EndToEnd; e.FenceRounds < 1 || e.FenceRounds > e.FenceChecks || e.FenceRoundP50 <= 0 {
+		t.Errorf("fence rounds %d (p50 %v) for %d checks, want between one and one per check", e.FenceRounds, e.FenceRoundP50, e.FenceChecks)
+	}
 
 	st := res.EndToEnd.Storage
 	positive("writes per reminder", st.WritesPerReminder)

@@ -70,9 +70,10 @@ func endToEnd(ctx context.Context, dir string, n int, profile io.Writer) (E2E, e
 	var res E2E
 	cfg := benchConfig(dir)
 	var mu sync.Mutex
-	var checks []time.Duration
+	var checks, rounds []time.Duration
 	a, err := app.New(ctx, cfg, app.Options{Log: quietLogger(), NoScheduler: true, NoHTTP: true, Instance: "bench",
-		FenceCheck: func(d time.Duration) { mu.Lock(); checks = append(checks, d); mu.Unlock() }})
+		FenceCheck: func(d time.Duration) { mu.Lock(); checks = append(checks, d); mu.Unlock() },
+		FenceRound: func(d time.Duration) { mu.Lock(); rounds = append(rounds, d); mu.Unlock() }})
 	if err != nil {
 		return res, err
 	}
@@ -147,8 +148,9 @@ func endToEnd(ctx context.Context, dir string, n int, profile io.Writer) (E2E, e
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	res.FenceChecks = len(checks)
+	res.FenceChecks, res.FenceRounds = len(checks), len(rounds)
 	res.FenceP50, res.FenceP99 = percentile(checks, 0.50), percentile(checks, 0.99)
+	res.FenceRoundP50, res.FenceRoundP99 = percentile(rounds, 0.50), percentile(rounds, 0.99)
 	return res, nil
 }
 

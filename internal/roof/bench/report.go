@@ -24,6 +24,10 @@ func printEndToEnd(w io.Writer, r *Result) {
 		e.PerSec, short(e.Elapsed), short(e.SweepPublish))
 	fmt.Fprintf(w, "ratio forbear/raw: %.2fx\n", r.Ratio)
 	fmt.Fprintf(w, "fence wait per send: p50 %v  p99 %v  (%d checks)\n", short(e.FenceP50), short(e.FenceP99), e.FenceChecks)
+	if e.FenceRounds > 0 {
+		fmt.Fprintf(w, "  its rounds (one question to the suppression stream's leader each): p50 %v  p99 %v  (%d rounds, %.1f checks a round)\n",
+			short(e.FenceRoundP50), short(e.FenceRoundP99), e.FenceRounds, float64(e.FenceChecks)/float64(e.FenceRounds))
+	}
 	printStorage(w, e.Storage)
 }
 
