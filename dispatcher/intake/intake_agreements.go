@@ -62,23 +62,19 @@ func (in *Intake) activate(ctx context.Context, d AgreementData, by string) erro
 // yet is left alone (the hold covers it when it arrives), and so is a case
 // that another agreement took over.
 func (in *Intake) setCaseAgreement(ctx context.Context, loanID, borrowerID, from, to string) error {
-	changed := false
-	rev, err := in.state.UpdateCase(ctx, loanID, func(c *domain.Case) (bool, error) {
+	now := in.clock.Now()
+	rev, err := in.updateCase(ctx, borrowerID, loanID, now, func(c *domain.Case) (bool, error) {
 		if c.LoanID == "" || c.BorrowerID != borrowerID || from != "" && c.AgreementID != from || c.AgreementID == to {
 			return false, nil
 		}
 		c.AgreementID = to
-		c.Updated = in.clock.Now()
-		changed = true
+		c.Updated = now
 		return true, nil
 	})
-	if err != nil || !changed {
+	if err != nil || rev == 0 {
 		// A retry that finds the case moved already notes nothing: the
 		// worker decides nothing on a case's agreement (the hold in the
 		// suppressions does), so a snapshot that misses it sends the same.
-		return err
-	}
-	if err := in.noteChange(ctx, borrowerID, 0, rev); err != nil {
 		return err
 	}
 	return in.reindex.Reindex(ctx, KindLoan, loanID)

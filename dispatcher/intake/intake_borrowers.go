@@ -13,25 +13,17 @@ import (
 func (in *Intake) upsertBorrower(ctx context.Context, d BorrowerData) error {
 	var oldPhone, oldEmail string
 	var loans []string
-	note := false
 	now := in.clock.Now()
-	rev, err := in.state.UpdateBorrower(ctx, d.BorrowerID, func(b *domain.Borrower) (bool, error) {
+	_, err := in.updateBorrower(ctx, d.BorrowerID, now, func(b *domain.Borrower) (bool, error) {
 		oldPhone, oldEmail, loans = b.Phone, b.Email, b.LoanIDs
-		existed, before, prevUpdated := b.ID != "", borrowerContent(*b), b.Updated
 		if err := d.ApplyTo(b, now); err != nil {
 			return false, err
 		}
 		b.Updated = now
-		note = existed && mustNote(before, borrowerContent(*b), prevUpdated, now)
 		return true, nil
 	})
 	if err != nil {
 		return err
-	}
-	if note {
-		if err := in.noteChange(ctx, d.BorrowerID, rev, 0); err != nil {
-			return err
-		}
 	}
 	// The new number and address are indexed even when they are not new:
 	// an earlier attempt of this event may have stored the borrower and
@@ -110,18 +102,12 @@ func (in *Intake) consent(ctx context.Context, d ConsentData, evTime *time.Time)
 		return invalid(field, "is in the future (%s): a consent counts from when it was given", at.Format(time.RFC3339))
 	}
 	c := domain.Consent{Channel: domain.Channel(d.Channel), At: at.UTC()}
-	note := false
-	rev, err := in.state.UpdateBorrower(ctx, d.BorrowerID, func(b *domain.Borrower) (bool, error) {
-		existed, before, prevUpdated := b.ID != "", borrowerContent(*b), b.Updated
+	_, err := in.updateBorrower(ctx, d.BorrowerID, now, func(b *domain.Borrower) (bool, error) {
 		b.Consents = AddConsent(b.Consents, c, now)
 		b.Updated = now
-		note = existed && mustNote(before, borrowerContent(*b), prevUpdated, now)
 		return true, nil
 	})
-	if err != nil || !note {
-		return err
-	}
-	return in.noteChange(ctx, d.BorrowerID, rev, 0)
+	return err
 }
 
 // AddConsent adds c to a borrower's consents as intake stores

@@ -1,13 +1,10 @@
 package intake
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/forbear/forbear/internal/ground/domain"
 	"github.com/forbear/forbear/internal/ground/store"
@@ -55,24 +52,16 @@ func (in *Intake) updateLoan(ctx context.Context, d LoanData) error {
 	if err != nil {
 		return err
 	}
-	note := false
-	rev, err := in.state.UpdateCase(ctx, d.LoanID, func(c *domain.Case) (bool, error) {
+	_, err = in.updateCase(ctx, d.BorrowerID, d.LoanID, now, func(c *domain.Case) (bool, error) {
 		if c.LoanID != "" && c.BorrowerID != d.BorrowerID {
 			return false, invalid("data.borrower_id", "loan %s belongs to another borrower", short(d.LoanID))
 		}
-		existed, before, prevUpdated := c.LoanID != "", caseContent(*c), c.Updated
 		c.BorrowerID, c.DueDate, c.AmountDue = d.BorrowerID, d.DueDate, d.AmountDue
 		c.Currency, c.Status, c.Policy, c.Updated = d.Currency, d.Status, d.Policy, now
-		note = existed && mustNote(before, caseContent(*c), prevUpdated, now)
 		return true, nil
 	})
 	if err != nil {
 		return err
-	}
-	if note {
-		if err := in.noteChange(ctx, d.BorrowerID, 0, rev); err != nil {
-			return err
-		}
 	}
 	return in.reindex.Reindex(ctx, KindLoan, d.LoanID)
 }
@@ -80,73 +69,24 @@ func (in *Intake) updateLoan(ctx context.Context, d LoanData) error {
 // payment applies payment.received; nothing left to pay closes the case.
 func (in *Intake) payment(ctx context.Context, d PaymentData) error {
 	now := in.clock.Now()
-	note := false
-	rev, err := in.state.UpdateCase(ctx, d.LoanID, func(c *domain.Case) (bool, error) {
+	_, err := in.updateCase(ctx, d.BorrowerID, d.LoanID, now, func(c *domain.Case) (bool, error) {
 		if c.LoanID == "" {
 			return false, notFound("data.loan_id", "unknown loan %s", short(d.LoanID))
 		}
 		if c.BorrowerID != d.BorrowerID {
 			return false, invalid("data.borrower_id", "loan %s belongs to another borrower", short(d.LoanID))
 		}
-		before, prevUpdated := caseContent(*c), c.Updated
 		c.AmountDue = d.Remaining
 		if isZero(d.Remaining) {
 			c.Status = domain.LoanPaid
 		}
 		c.Updated = now
-		note = mustNote(before, caseContent(*c), prevUpdated, now)
 		return true, nil
 	})
 	if err != nil {
 		return err
 	}
-	if note {
-		if err := in.noteChange(ctx, d.BorrowerID, 0, rev); err != nil {
-			return err
-		}
-	}
 	return in.reindex.Reindex(ctx, KindLoan, d.LoanID)
-}
-
-// noteChange notes in the borrower's suppressions that its record
-// (borrowerRev) or one of its cases (caseRev) changed after it was
-// created, so that a reminder whose snapshot is older reads them again
-// (domain.Suppressions.Outdates). It runs after the record's write and
-// before the event is acknowledged: a send fenced after the
-// acknowledgement sees it. A change that fails here fails the event,
-// whose retry writes the record again and notes the change then.
-func (in *Intake) noteChange(ctx context.Context, borrowerID string, borrowerRev, caseRev uint64) error {
-	now := in.clock.Now()
-	return in.suppressions.Update(ctx, borrowerID, "", func(s *domain.Suppressions) error {
-		s.NoteChange(borrowerRev, caseRev, now)
-		return nil
-	})
-}
-
-// mustNote reports whether a write of a record that existed, from before
-// to after (as borrowerContent or caseContent give them), must be noted
-// (noteChange): its content changed, or it was last written (prevUpdated)
-// so recently that this may be the retry of a change whose note failed. A
-// record rewritten as it was long after its last write outdates no
-// snapshot still in use (domain.SnapshotMaxAge, doubled for clock skew
-// between instances), and noting it would give every borrower of a
-// backend that resends its whole book a suppressions record.
-func mustNote(before, after []byte, prevUpdated, now time.Time) bool {
-	return !bytes.Equal(before, after) || now.Sub(prevUpdated) < 2*domain.SnapshotMaxAge
-}
-
-// borrowerContent is what a snapshot copies of b, encoded for comparing.
-func borrowerContent(b domain.Borrower) []byte {
-	b.Updated = time.Time{}
-	data, _ := json.Marshal(domain.SnapshotBorrower(b))
-	return data
-}
-
-// caseContent is c without its time of update, encoded for comparing.
-func caseContent(c domain.Case) []byte {
-	c.Updated = time.Time{}
-	data, _ := json.Marshal(c)
-	return data
 }
 
 // isZero reports whether a decimal string is zero.

@@ -37,7 +37,6 @@ const roundsInFlight = 2
 // wait until the watcher has applied what the answer names) serves every
 // question that arrived before the round started.
 type Fence struct {
-	clock  clock.Clock
 	state  *store.State
 	kv     jetstream.KeyValue
 	marker string
@@ -102,9 +101,6 @@ type FenceOptions struct {
 	// send pays for the fence).
 	ObserveCheck func(time.Duration)
 	Log          *logrus.Entry
-	// Clock tells when a cached record is spent (see prune); the wall
-	// clock when nil.
-	Clock clock.Clock
 }
 
 // NewFence returns a fence over the suppression bucket. Start must run
@@ -119,11 +115,7 @@ func NewFence(state *store.State, o FenceOptions) *Fence {
 	if o.ObserveCheck == nil {
 		o.ObserveCheck = func(time.Duration) {}
 	}
-	if o.Clock == nil {
-		o.Clock = clock.Real{}
-	}
 	f := &Fence{
-		clock:   o.Clock,
 		state:   state,
 		kv:      state.SuppressionKV,
 		marker:  markerPrefix + store.Token(o.Instance),
@@ -174,12 +166,8 @@ func (f *Fence) watch(ctx context.Context) (jetstream.KeyWatcher, error) {
 func (f *Fence) watchLoop(ctx context.Context, w jetstream.KeyWatcher) {
 	restart := time.NewTicker(time.Second)
 	defer restart.Stop()
-	prune := time.NewTicker(pruneEvery)
-	defer prune.Stop()
 	for {
 		select {
-		case <-prune.C:
-			f.prune(f.clock.Now())
 		case <-ctx.Done():
 			_ = w.Stop()
 			return
@@ -199,27 +187,6 @@ func (f *Fence) watchLoop(ctx context.Context, w jetstream.KeyWatcher) {
 			if stale {
 				w = f.rewatch(ctx, w)
 			}
-		}
-	}
-}
-
-// pruneEvery is how often the cache drops the records that are spent.
-const pruneEvery = 10 * time.Minute
-
-// prune drops from the cache the records that decide nothing at now or
-// later (domain.Suppressions.Spent): ended mutes, and the notes of
-// changes older than domain.ChangesKeep that intake leaves in the records
-// of borrowers with no suppression. The bucket keeps such a record until
-// its next change, but the copy in memory would otherwise grow with
-// every borrower ever changed. A missing key reads as no suppressions,
-// which decides the same as a spent record; the key's next revision puts
-// it back.
-func (f *Fence) prune(now time.Time) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for key, sup := range f.cache {
-		if sup.Spent(now) {
-			delete(f.cache, key)
 		}
 	}
 }

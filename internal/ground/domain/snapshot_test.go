@@ -61,37 +61,6 @@ func TestNoteChangeKeepsTheHighestRevisions(t *testing.T) {
 	}
 }
 
-func TestSpentRecordsDecideNothing(t *testing.T) {
-	t.Parallel()
-	now := time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)
-	past, future := now.Add(-time.Minute), now.Add(time.Minute)
-	noted := func(at time.Time) Suppressions {
-		var s Suppressions
-		s.NoteChange(1, 0, at)
-		return s
-	}
-	tests := []struct {
-		name string
-		sup  Suppressions
-		want bool
-	}{
-		{"empty", Suppressions{}, true},
-		{"a mute that ended", Suppressions{Mutes: []Mute{{ID: "m", Until: &past}}}, true},
-		{"a change noted longer ago than kept", noted(now.Add(-ChangesKeep - time.Second)), true},
-		{"a mute in force", Suppressions{Mutes: []Mute{{ID: "m", Until: &future}}}, false},
-		{"a mute without end", Suppressions{Mutes: []Mute{{ID: "m"}}}, false},
-		{"a hold", Suppressions{Holds: []Hold{{AgreementID: "a"}}}, false},
-		{"an opt-out", Suppressions{OptOuts: []OptOut{{Channel: SMS}}}, false},
-		{"ceased", Suppressions{Ceased: &past}, false},
-		{"a change noted recently", noted(now.Add(-time.Hour)), false},
-	}
-	for _, tt := range tests {
-		if got := tt.sup.Spent(now); got != tt.want {
-			t.Errorf("%s: Spent = %v, want %v", tt.name, got, tt.want)
-		}
-	}
-}
-
 func TestExpiryKeepsRecordsThatSuppress(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)

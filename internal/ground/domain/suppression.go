@@ -138,15 +138,6 @@ func (s Suppressions) Clone() Suppressions {
 	return out
 }
 
-// Spent reports whether s decides nothing at now or later: no mute in
-// force, no hold, no opt-out, no cease, and no change noted within
-// ChangesKeep. A spent record stops no reminder and outdates no snapshot
-// still in use, so a copy of it kept in memory (the fence's view) may go.
-func (s Suppressions) Spent(now time.Time) bool {
-	a := s.Active(now)
-	return len(a.Mutes) == 0 && len(a.Holds) == 0 && len(a.OptOuts) == 0 && a.Ceased == nil && a.Changed == nil
-}
-
 // Expiry is how long the record s may be kept after it is written: 0
 // (until replaced) while it holds a suppression (a mute, even one that
 // has ended, is left to intake to prune), else ChangesKeep, after which

@@ -130,41 +130,31 @@ func (b Bucket[T]) Put(ctx context.Context, key string, v T) (uint64, error) {
 // decision that spans more than one call (a claim, then the work, then its
 // result); a change made at once goes through Update.
 func (b Bucket[T]) PutAt(ctx context.Context, key string, v T, rev uint64) (uint64, error) {
-	data, err := b.encode(key, v)
-	if err != nil {
-		return 0, err
-	}
-	var seq uint64
-	if rev == 0 {
-		seq, err = b.kv.Create(ctx, key, data)
-	} else {
-		seq, err = b.kv.Update(ctx, key, data, rev)
-	}
-	if err != nil {
-		return 0, fmt.Errorf("store: write %s/%s at revision %d: %w", b.kv.Bucket(), key, rev, err)
-	}
-	return seq, nil
+	return b.putLasting(ctx, key, v, rev, nil)
 }
 
 // putLasting is PutAt with the TTL ttl gives v (none when ttl is nil or
 // gives 0).
 func (b Bucket[T]) putLasting(ctx context.Context, key string, v T, rev uint64, ttl func(T) time.Duration) (uint64, error) {
-	d := time.Duration(0)
-	if ttl != nil {
-		d = ttl(v)
-	}
-	if d <= 0 {
-		return b.PutAt(ctx, key, v, rev)
-	}
-	lb, ok := b.kv.(*leaderBacked)
-	if !ok {
-		return 0, fmt.Errorf("store: %s/%s: a write with a TTL needs a leader-backed bucket", b.kv.Bucket(), key)
-	}
 	data, err := b.encode(key, v)
 	if err != nil {
 		return 0, err
 	}
-	seq, err := lb.putExpiring(ctx, key, data, rev, d)
+	lasts := time.Duration(0)
+	if ttl != nil {
+		lasts = ttl(v)
+	}
+	var seq uint64
+	switch lb, backed := b.kv.(*leaderBacked); {
+	case lasts > 0 && !backed:
+		return 0, fmt.Errorf("store: %s/%s: a write with a TTL needs a leader-backed bucket", b.kv.Bucket(), key)
+	case lasts > 0:
+		seq, err = lb.putExpiring(ctx, key, data, rev, lasts)
+	case rev == 0:
+		seq, err = b.kv.Create(ctx, key, data)
+	default:
+		seq, err = b.kv.Update(ctx, key, data, rev)
+	}
 	if err != nil {
 		return 0, fmt.Errorf("store: write %s/%s at revision %d: %w", b.kv.Bucket(), key, rev, err)
 	}

@@ -38,7 +38,6 @@ func LeaderBacked(kv jetstream.KeyValue, js jetstream.JetStream) jetstream.KeyVa
 	return &leaderBacked{
 		KeyValue: kv,
 		js:       js,
-		nc:       js.Conn(),
 		api:      apiPrefix(js) + "STREAM.MSG.GET.KV_" + bucket,
 		subject:  "$KV." + bucket + ".",
 	}
@@ -47,7 +46,6 @@ func LeaderBacked(kv jetstream.KeyValue, js jetstream.JetStream) jetstream.KeyVa
 type leaderBacked struct {
 	jetstream.KeyValue
 	js      jetstream.JetStream
-	nc      *nats.Conn
 	api     string // $JS.API.STREAM.MSG.GET.KV_<bucket>: answered by the stream leader
 	subject string // $KV.<bucket>.
 }
@@ -127,7 +125,7 @@ func (b *leaderBacked) lastFromLeader(ctx context.Context, subject string) (*sto
 	if err != nil {
 		return nil, err
 	}
-	msg, err := b.nc.RequestWithContext(ctx, b.api, req)
+	msg, err := b.js.Conn().RequestWithContext(ctx, b.api, req)
 	if err != nil {
 		return nil, fmt.Errorf("store: leader get %s: %w", b.Bucket(), err)
 	}
@@ -175,4 +173,4 @@ const kvOperationHeader = "KV-Operation"
 
 // maxPayload is what the connected server accepts in one message, 0 when
 // unknown.
-func (b *leaderBacked) maxPayload() int64 { return b.nc.MaxPayload() }
+func (b *leaderBacked) maxPayload() int64 { return b.js.Conn().MaxPayload() }

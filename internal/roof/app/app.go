@@ -196,7 +196,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 	}
 	a.fence = suppress.NewFence(fenceState, suppress.FenceOptions{
 		Instance: a.instance, Lease: cfg.Dispatcher.FenceLease.D(), Observe: fenceRounds(a.metrics.Fence, o.FenceRound), ObserveCheck: o.FenceCheck,
-		Log: a.log.WithField("part", "fence"), Clock: o.Clock,
+		Log: a.log.WithField("part", "fence"),
 	})
 	if a.templates, err = templates.Open(ctx, a.js, a.log.WithField("part", "templates"), templates.WithClock(o.Clock), templates.WithOptOutPhrases(cfg.Templates.OptOutPhrases...), templates.WithMaxSMSSegments(cfg.Templates.MaxSMSSegments), templates.WithUses(templateUses(cfg.Policies))); err != nil {
 		return nil, err
