@@ -7,8 +7,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
-
-	"github.com/forbear/forbear/internal/ground/store"
 )
 
 const (
@@ -24,14 +22,8 @@ const (
 // acks collects the futures of asynchronous publishes so that a worker can
 // issue many and wait for them in one go.
 type acks struct {
-	fs   []pendingAck
+	fs   []jetstream.PubAckFuture
 	errs []error
-}
-
-type pendingAck struct {
-	f jetstream.PubAckFuture
-	// cas marks a compare-and-set write whose losing a race is expected.
-	cas bool
 }
 
 // add records the result of an async publish call.
@@ -40,17 +32,7 @@ func (a *acks) add(f jetstream.PubAckFuture, err error) {
 		a.errs = append(a.errs, err)
 		return
 	}
-	a.fs = append(a.fs, pendingAck{f: f})
-}
-
-// addCAS records a compare-and-set write; a wrong-sequence answer is not an
-// error.
-func (a *acks) addCAS(f jetstream.PubAckFuture, err error) {
-	if err != nil {
-		a.errs = append(a.errs, err)
-		return
-	}
-	a.fs = append(a.fs, pendingAck{f: f, cas: true})
+	a.fs = append(a.fs, f)
 }
 
 func (a *acks) len() int { return len(a.fs) }
@@ -59,8 +41,8 @@ func (a *acks) len() int { return len(a.fs) }
 // errors joined.
 func (a *acks) wait(ctx context.Context) error {
 	errs := a.errs
-	for _, p := range a.fs {
-		if err := waitAck(ctx, p.f); err != nil && !(p.cas && store.IsWrongSequence(err)) {
+	for _, f := range a.fs {
+		if err := waitAck(ctx, f); err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -65,7 +65,19 @@
 // borrower or suppression changes. It writes no
 // time key, so it needs no clock and is safe to call from any instance.
 // The record decides which entry is current: an entry it does not name is
-// stale and is deleted when listed. Every change to a record is a
+// stale, and is removed with the listing that found it. Entries are never
+// deleted one by one: a KV delete leaves a marker, and an entry's key (one
+// minute's) is never written again, so the markers would pile up for
+// good, one per move. Instead, once every entry a sweep listed is handled
+// (moved, dropped, requeued or found stale), the sweep purges its listing
+// in one stream purge per listing call, bounded by the highest revision
+// that listing returned: an entry written since, by a Reindex or by a
+// move of this sweep's (always after the cursor), stays. A drop or a move
+// whose write fails is requeued to the now lane. A sweep that leaves an
+// entry unhandled (a failure it could not requeue, a failed subject a
+// now-lane sweep passes over) purges nothing and does not move the
+// cursor, so the next sweep lists it all again, finds the handled entries
+// stale, and removes them. Every change to a record is a
 // compare-and-set; Reindex writes the record before the now entry, so a
 // sweep never finds a new entry with an old record, and a sweep that
 // loses a race to a Reindex adds its markers to the record the Reindex

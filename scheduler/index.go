@@ -150,27 +150,38 @@ type listed struct {
 	rev uint64
 }
 
-// list sends every entry matching filters to out, chunking the filters so
-// that one consumer request stays small. It returns the number of listing
-// calls made.
-func listEntries(ctx context.Context, kv jetstream.KeyValue, filters []string, out chan<- listed) (int, error) {
-	calls := 0
+// listedChunk is one listing request: its filters and the highest
+// revision it returned (0 when it found nothing). Every entry matching the
+// filters that was stored at or below that revision was listed: the
+// listing saw the bucket as it was when it began, and anything written
+// since has a higher revision.
+type listedChunk struct {
+	filters []string
+	upto    uint64
+}
+
+// listEntries sends every entry matching filters to out, chunking the
+// filters so that one consumer request stays small. It returns the
+// chunks it listed, one listing call each.
+func listEntries(ctx context.Context, kv jetstream.KeyValue, filters []string, out chan<- listed) ([]listedChunk, error) {
+	var chunks []listedChunk
 	for len(filters) > 0 {
 		n := min(len(filters), maxFilters)
 		// WatchFiltered rewrites the slice it is given: pass a copy.
-		chunk := append([]string(nil), filters[:n]...)
+		c := listedChunk{filters: append([]string(nil), filters[:n]...)}
 		filters = filters[n:]
-		calls++
-		if err := listChunk(ctx, kv, chunk, out); err != nil {
-			return calls, err
+		err := listChunk(ctx, kv, append([]string(nil), c.filters...), &c.upto, out)
+		chunks = append(chunks, c)
+		if err != nil {
+			return chunks, err
 		}
 	}
-	return calls, nil
+	return chunks, nil
 }
 
-func listChunk(ctx context.Context, kv jetstream.KeyValue, filters []string, out chan<- listed) error {
+func listChunk(ctx context.Context, kv jetstream.KeyValue, filters []string, upto *uint64, out chan<- listed) error {
 	// A watcher (not ListKeysFiltered) because the revision of each entry
-	// makes the sweep's deletion a compare-and-set against a Reindex.
+	// bounds the purge that removes the listed entries after the sweep.
 	w, err := kv.WatchFiltered(ctx, filters, jetstream.IgnoreDeletes(), jetstream.MetaOnly())
 	if err != nil {
 		return fmt.Errorf("scheduler: list due index: %w", err)
@@ -185,6 +196,7 @@ func listChunk(ctx context.Context, kv jetstream.KeyValue, filters []string, out
 			if e == nil {
 				return nil
 			}
+			*upto = max(*upto, e.Revision())
 			select {
 			case out <- listed{key: e.Key(), rev: e.Revision()}:
 			case <-ctx.Done():
@@ -203,7 +215,8 @@ func listChunk(ctx context.Context, kv jetstream.KeyValue, filters []string, out
 // exactly what KeyValue.Update and Delete with LastRevision send.
 type kvWrites struct {
 	js     jetstream.JetStream
-	prefix string // "$KV.<bucket>."
+	prefix string           // "$KV.<bucket>."
+	stream jetstream.Stream // the bucket's stream, for purges; nil in a Loader
 }
 
 func newKVWrites(js jetstream.JetStream, bucket string) kvWrites {
@@ -221,15 +234,39 @@ func (w kvWrites) put(key string, value []byte, cas bool, rev uint64, extra ...j
 	return w.js.PublishMsgAsync(&nats.Msg{Subject: w.prefix + key, Data: value}, opts...)
 }
 
-// del deletes key; with cas, only if its revision is still rev.
+// deleteMarkerTTL is how long a delete marker stays. A KV delete stores
+// a marker as the key's last message, and without a TTL it would stay for
+// good: one per record ever deleted. Entries are never deleted this way
+// (see purge).
+const deleteMarkerTTL = time.Hour
+
+// del deletes key, leaving a marker that expires; with cas, only if its
+// revision is still rev.
 func (w kvWrites) del(key string, cas bool, rev uint64) (jetstream.PubAckFuture, error) {
-	opts := []jetstream.PublishOpt{jetstream.WithStallWait(stallWait)}
+	opts := []jetstream.PublishOpt{jetstream.WithStallWait(stallWait), jetstream.WithMsgTTL(deleteMarkerTTL)}
 	if cas {
 		opts = append(opts, jetstream.WithExpectLastSequencePerSubject(rev))
 	}
 	h := nats.Header{}
 	h.Set(kvOpHeader, kvOpDelete)
 	return w.js.PublishMsgAsync(&nats.Msg{Subject: w.prefix + key, Header: h}, opts...)
+}
+
+// purge removes the keys matching filter (a key, or a filter of keys)
+// whose message is stored at or below revision upto (0: whatever their
+// revision), and leaves nothing in their place: no delete marker, which
+// for an entry's key, one minute's and never written again, would stay
+// for good. A key written again after upto keeps its newer message, so
+// a bounded purge is a compare-and-set delete that costs no write.
+func (w kvWrites) purge(ctx context.Context, filter string, upto uint64) error {
+	opts := []jetstream.StreamPurgeOpt{jetstream.WithPurgeSubject(w.prefix + filter)}
+	if upto > 0 {
+		opts = append(opts, jetstream.WithPurgeSequence(upto+1)) // below, not at
+	}
+	if err := w.stream.Purge(ctx, opts...); err != nil {
+		return fmt.Errorf("purge %s: %w", filter, err)
+	}
+	return nil
 }
 
 // Reindex marks a subject (kind KindLoan or KindAgreement) due now: the
@@ -276,9 +313,7 @@ func (s *Scheduler) reindex(ctx context.Context, sub subject, extra map[string]m
 		r.merge(extra)
 	}, func(b *acks) { b.add(s.dueW.put(nowKey, nil, false, 0)) })
 	if err == nil && old != "" && old != nowKey {
-		var b acks
-		b.add(s.dueW.del(old, false, 0))
-		err = b.wait(ctx)
+		err = s.dueW.purge(ctx, old, 0)
 	}
 	if err != nil {
 		return fmt.Errorf("scheduler: reindex %s %s: %w", sub.kind, sub.id, err)

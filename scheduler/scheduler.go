@@ -236,13 +236,18 @@ func New(o Options) (*Scheduler, error) {
 		}
 		buckets[b] = kv
 	}
+	dueW := newKVWrites(o.JS, store.DueBucket)
+	var err error
+	if dueW.stream, err = o.JS.Stream(ctx, store.KVStream(store.DueBucket)); err != nil {
+		return nil, fmt.Errorf("scheduler: bucket %s: %w", store.DueBucket, err)
+	}
 	log := o.Log.WithField("component", "scheduler")
 	s := &Scheduler{
 		js: o.JS, state: o.State, cachedSup: o.Suppressions, audit: o.Audit,
 		planner: Planner{Policies: o.Policies, DefaultPolicy: o.DefaultPolicy, AgreementPolicy: o.AgreementPolicy, CatchUp: o.CatchUp},
 		defZone: o.DefaultTimezone, spec: o.Spec, clock: o.Clock, log: log, instance: o.Instance,
 		workers: o.Workers, batch: o.Batch,
-		due: buckets[store.DueBucket], dueW: newKVWrites(o.JS, store.DueBucket),
+		due: buckets[store.DueBucket], dueW: dueW,
 		occ:    buckets[store.OccurrencesBucket],
 		budget: o.SweepBudget, metrics: o.Metrics,
 		nudgeGap: o.NudgeGap, nudged: make(chan struct{}, 1), cancelSweeps: map[uint64]context.CancelFunc{},

@@ -58,6 +58,10 @@ type sweep struct {
 
 	listed, due, published, skipped, dropped, failed atomic.Int64
 	incomplete                                       atomic.Bool
+	// leftListed: a listed entry was left for a later sweep (a failed
+	// subject a now-lane sweep passes over), so the listing is not all
+	// handled and must not be purged.
+	leftListed atomic.Bool
 }
 
 // Sweep processes every due index entry at the clock's now: it publishes
@@ -107,11 +111,11 @@ func (s *Scheduler) sweep(ctx context.Context, nowLaneOnly bool) (Stats, error) 
 	}
 
 	entries := make(chan listed, 1024)
-	var lists int
+	var chunks []listedChunk
 	var listErr error
 	go func() {
 		defer close(entries)
-		lists, listErr = listEntries(ctx, s.due, filters, entries)
+		chunks, listErr = listEntries(ctx, s.due, filters, entries)
 	}()
 	var wg sync.WaitGroup
 	for range s.workers {
@@ -123,7 +127,7 @@ func (s *Scheduler) sweep(ctx context.Context, nowLaneOnly bool) (Stats, error) 
 	wg.Wait()
 
 	stats := Stats{
-		Due: int(sw.due.Load()), Listed: int(sw.listed.Load()), Lists: lists,
+		Due: int(sw.due.Load()), Listed: int(sw.listed.Load()), Lists: len(chunks),
 		Published: int(sw.published.Load()), Skipped: int(sw.skipped.Load()),
 		Dropped: int(sw.dropped.Load()), Failed: int(sw.failed.Load()),
 	}
@@ -134,11 +138,18 @@ func (s *Scheduler) sweep(ctx context.Context, nowLaneOnly bool) (Stats, error) 
 		err = errors.New("scheduler: sweep incomplete: some subjects could not be requeued")
 	case ctx.Err() != nil:
 		err = ctx.Err()
-	case !next.Equal(cur):
-		// Only now is everything up to next handled; a crash before this
-		// line re-lists the range, which is harmless.
-		if _, perr := s.due.Put(ctx, cursorKey, []byte(next.Format(cursorLayout))); perr != nil {
-			err = fmt.Errorf("scheduler: write cursor: %w", perr)
+	case sw.leftListed.Load():
+		// The listing stays for the sweep that handles what was left;
+		// this one never moves the cursor (it is a now-lane sweep).
+	default:
+		// Every listed entry is handled: moved, dropped, requeued or
+		// found stale. Only now do they go, all at once, and only then
+		// does the cursor pass them; a crash or a failed purge before
+		// leaves them to be listed again, and found stale.
+		if err = s.purgeListed(ctx, chunks); err == nil && !next.Equal(cur) {
+			if _, perr := s.due.Put(ctx, cursorKey, []byte(next.Format(cursorLayout))); perr != nil {
+				err = fmt.Errorf("scheduler: write cursor: %w", perr)
+			}
 		}
 	}
 	stats.Duration = time.Since(began)
@@ -150,6 +161,23 @@ func (s *Scheduler) sweep(ctx context.Context, nowLaneOnly bool) (Stats, error) 
 		s.log.WithFields(stats.fields()).WithField("budget", s.budget.String()).Warn("scheduler: sweep ended past its budget")
 	}
 	return stats, err
+}
+
+// purgeListed removes what a sweep listed, each listing's entries up to
+// the highest revision it returned: an entry written since (a Reindex's,
+// or a move of this sweep's, always after the cursor) stays.
+func (s *Scheduler) purgeListed(ctx context.Context, chunks []listedChunk) error {
+	for _, c := range chunks {
+		if c.upto == 0 {
+			continue // found nothing
+		}
+		for _, f := range c.filters {
+			if err := s.dueW.purge(ctx, f, c.upto); err != nil {
+				return fmt.Errorf("scheduler: remove listed entries: %w", err)
+			}
+		}
+	}
+	return nil
 }
 
 // watchBudget marks a sweep as running from began and, should it still

@@ -23,7 +23,6 @@ import (
 // chain of round trips.
 type worker struct {
 	sw    *sweep
-	later acks        // deferred writes: entry deletions
 	moves []move      // deferred index moves
 	recs  []recordPut // deferred record writes of drops
 }
@@ -78,7 +77,7 @@ func (w *worker) safely(batch []listed, f func()) {
 		if r := recover(); r != nil {
 			w.sw.incomplete.Store(true)
 			w.sw.failed.Add(int64(len(batch)))
-			w.later, w.moves, w.recs = acks{}, w.moves[:0], w.recs[:0]
+			w.moves, w.recs = w.moves[:0], w.recs[:0]
 			keys := make([]string, len(batch))
 			for i, e := range batch {
 				keys[i] = e.key
@@ -100,12 +99,12 @@ func (w *worker) batch(ctx context.Context, es []listed) {
 			continue // a listing may report a key twice
 		}
 		if _, failed := s.failed.Load(e.key); failed && w.sw.nowLaneOnly {
+			w.sw.leftListed.Store(true)
 			continue // left to the scheduled sweep, see Scheduler.failed
 		}
 		sub, ok := parseEntryKey(e.key)
 		if !ok {
-			s.log.WithField("key", e.key).Warn("scheduler: malformed due index key, deleting")
-			w.later.addCAS(s.dueW.del(e.key, true, e.rev))
+			s.log.WithField("key", e.key).Warn("scheduler: malformed due index key, removed with the listing")
 			continue
 		}
 		items = append(items, &item{e: e, sub: sub})
@@ -238,8 +237,7 @@ func (w *worker) loadRecords(ctx context.Context, items *[]*item) error {
 			// writes the record afresh.
 			it.err = fmt.Errorf("index record %s does not decode", it.sub.revKey())
 		case !found || rec.Entry != it.e.key:
-			w.later.addCAS(s.dueW.del(it.e.key, true, it.e.rev))
-			continue
+			continue // stale: removed with the listing
 		}
 		it.rec, it.recRev = rec, v.Revision
 		current = append(current, it)

@@ -23,10 +23,9 @@ type sent struct {
 }
 
 // move is a subject's index entry moving to a new time key. The old entry
-// is deleted only once the new one and the record pointing at it are
-// written, so a failed write never loses the subject.
+// goes with the sweep's listing, which is removed only once every move
+// landed or was requeued, so a failed write never loses the subject.
 type move struct {
-	old listed
 	put jetstream.PubAckFuture
 	rec recordPut
 	err error
@@ -143,17 +142,17 @@ func (w *worker) requeue(ctx context.Context, sub subject, newly map[string]mark
 	}
 }
 
-// drop removes a subject's entry from the index. Its record goes too,
-// unless it still has markers to keep: then it stays, without an entry,
-// until the markers expire. Both writes are conditional, so a Reindex
-// that raced wins.
+// drop takes a subject out of the index: its entry goes with the
+// sweep's listing (purgeListed), its record now, unless it still has
+// markers to keep: then it stays, without an entry, until the markers
+// expire. The record's write is conditional, so a Reindex that raced
+// wins.
 func (w *worker) drop(it *item, why string) {
 	s, now := w.sw.s, w.sw.now
 	w.sw.dropped.Add(1)
 	if w.sw.debug {
 		s.log.WithFields(logrus.Fields{"kind": it.sub.kind, "id": it.sub.id, "reason": why}).Debug("scheduler: unindex")
 	}
-	w.later.addCAS(s.dueW.del(it.e.key, true, it.e.rev))
 	rec := it.rec
 	rec.Entry = ""
 	rec.prune(now)
@@ -178,7 +177,7 @@ func (w *worker) reschedule(it *item, next time.Time) {
 	rec := it.rec
 	rec.Entry = key
 	rec.prune(w.sw.now)
-	m := move{old: it.e, rec: recordPut{sub: it.sub, newly: it.newly}}
+	m := move{rec: recordPut{sub: it.sub, newly: it.newly}}
 	m.put, m.err = s.dueW.put(key, nil, false, 0)
 	if m.err == nil {
 		m.rec.f, m.rec.err = s.dueW.put(it.sub.revKey(), rec.encode(), true, it.recRev)
@@ -186,22 +185,18 @@ func (w *worker) reschedule(it *item, next time.Time) {
 	w.moves = append(w.moves, m)
 }
 
-// flush waits for the deferred writes, then deletes the old entries of
-// the moves that completed.
+// flush waits for the deferred writes. A drop or a move that did not
+// land is requeued, with the markers it carried; the old entries go with
+// the sweep's listing.
 func (w *worker) flush(ctx context.Context) {
 	log := w.sw.s.log
 	for _, p := range w.recs {
 		if err := w.settleRecord(ctx, p); err != nil {
-			// A drop that did not land is listed again; its markers are
-			// covered by the dedup window.
-			log.WithError(err).WithFields(logrus.Fields{"kind": p.sub.kind, "id": p.sub.id}).Warn("scheduler: write index record")
+			log.WithError(err).WithFields(logrus.Fields{"kind": p.sub.kind, "id": p.sub.id}).Warn("scheduler: drop failed, requeueing")
+			w.requeue(ctx, p.sub, p.newly)
 		}
 	}
 	w.recs = w.recs[:0]
-	if err := w.later.wait(ctx); err != nil {
-		// A missed deletion is recoverable: the next listing finds it.
-		log.WithError(err).Warn("scheduler: deferred writes")
-	}
 	for _, m := range w.moves {
 		err := m.err
 		if err == nil {
@@ -213,16 +208,9 @@ func (w *worker) flush(ctx context.Context) {
 		if err != nil {
 			log.WithError(err).WithFields(logrus.Fields{"kind": m.rec.sub.kind, "id": m.rec.sub.id}).Warn("scheduler: reschedule failed, requeueing")
 			w.requeue(ctx, m.rec.sub, m.rec.newly)
-			continue
 		}
-		// Conditional on the revision listed: if a Reindex rewrote the
-		// entry meanwhile, it stays.
-		w.later.addCAS(w.sw.s.dueW.del(m.old.key, true, m.old.rev))
 	}
 	w.moves = w.moves[:0]
-	if err := w.later.wait(ctx); err != nil {
-		log.WithError(err).Warn("scheduler: delete old index entries")
-	}
 }
 
 // settleRecord waits for a record write. One that lost to a Reindex is

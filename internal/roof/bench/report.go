@@ -65,7 +65,7 @@ var streamWrites = map[string]string{
 	store.RemindersStream:                    "the reminder",
 	store.DeliveriesStream:                   "audit: queued, then the outcome",
 	store.OutboxStream:                       "the sandbox provider's store of what it sent",
-	store.KVStream(store.DueBucket):          "the loan's index record (entry and markers), its old entry's deletion",
+	store.KVStream(store.DueBucket):          "the loan's index record (entry and markers)",
 	store.KVStream(store.LedgerBucket):       "the contact ledger's compare-and-set",
 	store.KVStream(store.RetentionBucket):    "retention index: per borrower and day (every borrower here is new)",
 	store.KVStream(store.SuppressionsBucket): "the fence's marker when the bucket is empty",
