@@ -13,12 +13,18 @@ import (
 	"github.com/forbear/forbear/internal/ground/store"
 )
 
-// Key layout in store.RetentionBucket.
+// Key layout in store.RetentionBucket. The index is one key per borrower:
+// a rewrite replaces the key's older message (the bucket keeps a history
+// of 1), so the bucket holds a message per borrower, not per borrower and
+// active day, and the purge walks it in stream order (see walk.go).
 const (
 	borrowerPrefix = "b." // b.<token>: the day of the borrower's last record
-	dayPrefix      = "d." // d.<yyyy>.<mm>.<dd>.<token>: the borrower under that day
-	runKey         = "run"
-	dayLayout      = time.DateOnly
+	// dayPrefix is the older layout's second key, d.<yyyy>.<mm>.<dd>.<token>
+	// (the borrower under that day), which this version no longer writes:
+	// a purge run folds what is left of it into the borrower keys.
+	dayPrefix = "d."
+	runKey    = "run"
+	dayLayout = time.DateOnly
 )
 
 // maxTouched bounds the borrowers one instance remembers having indexed
@@ -34,7 +40,7 @@ const touchTimeout = 30 * time.Second
 // It is safe for concurrent use.
 type Index struct {
 	// days holds the index's values as they are: a day (YYYY-MM-DD) under
-	// a borrower key, nothing under a day key.
+	// a borrower key.
 	days   store.Bucket[[]byte]
 	js     jetstream.JetStream // its own, so Flush waits for touches only
 	prefix string              // $KV.<bucket>.
@@ -63,13 +69,8 @@ func OpenIndex(ctx context.Context, js jetstream.JetStream) (*Index, error) {
 // day is the UTC day of t.
 func day(t time.Time) string { return t.UTC().Format(dayLayout) }
 
-// dayKey is the index entry of a borrower (its token) under a day.
-func dayKey(d, tok string) string {
-	return dayPrefix + strings.ReplaceAll(d, "-", ".") + "." + tok
-}
-
 // Touch records that borrowerID has a record at at. It writes the
-// borrower's day without waiting (two pipelined KV writes) and at most once
+// borrower's day without waiting (one pipelined KV write) and at most once
 // a day per instance, so it costs the record's writer nothing. A lost
 // write is harmless: a purge run looks at the borrower's newest record
 // before it deletes anything, and an index entry that is missing only keeps
@@ -86,13 +87,9 @@ func (x *Index) Touch(borrowerID string, at time.Time) {
 	}
 	x.touched[tok] = d
 	x.mu.Unlock()
-	// The day entry first, so that the borrower is never at a day without
-	// being listed under it.
-	for _, w := range [][2]string{{dayKey(d, tok), ""}, {borrowerPrefix + tok, d}} {
-		if _, err := x.js.PublishAsync(x.prefix+w[0], []byte(w[1])); err != nil {
-			x.forget(x.prefix + w[0])
-			return
-		}
+	subject := x.prefix + borrowerPrefix + tok
+	if _, err := x.js.PublishAsync(subject, []byte(d)); err != nil {
+		x.forget(subject)
 	}
 }
 
@@ -109,13 +106,9 @@ func (x *Index) forget(subject string) {
 const setBatch = 512
 
 // set points borrowers (token -> day) at their days and waits until every
-// write is stored: pipelined, a batch at a time. Day entries go first, as
-// Touch writes them.
+// write is stored: pipelined, a batch at a time.
 func (x *Index) set(ctx context.Context, days map[string]string) error {
-	keys := make([][2]string, 0, 2*len(days))
-	for tok, d := range days {
-		keys = append(keys, [2]string{dayKey(d, tok), ""})
-	}
+	keys := make([][2]string, 0, len(days))
 	for tok, d := range days {
 		keys = append(keys, [2]string{borrowerPrefix + tok, d})
 	}

@@ -2,10 +2,8 @@ package retention
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -13,12 +11,17 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/forbear/forbear/internal/ground/clock"
-	"github.com/forbear/forbear/internal/ground/logging"
 	"github.com/forbear/forbear/internal/ground/store"
 )
 
-// DefaultMaxPerRun is how many index entries one run handles at most.
+// DefaultMaxPerRun is how many index entries one run handles at most
+// (purges, moves or drops: each reads the borrower's records).
 const DefaultMaxPerRun = 10_000
+
+// DefaultMaxWalkPerRun is how many index entries one run reads at most in
+// its walk of the index (see walk): about four thousand direct get
+// requests of a page each, however many of them are young.
+const DefaultMaxWalkPerRun = 1_000_000
 
 // DefaultMaxScanPerRun is how many stored records one run reads at most to
 // index the records written before the index existed (see backfill):
@@ -33,14 +36,6 @@ const (
 	claimFor   = time.Hour
 	checkEvery = 10 * time.Minute
 )
-
-// maxFilters bounds the key filters of one listing request, as the
-// scheduler's due index does.
-const maxFilters = 64
-
-// indexEpoch is the first day a listing covers: nothing forbear recorded is
-// older.
-var indexEpoch = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // Options configure a Purger.
 type Options struct {
@@ -58,6 +53,11 @@ type Options struct {
 	// MaxScanPerRun bounds the records one run reads to index older ones
 	// (default DefaultMaxScanPerRun).
 	MaxScanPerRun int
+	// MaxWalkPerRun bounds the index entries one run reads in its walk,
+	// young ones and those of the older layout included (default
+	// DefaultMaxWalkPerRun); a run that stops there goes on where it
+	// stopped the next time.
+	MaxWalkPerRun int
 }
 
 // Report is what one run did.
@@ -67,13 +67,16 @@ type Report struct {
 	// Moved borrowers had a record newer than their index entry: they were
 	// indexed at that record's day and kept.
 	Moved int `json:"moved"`
-	// Stale index entries (the borrower moved on to a later day, or had no
-	// record left) were dropped.
+	// Stale index entries were dropped: a borrower with no record left,
+	// and the older layout's day entries (each folded into its borrower's
+	// key first).
 	Stale int `json:"stale"`
 	// Scanned records from before the index were indexed.
 	Scanned int `json:"scanned"`
-	// More is set when the run stopped at MaxPerRun or MaxScanPerRun with
-	// work left.
+	// Walked index entries were read by the walk, young ones included.
+	Walked int `json:"walked"`
+	// More is set when the run stopped at MaxPerRun, MaxScanPerRun or
+	// MaxWalkPerRun with work left.
 	More bool `json:"more"`
 }
 
@@ -83,10 +86,12 @@ type Purger struct {
 	read       *store.Reader
 	deliveries jetstream.Stream
 	index      jetstream.Stream // the retention bucket's stream
-	// runs and scans are the retention bucket's run schedule (runKey) and
-	// the scan of records older than the index (scanKey).
+	// runs, scans and walks are the retention bucket's run schedule
+	// (runKey), the scan of records older than the index (scanKey) and
+	// where the walk of the index stopped (walkKey).
 	runs  store.Bucket[schedule]
 	scans store.Bucket[scanState]
+	walks store.Bucket[walkState]
 
 	mu      sync.Mutex
 	cancel  context.CancelFunc // ends the checks and a run in progress
@@ -105,6 +110,9 @@ func NewPurger(ctx context.Context, o Options) (*Purger, error) {
 	if o.MaxScanPerRun <= 0 {
 		o.MaxScanPerRun = DefaultMaxScanPerRun
 	}
+	if o.MaxWalkPerRun <= 0 {
+		o.MaxWalkPerRun = DefaultMaxWalkPerRun
+	}
 	if o.Clock == nil {
 		o.Clock = clock.Real{}
 	}
@@ -121,8 +129,9 @@ func NewPurger(ctx context.Context, o Options) (*Purger, error) {
 	if err != nil {
 		return nil, fmt.Errorf("retention: bucket %s: %w", store.RetentionBucket, err)
 	}
+	kv := o.Index.days.KV()
 	return &Purger{o: o, read: store.NewReader(o.JS), deliveries: deliveries, index: index,
-		runs: store.NewBucket[schedule](o.JS, o.Index.days.KV()), scans: store.NewBucket[scanState](o.JS, o.Index.days.KV())}, nil
+		runs: store.NewBucket[schedule](o.JS, kv), scans: store.NewBucket[scanState](o.JS, kv), walks: store.NewBucket[walkState](o.JS, kv)}, nil
 }
 
 // schedule is the value of the run key: the earliest time the next run may
@@ -173,8 +182,9 @@ func (p *Purger) RunDue(ctx context.Context) (bool, Report, error) {
 }
 
 // Run purges, now, the borrowers whose last record is older than the age,
-// at most MaxPerRun index entries, after indexing up to MaxScanPerRun
-// records from before the index. With an age of 0 it does nothing.
+// handling at most MaxPerRun index entries and reading at most
+// MaxWalkPerRun of them, after indexing up to MaxScanPerRun records from
+// before the index. With an age of 0 it does nothing.
 func (p *Purger) Run(ctx context.Context) (Report, error) {
 	var rep Report
 	if p.o.Age == 0 {
@@ -183,188 +193,15 @@ func (p *Purger) Run(ctx context.Context) (Report, error) {
 	if err := p.backfill(ctx, &rep); err != nil {
 		return rep, err
 	}
-	now := p.o.Clock.Now()
-	cutoff := now.Add(-p.o.Age)
-	// Days strictly before the cutoff's: every borrower listed has been
-	// idle since at least that day's end.
-	lastDay := time.Date(cutoff.Year(), cutoff.Month(), cutoff.Day(), 0, 0, 0, 0, time.UTC).AddDate(0, 0, -1)
-	if lastDay.Before(indexEpoch) {
-		return rep, nil
-	}
-	keys, more, err := p.list(ctx, dayFilters(indexEpoch, lastDay), p.o.MaxPerRun)
-	if err != nil {
+	cutoff := p.o.Clock.Now().Add(-p.o.Age)
+	if err := p.walk(ctx, cutoff, &rep); err != nil {
 		return rep, err
 	}
-	rep.More = rep.More || more
-	for _, key := range keys {
-		if err := p.one(ctx, key, cutoff, &rep); err != nil {
-			return rep, err
-		}
-	}
-	if rep.Purged+rep.Moved+rep.Stale+rep.Scanned > 0 {
-		p.o.Log.WithFields(logrus.Fields{"purged": rep.Purged, "moved": rep.Moved, "stale": rep.Stale, "scanned": rep.Scanned, "more": rep.More,
-			"before": cutoff.UTC().Format(time.RFC3339)}).Info("audit retention run")
+	if rep.Purged+rep.Moved+rep.Stale+rep.Scanned+rep.Walked > 0 {
+		p.o.Log.WithFields(logrus.Fields{"purged": rep.Purged, "moved": rep.Moved, "stale": rep.Stale, "scanned": rep.Scanned,
+			"walked": rep.Walked, "more": rep.More, "before": cutoff.UTC().Format(time.RFC3339)}).Info("audit retention run")
 	}
 	return rep, nil
-}
-
-// one handles one index entry d.<day>.<token>.
-func (p *Purger) one(ctx context.Context, key string, cutoff time.Time, rep *Report) error {
-	parts := strings.Split(key, ".")
-	if len(parts) != 5 {
-		return p.drop(ctx, key) // not an entry this version writes
-	}
-	entryDay, tok := parts[1]+"-"+parts[2]+"-"+parts[3], parts[4]
-	borrower, err := store.FromToken(tok)
-	if err != nil {
-		return p.drop(ctx, key)
-	}
-	indexed, found, err := p.o.Index.lastDay(ctx, tok)
-	if err != nil {
-		return err
-	}
-	if found && indexed > entryDay {
-		rep.Stale++
-		return p.drop(ctx, key) // the borrower moved on to a later day
-	}
-	seq, at, found, err := p.newest(ctx, borrower)
-	if err != nil {
-		return err
-	}
-	switch {
-	case !found:
-		rep.Stale++
-		return p.dropBorrower(ctx, key, tok)
-	case !at.Before(cutoff):
-		// A record the index missed: the borrower is active after all,
-		// and listed from now on under that record's day (a later one
-		// than this entry's, which is before the cutoff's).
-		rep.Moved++
-		if err := p.o.Index.set(ctx, map[string]string{tok: day(at)}); err != nil {
-			return err
-		}
-		return p.drop(ctx, key)
-	}
-	// Everything up to the newest record read: one written since is newer
-	// than the cutoff and stays.
-	for _, filter := range []string{store.BorrowerRecordsFilter(borrower), store.LegacyDeliverySubject(borrower)} {
-		if err := p.deliveries.Purge(ctx, jetstream.WithPurgeSubject(filter), jetstream.WithPurgeSequence(seq+1)); err != nil {
-			return fmt.Errorf("retention: purge %s: %w", filter, err)
-		}
-	}
-	rep.Purged++
-	p.o.Log.WithField(logging.FieldBorrower, borrower).WithField("last_record", at.UTC().Format(time.RFC3339)).Info("records past retention purged")
-	return p.dropBorrower(ctx, key, tok)
-}
-
-// newest is the sequence and time of a borrower's newest record (of the
-// subjects per reminder and of suppression changes, and of the legacy
-// one); found is false when there is none. The time is the record's own
-// "at", the decision's time on forbear's clock, else the stream's.
-func (p *Purger) newest(ctx context.Context, borrower string) (seq uint64, at time.Time, found bool, err error) {
-	for _, filter := range []string{store.BorrowerRecordsFilter(borrower), store.LegacyDeliverySubject(borrower)} {
-		msgs, err := p.read.Last(ctx, store.DeliveriesStream, filter, 1)
-		if err != nil {
-			return 0, time.Time{}, false, fmt.Errorf("retention: newest record of %s: %w", borrower, err)
-		}
-		if len(msgs) == 0 || msgs[0].Sequence < seq {
-			continue
-		}
-		m := msgs[0]
-		var rec struct {
-			At time.Time `json:"at"`
-		}
-		seq, at, found = m.Sequence, m.Time, true
-		if json.Unmarshal(m.Data, &rec) == nil && !rec.At.IsZero() {
-			at = rec.At
-		}
-	}
-	return seq, at, found, nil
-}
-
-// drop removes one key of the index, leaving no marker behind.
-func (p *Purger) drop(ctx context.Context, key string) error {
-	if err := p.index.Purge(ctx, jetstream.WithPurgeSubject(store.KVSubject(store.RetentionBucket, key))); err != nil {
-		return fmt.Errorf("retention: drop %s: %w", key, err)
-	}
-	return nil
-}
-
-// dropBorrower removes a purged borrower from the index: the day entry and
-// the borrower's day. A touch that lands meanwhile may be lost with them;
-// its record is newer than the purge, and is found when its own day entry
-// (written first) comes up.
-func (p *Purger) dropBorrower(ctx context.Context, key, tok string) error {
-	if err := p.drop(ctx, key); err != nil {
-		return err
-	}
-	return p.drop(ctx, borrowerPrefix+tok)
-}
-
-// list returns up to max keys matching filters, and whether there are
-// more.
-func (p *Purger) list(ctx context.Context, filters []string, max int) ([]string, bool, error) {
-	var keys []string
-	for len(filters) > 0 {
-		n := min(len(filters), maxFilters)
-		// WatchFiltered rewrites the slice it is given: pass a copy.
-		chunk := append([]string(nil), filters[:n]...)
-		filters = filters[n:]
-		more, err := p.listChunk(ctx, chunk, max, &keys)
-		if err != nil || more {
-			return keys, more, err
-		}
-	}
-	return keys, false, nil
-}
-
-func (p *Purger) listChunk(ctx context.Context, filters []string, max int, keys *[]string) (bool, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	w, err := p.o.Index.days.KV().WatchFiltered(ctx, filters, jetstream.IgnoreDeletes(), jetstream.MetaOnly())
-	if err != nil {
-		return false, fmt.Errorf("retention: list the index: %w", err)
-	}
-	defer func() { _ = w.Stop() }()
-	for {
-		select {
-		case e, ok := <-w.Updates():
-			if !ok {
-				return false, errors.New("retention: list the index: watcher closed")
-			}
-			if e == nil {
-				return false, nil
-			}
-			if len(*keys) == max {
-				return true, nil
-			}
-			*keys = append(*keys, e.Key())
-		case <-ctx.Done():
-			return false, ctx.Err()
-		}
-	}
-}
-
-// dayFilters returns key filters that together match the day entries of
-// the days from first to last (UTC, inclusive): a whole year, then whole
-// months, then single days, so that they stay few however long the span.
-func dayFilters(first, last time.Time) []string {
-	var out []string
-	end := last.AddDate(0, 0, 1) // exclusive
-	for d := first; d.Before(end); {
-		switch {
-		case d.Month() == 1 && d.Day() == 1 && !d.AddDate(1, 0, 0).After(end):
-			out = append(out, fmt.Sprintf("d.%04d.>", d.Year()))
-			d = d.AddDate(1, 0, 0)
-		case d.Day() == 1 && !d.AddDate(0, 1, 0).After(end):
-			out = append(out, fmt.Sprintf("d.%04d.%02d.>", d.Year(), d.Month()))
-			d = d.AddDate(0, 1, 0)
-		default:
-			out = append(out, fmt.Sprintf("d.%04d.%02d.%02d.>", d.Year(), d.Month(), d.Day()))
-			d = d.AddDate(0, 0, 1)
-		}
-	}
-	return out
 }
 
 // Start checks every few minutes whether a run is due (RunDue), the first

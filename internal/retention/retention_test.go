@@ -2,8 +2,11 @@ package retention_test
 
 import (
 	"encoding/json"
+	"errors"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/forbear/forbear/internal/audit"
 	"github.com/forbear/forbear/internal/ground/clock"
@@ -255,18 +258,16 @@ func TestTouchKeepsTheIndexCurrent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lister, err := kv.ListKeysFiltered(ctx, "d.>")
-	if err != nil {
-		t.Fatal(err)
+	// One key per borrower, at its last day: no entry per day of activity.
+	if keys := keysOf(t, kv, "d.>"); len(keys) != 0 {
+		t.Errorf("day keys %v, want none", keys)
 	}
-	var keys []string
-	for k := range lister.Keys() {
-		keys = append(keys, k)
+	keys := keysOf(t, kv, "b.>")
+	if len(keys) != 1 || keys[0] != "b."+store.Token("busy") {
+		t.Fatalf("borrower keys %v, want only the busy borrower's", keys)
 	}
-	// The entry of the 10th is stale (the borrower moved on); a purge run
-	// drops it when its day comes.
-	if len(keys) != 2 {
-		t.Errorf("day keys %v, want the 10th and the 12th", keys)
+	if e, err := kv.Get(ctx, keys[0]); err != nil || string(e.Value()) != "2026-01-12" {
+		t.Errorf("borrower key holds %q (%v), want 2026-01-12", valueOf(e), err)
 	}
 }
 
@@ -351,4 +352,29 @@ func TestRetentionZeroKeepsEverything(t *testing.T) {
 	if _, err := retention.NewPurger(ctx, retention.Options{JS: b.nats.JS, Index: b.index, Age: -time.Hour}); err == nil {
 		t.Errorf("a negative age was taken")
 	}
+}
+
+// keysOf lists the keys of kv matching filter.
+func keysOf(t *testing.T, kv jetstream.KeyValue, filter string) []string {
+	t.Helper()
+	lister, err := kv.ListKeysFiltered(testkit.Context(t, time.Minute), filter)
+	if err != nil {
+		if errors.Is(err, jetstream.ErrNoKeysFound) {
+			return nil
+		}
+		t.Fatal(err)
+	}
+	var keys []string
+	for k := range lister.Keys() {
+		keys = append(keys, k)
+	}
+	return keys
+}
+
+// valueOf is an entry's value, "" for none.
+func valueOf(e jetstream.KeyValueEntry) string {
+	if e == nil {
+		return ""
+	}
+	return string(e.Value())
 }
