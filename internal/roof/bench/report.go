@@ -67,7 +67,7 @@ var streamWrites = map[string]string{
 	store.OutboxStream:                       "the sandbox provider's store of what it sent",
 	store.KVStream(store.DueBucket):          "the loan's index record (entry and markers)",
 	store.KVStream(store.LedgerBucket):       "the contact ledger's compare-and-set",
-	store.KVStream(store.RetentionBucket):    "retention index: per borrower and day (every borrower here is new)",
+	store.KVStream(store.RetentionBucket):    "retention index: the borrower's day of last record, once a day per borrower",
 	store.KVStream(store.SuppressionsBucket): "the fence's marker when the bucket is empty",
 	store.KVStream(store.OccurrencesBucket):  "occurrence markers of earlier versions",
 }
