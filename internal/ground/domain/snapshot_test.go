@@ -66,6 +66,7 @@ func TestExpiryKeepsRecordsThatSuppress(t *testing.T) {
 	now := time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)
 	var noted Suppressions
 	noted.NoteChange(1, 0, now)
+	inAnHour, inTwoHours, anHourAgo := now.Add(time.Hour), now.Add(2*time.Hour), now.Add(-time.Hour)
 	tests := []struct {
 		name string
 		sup  Suppressions
@@ -77,9 +78,15 @@ func TestExpiryKeepsRecordsThatSuppress(t *testing.T) {
 		{"a hold", Suppressions{Holds: []Hold{{AgreementID: "a"}}}, 0},
 		{"an opt-out", Suppressions{OptOuts: []OptOut{{Channel: SMS}}}, 0},
 		{"ceased", Suppressions{Ceased: &now}, 0},
+		{"a mute that ends in an hour", Suppressions{Mutes: []Mute{{ID: "m", Until: &inAnHour}}}, time.Hour + time.Second + ChangesKeep},
+		{"mutes that end, the last in two hours", Suppressions{Mutes: []Mute{{ID: "a", Until: &inTwoHours}, {ID: "b", Until: &inAnHour}}}, 2*time.Hour + time.Second + ChangesKeep},
+		{"a mute that ended", Suppressions{Mutes: []Mute{{ID: "m", Until: &anHourAgo}}}, time.Second + ChangesKeep},
+		{"a mute that ends and one that does not", Suppressions{Mutes: []Mute{{ID: "a", Until: &inAnHour}, {ID: "b"}}}, 0},
+		{"a mute that ends and a hold", Suppressions{Mutes: []Mute{{ID: "a", Until: &inAnHour}}, Holds: []Hold{{AgreementID: "a"}}}, 0},
+		{"a mute that ends and an opt-out", Suppressions{Mutes: []Mute{{ID: "a", Until: &inAnHour}}, OptOuts: []OptOut{{Channel: SMS}}}, 0},
 	}
 	for _, tt := range tests {
-		if got := tt.sup.Expiry(); got != tt.want {
+		if got := tt.sup.Expiry(now); got != tt.want {
 			t.Errorf("%s: Expiry = %v, want %v", tt.name, got, tt.want)
 		}
 	}

@@ -138,17 +138,36 @@ func (s Suppressions) Clone() Suppressions {
 	return out
 }
 
-// Expiry is how long the record s may be kept after it is written: 0
-// (until replaced) while it holds a suppression (a mute, even one that
-// has ended, is left to intake to prune), else ChangesKeep, after which
-// its note of changes outdates no snapshot and the record decides
-// nothing. A record that intake writes only to note a change, or that
-// lost its last suppression, thus goes by itself.
-func (s Suppressions) Expiry() time.Duration {
-	if len(s.Mutes) > 0 || len(s.Holds) > 0 || len(s.OptOuts) > 0 || s.Ceased != nil {
+// Expiry is how long the record s, written at now, may be kept: 0 (until
+// replaced) while it holds a suppression without an end (an opt-out, a
+// hold, a cease, a mute without an end); when its only suppressions are
+// mutes that end, ChangesKeep after the last of them ends; else
+// ChangesKeep, after which its note of changes outdates no snapshot and
+// the record decides nothing. A record that intake writes only to note a
+// change, that lost its last suppression, or whose mutes all ended, thus
+// goes by itself: nothing else would remove an ended mute, and the bucket
+// and every fence's copy of it would keep one for every borrower ever
+// muted for a while.
+//
+// now is the writer's clock; the TTL runs on the server's.
+func (s Suppressions) Expiry(now time.Time) time.Duration {
+	if len(s.Holds) > 0 || len(s.OptOuts) > 0 || s.Ceased != nil {
 		return 0
 	}
-	return ChangesKeep
+	var last time.Time
+	for _, m := range s.Mutes {
+		if m.Until == nil {
+			return 0
+		}
+		if m.Until.After(last) {
+			last = *m.Until
+		}
+	}
+	inForce := max(last.Sub(now), 0).Truncate(time.Second) + time.Second // whole seconds, the TTL's grain, rounded up
+	if len(s.Mutes) == 0 {
+		inForce = 0
+	}
+	return inForce + ChangesKeep
 }
 
 // Listed is what the borrower page and the export list: the suppressions

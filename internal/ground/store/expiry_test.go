@@ -66,6 +66,14 @@ func TestSuppressionsThatHoldNothingExpire(t *testing.T) {
 	if got := ttlOf("muted"); got != "" {
 		t.Errorf("a new record with a mute: TTL %q, want none", got)
 	}
+	// A mute that ends: the record goes a day after it ends, not never
+	// (nothing else removes an ended mute).
+	until := time.Now().Add(time.Hour)
+	write("for an hour", func(s *domain.Suppressions) { s.Mutes = []domain.Mute{{ID: "m", Reason: "test", Until: &until}} })
+	ttl, err := time.ParseDuration(ttlOf("for an hour"))
+	if err != nil || ttl <= domain.ChangesKeep || ttl > time.Hour+time.Second+domain.ChangesKeep {
+		t.Errorf("a record with a mute for an hour: TTL %v (%v), want an hour and a day at most, more than a day", ttl, err)
+	}
 }
 
 // TestUpdateExpiringRemovesTheKey: a key written with a TTL goes when it

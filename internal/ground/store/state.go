@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -221,12 +222,14 @@ func (s *State) Suppressions(ctx context.Context, borrowerID string) (domain.Sup
 // returns the stream sequence of the write, which is when the change took
 // effect for every fence.
 //
-// A record left with no suppression in force (a note of changes, an ended
-// mute) is written to expire after domain.ChangesKeep: the bucket, and
-// every fence's copy of it, do not grow with every borrower ever changed.
+// A record left with no suppression in force (a note of changes), or with
+// only mutes that end, is written to expire domain.ChangesKeep after the
+// last of them (domain.Suppressions.Expiry): the bucket, and every
+// fence's copy of it, do not grow with every borrower ever changed or
+// muted for a while.
 func (s *State) UpdateSuppressions(ctx context.Context, borrowerID string, change func(*domain.Suppressions) error) (uint64, error) {
 	return Bucket[domain.Suppressions]{kv: s.SuppressionKV}.UpdateExpiring(ctx, Token(borrowerID), func(sup *domain.Suppressions) (bool, error) {
 		sup.BorrowerID = borrowerID
 		return true, change(sup)
-	}, domain.Suppressions.Expiry)
+	}, func(sup domain.Suppressions) time.Duration { return sup.Expiry(time.Now()) })
 }
