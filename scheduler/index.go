@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -167,10 +168,11 @@ func listEntries(ctx context.Context, kv jetstream.KeyValue, filters []string, o
 	var chunks []listedChunk
 	for len(filters) > 0 {
 		n := min(len(filters), maxFilters)
-		// WatchFiltered rewrites the slice it is given: pass a copy.
-		c := listedChunk{filters: append([]string(nil), filters[:n]...)}
+		c := listedChunk{filters: filters[:n:n]}
 		filters = filters[n:]
-		err := listChunk(ctx, kv, append([]string(nil), c.filters...), &c.upto, out)
+		// WatchFiltered rewrites the slice it is given: pass a copy, the
+		// purge needs the filters as they are.
+		err := listChunk(ctx, kv, slices.Clone(c.filters), &c.upto, out)
 		chunks = append(chunks, c)
 		if err != nil {
 			return chunks, err

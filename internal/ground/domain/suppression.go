@@ -163,11 +163,11 @@ func (s Suppressions) Expiry(now time.Time) time.Duration {
 			last = *m.Until
 		}
 	}
-	inForce := max(last.Sub(now), 0).Truncate(time.Second) + time.Second // whole seconds, the TTL's grain, rounded up
 	if len(s.Mutes) == 0 {
-		inForce = 0
+		return ChangesKeep
 	}
-	return inForce + ChangesKeep
+	// In whole seconds, the TTL's grain, rounded up.
+	return max(last.Sub(now), 0).Truncate(time.Second) + time.Second + ChangesKeep
 }
 
 // Listed is what the borrower page and the export list: the suppressions
