@@ -339,7 +339,7 @@ func TestBenchJSON(t *testing.T) {
 	}
 	t.Parallel()
 	var stdout, stderr bytes.Buffer
-	code := run(context.Background(), []string{"bench", "--reminders", "100", "--cases", "0", "--events", "0", "--json", "--dir", t.TempDir()},
+	code := run(context.Background(), []string{"bench", "--reminders", "100", "--concurrency", "8", "--cases", "0", "--events", "0", "--json", "--dir", t.TempDir()},
 		nil, &stdout, &stderr)
 	if code != 0 {
 		t.Fatalf("exit %d, stderr %q", code, stderr.String())
@@ -347,7 +347,8 @@ func TestBenchJSON(t *testing.T) {
 	var doc struct {
 		Reminders int `json:"reminders"`
 		EndToEnd  struct {
-			Storage struct {
+			Concurrency int `json:"concurrency"`
+			Storage     struct {
 				WritesPerReminder float64 `json:"writes_per_reminder"`
 			} `json:"storage"`
 		} `json:"end_to_end"`
@@ -359,7 +360,7 @@ func TestBenchJSON(t *testing.T) {
 	if dec.More() {
 		t.Error("more than the JSON document on stdout")
 	}
-	if doc.Reminders != 100 || doc.EndToEnd.Storage.WritesPerReminder < 1 {
-		t.Errorf("got %+v, want 100 reminders and at least one write each", doc)
+	if doc.Reminders != 100 || doc.EndToEnd.Concurrency != 8 || doc.EndToEnd.Storage.WritesPerReminder < 1 {
+		t.Errorf("got %+v, want 100 reminders, 8 in flight and at least one write each", doc)
 	}
 }

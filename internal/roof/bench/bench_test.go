@@ -223,6 +223,9 @@ func TestOptionsCheck(t *testing.T) {
 		{"events with the default sweep", Options{Events: 200}, ""},
 		{"too many reminders", Options{Reminders: MaxReminders + 1}, "--reminders"},
 		{"negative cases", Options{Cases: -1}, "--cases"},
+		{"negative concurrency", Options{Concurrency: -1}, "--concurrency"},
+		{"too many in flight", Options{Concurrency: MaxConcurrency + 1}, "--concurrency"},
+		{"one in flight", Options{Concurrency: 1}, ""},
 		{"too many events", Options{Events: MaxEvents + 1}, "--events"},
 		{"bad sweep", Options{Events: 1, Sweep: "often"}, "--sweep"},
 		{"daily sweep", Options{Events: 1, Sweep: "@daily"}, "--sweep"},
@@ -235,7 +238,7 @@ func TestOptionsCheck(t *testing.T) {
 		}
 	}
 	o := Options{}
-	if err := o.check(); err != nil || o.Reminders != 100_000 || o.Sweep != "@every 1m" {
+	if err := o.check(); err != nil || o.Reminders != 100_000 || o.Concurrency != DefaultConcurrency || o.Sweep != "@every 1m" {
 		t.Errorf("defaults: %v, %+v", err, o)
 	}
 }

@@ -41,7 +41,7 @@ func benchConfig(dir string) config.Config {
 	cfg.DataDir = dir
 	cfg.NATS.Embedded.Listen = "127.0.0.1:0"
 	cfg.TemplatesDir = filepath.Join(dir, "no-templates") // bundled templates
-	cfg.Providers.SMS = config.Provider{Kind: "sandbox", Concurrency: 512}
+	cfg.Providers.SMS = config.Provider{Kind: "sandbox", Concurrency: DefaultConcurrency}
 	cfg.Agreements.Policy = ""
 	// The contact rules stay on (the ledger is part of the send path), with
 	// the window open so the run does not depend on the hour.
@@ -66,9 +66,10 @@ func today(cfg config.Config) string {
 // reminder has a delivered record from the sandbox SMS provider. It counts
 // what the server stores and reads from the sweep's start until every
 // reminder is acknowledged.
-func endToEnd(ctx context.Context, dir string, n int, profile io.Writer) (E2E, error) {
-	var res E2E
+func endToEnd(ctx context.Context, dir string, n, concurrency int, profile io.Writer) (E2E, error) {
+	res := E2E{Concurrency: concurrency}
 	cfg := benchConfig(dir)
+	cfg.Providers.SMS.Concurrency = concurrency
 	var mu sync.Mutex
 	var checks, rounds []time.Duration
 	a, err := app.New(ctx, cfg, app.Options{Log: quietLogger(), NoScheduler: true, NoHTTP: true, Instance: "bench",

@@ -20,8 +20,8 @@ func printRaw(w io.Writer, r *Result) {
 
 func printEndToEnd(w io.Writer, r *Result) {
 	e := r.EndToEnd
-	fmt.Fprintf(w, "forbear end to end (sweep -> worker -> fence -> sandbox -> audit): %8.0f reminders/s  (%v; sweep publish %v)\n",
-		e.PerSec, short(e.Elapsed), short(e.SweepPublish))
+	fmt.Fprintf(w, "forbear end to end (sweep -> worker -> fence -> sandbox -> audit): %8.0f reminders/s  (%v; sweep publish %v; %d sends in flight)\n",
+		e.PerSec, short(e.Elapsed), short(e.SweepPublish), e.Concurrency)
 	fmt.Fprintf(w, "ratio forbear/raw: %.2fx\n", r.Ratio)
 	fmt.Fprintf(w, "fence wait per send: p50 %v  p99 %v  (%d checks)\n", short(e.FenceP50), short(e.FenceP99), e.FenceChecks)
 	if e.FenceRounds > 0 {
