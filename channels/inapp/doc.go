@@ -8,4 +8,8 @@
 // bucket's stream by subject, with no watcher) or follow it live, as a
 // channel (Stream) and as server-sent events (ServeStream); every live
 // stream of an Inbox shares one KV watcher.
+//
+// Nothing here removes a message: the retention purge (internal/retention)
+// removes a borrower's messages with the borrower's audit trail, by the
+// borrower's keys (store.InboxBorrowerKeys).
 package inapp

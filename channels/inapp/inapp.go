@@ -75,12 +75,6 @@ func New(js jetstream.JetStream, opts ...Option) (*Inbox, error) {
 	return ib, nil
 }
 
-func key(borrowerID, messageID string) string {
-	return store.Token(borrowerID) + "." + store.Token(messageID)
-}
-
-func borrowerFilter(borrowerID string) string { return store.Token(borrowerID) + ".*" }
-
 // recipient is the borrower a message is for: msg.To, or BorrowerID when a
 // caller left To empty.
 func recipient(msg channels.Message) string {
@@ -104,7 +98,7 @@ func (ib *Inbox) Send(ctx context.Context, msg channels.Message) (channels.Resul
 	}
 	res := channels.Result{ProviderRef: m.ID, Status: domain.Delivered}
 	// Written only where the key is missing: a resend finds the first.
-	if _, err := ib.inbox.PutAt(ctx, key(borrower, m.ID), m, 0); err != nil {
+	if _, err := ib.inbox.PutAt(ctx, store.InboxKey(borrower, m.ID), m, 0); err != nil {
 		if store.IsWrongSequence(err) {
 			return res, nil
 		}
@@ -116,7 +110,7 @@ func (ib *Inbox) Send(ctx context.Context, msg channels.Message) (channels.Resul
 // Lookup reports whether the reminder is already in the borrower's inbox.
 func (ib *Inbox) Lookup(ctx context.Context, msg channels.Message) (channels.Result, bool, error) {
 	// Only whether the key is there counts: nothing to decode.
-	_, err := ib.inbox.KV().Get(ctx, key(recipient(msg), msg.ReminderID))
+	_, err := ib.inbox.KV().Get(ctx, store.InboxKey(recipient(msg), msg.ReminderID))
 	if store.IsNotFound(err) {
 		return channels.Result{}, false, nil
 	}
@@ -139,7 +133,7 @@ const MaxListed = 1000
 // is decided on this one.
 func (ib *Inbox) List(ctx context.Context, borrowerID string) ([]Message, error) {
 	msgs, err := ib.read.Last(ctx, store.KVStream(store.InboxBucket),
-		store.KVSubject(store.InboxBucket, borrowerFilter(borrowerID)), MaxListed)
+		store.KVSubject(store.InboxBucket, store.InboxBorrowerKeys(borrowerID)), MaxListed)
 	if err != nil {
 		return nil, fmt.Errorf("inapp: list: %w", err)
 	}
@@ -171,7 +165,7 @@ func (ib *Inbox) List(ctx context.Context, borrowerID string) ([]Message, error)
 // MarkRead marks one message read. It is a compare-and-set, so a message
 // written again concurrently is never overwritten with stale content.
 func (ib *Inbox) MarkRead(ctx context.Context, borrowerID, messageID string) error {
-	_, err := ib.inbox.Update(ctx, key(borrowerID, messageID), func(m *Message) (bool, error) {
+	_, err := ib.inbox.Update(ctx, store.InboxKey(borrowerID, messageID), func(m *Message) (bool, error) {
 		if m.ID == "" { // missing or deleted: every stored message has its id
 			return false, ErrNotFound
 		}

@@ -2,7 +2,8 @@
 // borrower's last record (audit.retention; 12 CFR 1006.100 asks for three
 // years after the last collection activity), and then purges the
 // borrower's records: delivery records, suppression changes and records of
-// older versions alike. The borrower's state (profile, loans,
+// older versions alike, and with them the borrower's in-app inbox
+// (store.InboxBucket; see inbox.go). The borrower's state (profile, loans,
 // suppressions in force) is not the trail's and stays.
 //
 // A stream-wide MaxAge cannot do this: it would drop the first records of a
@@ -28,11 +29,13 @@
 // does not end the walk); for each borrower whose day is before the
 // cutoff's it reads the borrower's newest record: only when that record is
 // older than the age are the borrower's subjects purged, up to and
-// including that record's sequence. A record written meanwhile is newer
-// and survives, and an index entry that is behind (a touch that was lost)
-// moves the borrower on instead of purging it, so the index only ever
-// decides who to look at, never what to delete. An entry is dropped up to
-// the message read, so a touch that lands meanwhile stays.
+// including that record's sequence, and the borrower's inbox keys, up to
+// the inbox's last sequence taken before that read. A record or an in-app
+// message written meanwhile is newer and survives, and an index entry
+// that is behind (a touch that was lost) moves the borrower on instead of
+// purging it, so the index only ever decides who to look at, never what
+// to delete. An entry is dropped up to the message read, so a touch that
+// lands meanwhile stays.
 //
 // One instance at a time runs the purge, once a day (Purger.RunDue claims
 // the run with a compare-and-set on a key of the same bucket); a run

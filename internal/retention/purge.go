@@ -86,12 +86,16 @@ type Purger struct {
 	read       *store.Reader
 	deliveries jetstream.Stream
 	index      jetstream.Stream // the retention bucket's stream
+	inbox      jetstream.Stream // the in-app inbox's stream (store.InboxBucket)
 	// runs, scans and walks are the retention bucket's run schedule
 	// (runKey), the scan of records older than the index (scanKey) and
 	// where the walk of the index stopped (walkKey).
 	runs  store.Bucket[schedule]
 	scans store.Bucket[scanState]
 	walks store.Bucket[walkState]
+	// inboxBound, when set (by tests only), is called in handle once the
+	// inbox's bound is taken, before the borrower's records are read.
+	inboxBound func(borrower string)
 
 	mu      sync.Mutex
 	cancel  context.CancelFunc // ends the checks and a run in progress
@@ -129,8 +133,14 @@ func NewPurger(ctx context.Context, o Options) (*Purger, error) {
 	if err != nil {
 		return nil, fmt.Errorf("retention: bucket %s: %w", store.RetentionBucket, err)
 	}
+	// A purged borrower's in-app messages go with the trail (see
+	// inbox.go); store.Setup creates the bucket.
+	inbox, err := o.JS.Stream(ctx, store.KVStream(store.InboxBucket))
+	if err != nil {
+		return nil, fmt.Errorf("retention: inbox bucket %s: %w", store.InboxBucket, err)
+	}
 	kv := o.Index.days.KV()
-	return &Purger{o: o, read: store.NewReader(o.JS), deliveries: deliveries, index: index,
+	return &Purger{o: o, read: store.NewReader(o.JS), deliveries: deliveries, index: index, inbox: inbox,
 		runs: store.NewBucket[schedule](o.JS, kv), scans: store.NewBucket[scanState](o.JS, kv), walks: store.NewBucket[walkState](o.JS, kv)}, nil
 }
 

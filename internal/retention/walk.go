@@ -110,13 +110,27 @@ func (p *Purger) walk(ctx context.Context, cutoff time.Time, rep *Report) error 
 // handle decides on one borrower key, b.<tok> at stream sequence entrySeq,
 // whose day is before the cutoff's. It reads the borrower's newest record
 // first, so that the index only ever decides who to look at, never what to
-// delete: a record the index missed moves the borrower on instead.
+// delete: a record the index missed moves the borrower on instead. A
+// borrower purged loses the in-app inbox with the trail.
 func (p *Purger) handle(ctx context.Context, tok string, entrySeq uint64, cutoff time.Time, rep *Report) error {
 	key := borrowerPrefix + tok
 	borrower, err := store.FromToken(tok)
 	if err != nil || tok == "" {
 		rep.Stale++
 		return p.drop(ctx, key, entrySeq) // not an entry this version writes
+	}
+	// The inbox's bound is taken before the records are read: an in-app
+	// send writes its message before its record, so a message written
+	// after the bound stays, and its record, later still, keeps the trail
+	// or brings the borrower back. Only a send that straddles both reads
+	// (message before the bound, record after the read) loses its message
+	// while its record stays. The whole argument is in inbox.go.
+	inboxSeq, err := p.inboxLastSeq(ctx)
+	if err != nil {
+		return err
+	}
+	if p.inboxBound != nil {
+		p.inboxBound(borrower)
 	}
 	seq, at, found, err := p.newest(ctx, borrower)
 	if err != nil {
@@ -136,6 +150,12 @@ func (p *Purger) handle(ctx context.Context, tok string, entrySeq uint64, cutoff
 			return fmt.Errorf("retention: move %s in the index: %w", tok, err)
 		}
 		return nil
+	}
+	// The inbox first: should the trail's purge fail, the trail still
+	// finds the borrower for the next run; the other way round a failure
+	// would leave messages that nothing leads back to.
+	if err := p.purgeInbox(ctx, borrower, inboxSeq); err != nil {
+		return err
 	}
 	// Everything up to the newest record read: one written since is newer
 	// than the cutoff and stays.

@@ -59,6 +59,16 @@ const (
 	RetentionBucket    = "forbear_retention"    // borrowers by day of last record, owned by internal/retention
 )
 
+// InboxKey is the key of an in-app message in InboxBucket: one per
+// borrower and message, under the borrower's token so that a borrower's
+// messages are one subject filter (InboxBorrowerKeys).
+func InboxKey(borrowerID, messageID string) string { return Token(borrowerID) + "." + Token(messageID) }
+
+// InboxBorrowerKeys matches every key of a borrower's in-app messages in
+// InboxBucket: channels/inapp lists them with it, and the retention purge
+// removes them with it.
+func InboxBorrowerKeys(borrowerID string) string { return Token(borrowerID) + ".*" }
+
 // Token turns an id into a string that is safe as one NATS subject token
 // and one KV key token. Ids made of letters, digits, '-' and '_' are kept as
 // they are (readable subjects); anything else becomes '=' followed by its
