@@ -145,7 +145,8 @@ type benchFlags struct {
 func (f *benchFlags) define(fs *flag.FlagSet) {
 	fs.IntVar(&f.o.Reminders, "reminders", 100_000, "`N` reminders for the raw ceiling and the end-to-end run")
 	fs.IntVar(&f.o.Concurrency, "concurrency", bench.DefaultConcurrency, "`N` sends in flight in the end-to-end run's SMS worker")
-	fs.IntVar(&f.o.Cases, "cases", 1_000_000, "`N` open cases with nothing due, for the sweep measurement and its peak RSS (0 skips it)")
+	fs.IntVar(&f.o.Cases, "cases", 1_000_000, "`N` open cases with nothing due, loaded before the end-to-end run; the sweep with nothing due is measured on them (0: an empty instance)")
+	fs.DurationVar(&f.o.Settle, "settle", bench.DefaultSettle, "the instance idles `DURATION` after loading the open cases, before the end-to-end run (0: not at all)")
 	fs.IntVar(&f.o.Events, "events", 200, "`N` events sent one at a time to an idle instance, for the event-to-provider latency (0 skips it)")
 	fs.StringVar(&f.o.Sweep, "sweep", config.Default().Scheduler.Sweep, "the sweep's cron `SPEC` while the latency is measured; the default is serve's")
 	fs.BoolVar(&f.o.JSON, "json", false, "print the figures as one JSON document at the end, for comparing runs")

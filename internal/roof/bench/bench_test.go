@@ -90,14 +90,21 @@ func TestRunSmall(t *testing.T) {
 	if res.Sweep == nil || res.Sweep.Cases != cases || res.Sweep.P50 <= 0 {
 		t.Errorf("sweep with nothing due: %+v", res.Sweep)
 	}
+	// The end-to-end run carries the open cases: they are loaded into its
+	// instance first, and their memory is part of its peak.
+	if res.EndToEnd.OpenCases != cases || res.Sweep == nil || res.Sweep.LiveHeapMiB <= 0 || res.Sweep.SettledHeapMiB != 0 {
+		t.Errorf("end to end over %d open cases, sweep %+v; want %d open cases, a live heap and no settled one (no idle wait)",
+			res.EndToEnd.OpenCases, res.Sweep, cases)
+	}
 	if res.PeakRSSMiB <= 0 || res.EndToEnd.PeakRSSMiB <= 0 || res.Sweep == nil || res.Sweep.PeakRSSMiB <= 0 ||
-		res.Sweep.PeakRSSMiB > res.PeakRSSMiB {
+		res.Sweep.PeakRSSMiB > res.EndToEnd.PeakRSSMiB || res.EndToEnd.PeakRSSMiB > res.PeakRSSMiB {
 		t.Errorf("peak RSS: run %v, end to end %v, sweep %+v", res.PeakRSSMiB, res.EndToEnd.PeakRSSMiB, res.Sweep)
 	}
 
 	for _, want := range []string{"raw JetStream", "forbear end to end", "ratio forbear/raw", "fence wait per send",
 		"writes ", "reads ", "FORBEAR_REMINDERS", "KV_forbear_ledger", "event in -> first provider call", "intake call itself",
-		"sweep with 1000 open cases", "with 1000 open cases (loading them and the sweeps)", "whole run"} {
+		"sweep with 1000 open cases", "with 1000 open cases (loading them and the sweeps)", "whole run",
+		"carrying 1000 open cases", "live heap with them", "end to end, the open cases included"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the text has no %q", want)
 		}
@@ -115,7 +122,7 @@ func TestRunSmall(t *testing.T) {
 	for _, path := range []string{"raw.per_sec", "end_to_end.per_sec", "ratio", "end_to_end.fence_p99_ns",
 		"end_to_end.storage.writes_per_reminder", "end_to_end.storage.reads_per_reminder", "end_to_end.storage.streams",
 		"event_to_provider.p99_ns", "event_to_provider.max_ns", "sweep_nothing_due.p50_ns", "sweep_nothing_due.peak_rss_mib",
-		"peak_rss_mib"} {
+		"peak_rss_mib", "end_to_end.open_cases", "sweep_nothing_due.live_heap_mib"} {
 		if _, ok := lookup(doc, path); !ok {
 			t.Errorf("the JSON has no %s", path)
 		}
@@ -145,6 +152,32 @@ func TestRunJSON(t *testing.T) {
 	}
 	if got.Reminders != 100 || got.EndToEnd.Storage.Writes != res.EndToEnd.Storage.Writes || got.Latency != nil || got.Sweep != nil {
 		t.Errorf("decoded %+v, want the run's result without latency and sweep", got)
+	}
+}
+
+// TestRunSettles: with Options.Settle the instance idles between loading
+// its open cases and the end-to-end run, and the live heap is taken again
+// after the wait.
+func TestRunSettles(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the bench")
+	}
+	const settle = 20 * time.Millisecond
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var out bytes.Buffer
+	res, err := Run(ctx, Options{Reminders: 50, Cases: 50, Settle: settle, Dir: t.TempDir()}, &out)
+	if err != nil {
+		t.Fatalf("Run: %v\n%s", err, out.String())
+	}
+	if res.EndToEnd.Settle != settle || res.EndToEnd.OpenCases != 50 || res.Sweep == nil || res.Sweep.SettledHeapMiB <= 0 {
+		t.Errorf("end to end settled %v over %d open cases, sweep %+v; want %v over 50 and a settled heap",
+			res.EndToEnd.Settle, res.EndToEnd.OpenCases, res.Sweep, settle)
+	}
+	for _, want := range []string{"idle 20ms before the end-to-end run", "after 20ms idle", "idle 20ms after loading them"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the text has no %q:\n%s", want, out.String())
+		}
 	}
 }
 
@@ -227,6 +260,9 @@ func TestOptionsCheck(t *testing.T) {
 		{"too many in flight", Options{Concurrency: MaxConcurrency + 1}, "--concurrency"},
 		{"one in flight", Options{Concurrency: 1}, ""},
 		{"too many events", Options{Events: MaxEvents + 1}, "--events"},
+		{"negative settle", Options{Settle: -time.Second}, "--settle"},
+		{"settle too long", Options{Settle: MaxSettle + time.Second}, "--settle"},
+		{"the default settle", Options{Settle: DefaultSettle}, ""},
 		{"bad sweep", Options{Events: 1, Sweep: "often"}, "--sweep"},
 		{"daily sweep", Options{Events: 1, Sweep: "@daily"}, "--sweep"},
 		{"daily sweep, no events", Options{Sweep: "@daily"}, ""},

@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -62,27 +64,92 @@ func today(cfg config.Config) string {
 	return time.Now().In(loc).Format(time.DateOnly)
 }
 
-// endToEnd makes n loans due now, runs one sweep and waits until every
-// reminder has a delivered record from the sandbox SMS provider. It counts
-// what the server stores and reads from the sweep's start until every
-// reminder is acknowledged.
-func endToEnd(ctx context.Context, dir string, n, concurrency int, profile io.Writer) (E2E, error) {
-	res := E2E{Concurrency: concurrency}
-	cfg := benchConfig(dir)
-	cfg.Providers.SMS.Concurrency = concurrency
-	var mu sync.Mutex
-	var checks, rounds []time.Duration
-	a, err := app.New(ctx, cfg, app.Options{Log: quietLogger(), NoScheduler: true, NoHTTP: true, Instance: "bench",
-		FenceCheck: func(d time.Duration) { mu.Lock(); checks = append(checks, d); mu.Unlock() },
-		FenceRound: func(d time.Duration) { mu.Lock(); rounds = append(rounds, d); mu.Unlock() }})
+// instance is the end-to-end part's forbear instance: its scheduler runs
+// only when the bench sweeps, and the bench's observer connection reaches
+// its embedded server. It records every fence check and round.
+type instance struct {
+	a           *app.App
+	cfg         config.Config
+	concurrency int
+
+	mu             sync.Mutex
+	checks, rounds []time.Duration
+}
+
+// startInstance starts the end-to-end instance in dir, its SMS worker with
+// concurrency sends in flight.
+func startInstance(ctx context.Context, dir string, concurrency int) (*instance, error) {
+	in := &instance{cfg: benchConfig(dir), concurrency: concurrency}
+	in.cfg.Providers.SMS.Concurrency = concurrency
+	a, err := app.New(ctx, in.cfg, app.Options{Log: quietLogger(), NoScheduler: true, NoHTTP: true, Instance: "bench",
+		FenceCheck: func(d time.Duration) { in.mu.Lock(); in.checks = append(in.checks, d); in.mu.Unlock() },
+		FenceRound: func(d time.Duration) { in.mu.Lock(); in.rounds = append(in.rounds, d); in.mu.Unlock() }})
 	if err != nil {
-		return res, err
+		return nil, err
 	}
-	defer func() { _ = a.Stop(context.Background()) }()
 	if err := a.Start(ctx); err != nil {
-		return res, err
+		_ = a.Stop(context.Background())
+		return nil, err
 	}
-	if err := loadCases(ctx, a.JetStream(), n, "E", today(cfg), time.Time{}); err != nil {
+	in.a = a
+	return in, nil
+}
+
+func (in *instance) stop() { _ = in.a.Stop(context.Background()) }
+
+// book indexes n open cases a month ahead, the book the end-to-end run
+// carries, and returns the median of five sweeps that find nothing due.
+func (in *instance) book(ctx context.Context, n int) (time.Duration, error) {
+	future := time.Now().Add(30 * 24 * time.Hour)
+	if err := loadCases(ctx, in.a.JetStream(), n, "F", future.Format(time.DateOnly), future); err != nil {
+		return 0, err
+	}
+	if _, err := in.a.Scheduler().Sweep(ctx); err != nil { // sets the cursor
+		return 0, err
+	}
+	var runs []time.Duration
+	for range 5 {
+		st, err := in.a.Scheduler().Sweep(ctx)
+		if err != nil {
+			return 0, err
+		}
+		if st.Published != 0 || st.Due != 0 {
+			return 0, fmt.Errorf("a sweep with nothing due did work: %+v", st)
+		}
+		runs = append(runs, st.Duration)
+	}
+	return percentile(runs, 0.5), nil
+}
+
+// liveHeapMiB collects and returns what is live on the heap, in MiB: the
+// whole process's, the embedded server's subject state included.
+func liveHeapMiB() float64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return float64(ms.HeapAlloc) / (1 << 20)
+}
+
+// idle waits d, or until ctx ends.
+func idle(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// run makes n loans due now, runs one sweep and waits until every reminder
+// has a delivered record from the sandbox SMS provider. It counts what the
+// server stores and reads from the sweep's start until every reminder is
+// acknowledged.
+func (in *instance) run(ctx context.Context, n int, profile io.Writer) (E2E, error) {
+	res := E2E{Concurrency: in.concurrency}
+	a := in.a
+	if err := loadCases(ctx, a.JetStream(), n, "E", today(in.cfg), time.Time{}); err != nil {
 		return res, err
 	}
 	obs, err := connectObserver(a.NATSClientURL())
@@ -107,6 +174,9 @@ func endToEnd(ctx context.Context, dir string, n, concurrency int, profile io.Wr
 	if err != nil {
 		return res, err
 	}
+	in.mu.Lock()
+	in.checks, in.rounds = nil, nil // this run's only
+	in.mu.Unlock()
 	if profile != nil {
 		if err := pprof.StartCPUProfile(profile); err != nil {
 			return res, err
@@ -147,11 +217,11 @@ func endToEnd(ctx context.Context, dir string, n, concurrency int, profile io.Wr
 	if res.Storage, err = tally.finish(ctx, n); err != nil {
 		return res, fmt.Errorf("counting writes and reads: %w", err)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	res.FenceChecks, res.FenceRounds = len(checks), len(rounds)
-	res.FenceP50, res.FenceP99 = percentile(checks, 0.50), percentile(checks, 0.99)
-	res.FenceRoundP50, res.FenceRoundP99 = percentile(rounds, 0.50), percentile(rounds, 0.99)
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	res.FenceChecks, res.FenceRounds = len(in.checks), len(in.rounds)
+	res.FenceP50, res.FenceP99 = percentile(in.checks, 0.50), percentile(in.checks, 0.99)
+	res.FenceRoundP50, res.FenceRoundP99 = percentile(in.rounds, 0.50), percentile(in.rounds, 0.99)
 	return res, nil
 }
 
@@ -247,4 +317,15 @@ func consumerState(ctx context.Context, js jetstream.JetStream) string {
 		parts = append(parts, err.Error())
 	}
 	return strings.Join(parts, "; ")
+}
+
+// percentile is the p-quantile of ds (nearest rank, rounding down); p 1
+// is the largest.
+func percentile(ds []time.Duration, p float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[int(float64(len(s)-1)*p)]
 }

@@ -22,6 +22,11 @@ func printEndToEnd(w io.Writer, r *Result) {
 	e := r.EndToEnd
 	fmt.Fprintf(w, "forbear end to end (sweep -> worker -> fence -> sandbox -> audit): %8.0f reminders/s  (%v; sweep publish %v; %d sends in flight)\n",
 		e.PerSec, short(e.Elapsed), short(e.SweepPublish), e.Concurrency)
+	fmt.Fprintf(w, "  on an instance carrying %d open cases besides the reminders' own", e.OpenCases)
+	if e.OpenCases > 0 {
+		fmt.Fprintf(w, ", idle %v after loading them", short(e.Settle))
+	}
+	fmt.Fprintln(w)
 	fmt.Fprintf(w, "ratio forbear/raw: %.2fx\n", r.Ratio)
 	fmt.Fprintf(w, "fence wait per send: p50 %v  p99 %v  (%d checks)\n", short(e.FenceP50), short(e.FenceP99), e.FenceChecks)
 	if e.FenceRounds > 0 {
@@ -86,13 +91,24 @@ func printSweep(w io.Writer, r *Result) {
 	fmt.Fprintf(w, "sweep with %d open cases and nothing due: %v\n", r.Sweep.Cases, short(r.Sweep.P50))
 }
 
+// printHeap says what the open cases keep live, before and after the idle
+// wait.
+func printHeap(w io.Writer, r *Result, settle time.Duration) {
+	s := r.Sweep
+	fmt.Fprintf(w, "  live heap with them (the embedded server's subject state, most of it): %.0f MiB once loaded", s.LiveHeapMiB)
+	if settle > 0 {
+		fmt.Fprintf(w, ", %.0f MiB after %v idle", s.SettledHeapMiB, short(settle))
+	}
+	fmt.Fprintln(w)
+}
+
 func printPeak(w io.Writer, r *Result) {
 	scope := "each phase's own peak"
 	if !r.RSSPerPhase {
 		scope = "peak of the run so far: the high-water mark could not be reset"
 	}
 	fmt.Fprintf(w, "peak RSS (process, embedded server included; %s):\n", scope)
-	fmt.Fprintf(w, "  raw %.0f MiB, end to end %.0f MiB", r.Raw.PeakRSSMiB, r.EndToEnd.PeakRSSMiB)
+	fmt.Fprintf(w, "  raw %.0f MiB", r.Raw.PeakRSSMiB)
 	if r.Latency != nil {
 		fmt.Fprintf(w, ", event latency %.0f MiB", r.Latency.PeakRSSMiB)
 	}
@@ -100,6 +116,7 @@ func printPeak(w io.Writer, r *Result) {
 	if r.Sweep != nil {
 		fmt.Fprintf(w, "  with %d open cases (loading them and the sweeps): %.0f MiB\n", r.Sweep.Cases, r.Sweep.PeakRSSMiB)
 	}
+	fmt.Fprintf(w, "  end to end, the open cases included: %.0f MiB\n", r.EndToEnd.PeakRSSMiB)
 	fmt.Fprintf(w, "  whole run: %.0f MiB\n", r.PeakRSSMiB)
 }
 
