@@ -144,7 +144,7 @@ type benchFlags struct {
 
 func (f *benchFlags) define(fs *flag.FlagSet) {
 	fs.IntVar(&f.o.Reminders, "reminders", 100_000, "`N` reminders for the raw ceiling and the end-to-end run")
-	fs.IntVar(&f.o.Concurrency, "concurrency", bench.DefaultConcurrency, "`N` sends in flight in the end-to-end run's SMS worker")
+	fs.IntVar(&f.o.Concurrency, "concurrency", bench.DefaultConcurrency, "`N` sends in flight in the end-to-end run's SMS worker; the default is serve's")
 	fs.IntVar(&f.o.Cases, "cases", 1_000_000, "`N` open cases with nothing due, loaded before the end-to-end run; the sweep with nothing due is measured on them (0: an empty instance)")
 	fs.DurationVar(&f.o.Settle, "settle", bench.DefaultSettle, "the instance idles `DURATION` after loading the open cases, before the end-to-end run (0: not at all)")
 	fs.IntVar(&f.o.Events, "events", 200, "`N` events sent one at a time to an idle instance, for the event-to-provider latency (0 skips it)")

@@ -152,13 +152,15 @@ const (
 // run starts once the server has dropped it.
 const DefaultSettle = 2*time.Minute + 15*time.Second
 
-// DefaultConcurrency is the end-to-end run's sends in flight. On a
-// CPU-bound run more sends in flight add little throughput and make every
-// send wait longer for a core: on 2 cores, 512 gave about 10% more
-// reminders a second than 128 and doubled the fence wait (p50 1.1 ms
-// against 0.5 ms), most of it waiting to be scheduled again. --concurrency
-// shows any other point of that trade.
-const DefaultConcurrency = 128
+// DefaultConcurrency is the end-to-end run's sends in flight: serve's own
+// (the SMS provider's default concurrency), so that the run measures what
+// serve does. The run is CPU-bound, so more in flight adds little and
+// makes each send wait longer for a core: on 2 cores with 1,000,000 open
+// cases, 128 in flight went no faster than 64 (4,605-4,830 reminders a
+// second against 4,611-4,991) and its fence wait p99 was twice as long
+// (7.2-7.8 ms against 3.7-4.5 ms). --concurrency shows any other point of
+// that trade.
+var DefaultConcurrency = config.Default().Providers.SMS.Concurrency
 
 // check fills in the defaults and refuses sizes out of bounds, naming the
 // flag.
