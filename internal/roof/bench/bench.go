@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/forbear/forbear/internal/ground/clock"
 	"github.com/forbear/forbear/internal/ground/config"
 )
 
@@ -290,7 +291,7 @@ func endToEnd(ctx context.Context, dir string, o Options, rss *rssMeter, res *Re
 		printSweep(text, res)
 		if o.Settle > 0 {
 			fmt.Fprintf(text, "  idle %v before the end-to-end run (--settle; README, \"Measuring: forbear bench\", says why)\n", o.Settle)
-			if err := idle(ctx, o.Settle); err != nil {
+			if err := clock.Sleep(ctx, o.Settle); err != nil {
 				failed("end to end", err)
 				return
 			}

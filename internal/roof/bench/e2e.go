@@ -130,18 +130,6 @@ func liveHeapMiB() float64 {
 	return float64(ms.HeapAlloc) / (1 << 20)
 }
 
-// idle waits d, or until ctx ends.
-func idle(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
 // run makes n loans due now, runs one sweep and waits until every reminder
 // has a delivered record from the sandbox SMS provider. It counts what the
 // server stores and reads from the sweep's start until every reminder is
