@@ -305,7 +305,9 @@ func endToEnd(ctx context.Context, dir string, o Options, rss *rssMeter, res *Re
 		return
 	}
 	res.EndToEnd = e2e
-	res.EndToEnd.OpenCases, res.EndToEnd.Settle = o.Cases, o.Settle
+	if res.EndToEnd.OpenCases = o.Cases; o.Cases > 0 {
+		res.EndToEnd.Settle = o.Settle // no book, no wait
+	}
 	res.EndToEnd.PeakRSSMiB = rss.end()
 	if res.Raw.PerSec > 0 {
 		res.Ratio = res.EndToEnd.PerSec / res.Raw.PerSec
