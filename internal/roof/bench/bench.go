@@ -158,7 +158,7 @@ const DefaultSettle = 2*time.Minute + 15*time.Second
 // serve does. The run is CPU-bound, so more in flight adds little and
 // makes each send wait longer for a core: on 2 cores with 1,000,000 open
 // cases, 128 in flight went no faster than 64 (4,605-4,830 reminders a
-// second against 3,631-5,074 over seventeen runs) and its fence wait p99
+// second against 3,631-5,074 over eighteen runs) and its fence wait p99
 // was longer (7.2-7.8 ms against 3.7-6.9 ms). --concurrency shows any
 // other point of that trade.
 var DefaultConcurrency = config.Default().Providers.SMS.Concurrency
