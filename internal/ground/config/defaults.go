@@ -24,9 +24,10 @@ func Default() Config {
 			InboxStreams:      StreamCaps{PerToken: 4, PerBorrower: 8},
 		},
 		DataDir: "./forbear-data",
-		// Twice what 1,000,000 open cases keep live in the embedded
-		// server's subject index (about 450 MiB) would pass 1 GiB; a soft
-		// limit makes the collector run before that instead.
+		// 1,000,000 open cases keep about 250 MiB live in the embedded
+		// server's subject index, about 530 MiB for the two minutes after
+		// all of them were written at once; a heap of twice that would
+		// pass 1 GiB, so a soft limit makes the collector run before.
 		MemoryLimitMiB: DefaultMemoryLimitMiB,
 		NATS:           NATS{Embedded: Embedded{Listen: "127.0.0.1:4222"}},
 		Scheduler: Scheduler{

@@ -305,8 +305,9 @@ func endToEnd(ctx context.Context, dir string, o Options, rss *rssMeter, res *Re
 		return
 	}
 	res.EndToEnd = e2e
-	if res.EndToEnd.OpenCases = o.Cases; o.Cases > 0 {
-		res.EndToEnd.Settle = o.Settle // no book, no wait
+	res.EndToEnd.OpenCases = o.Cases
+	if o.Cases > 0 { // no book, no wait
+		res.EndToEnd.Settle = o.Settle
 	}
 	res.EndToEnd.PeakRSSMiB = rss.end()
 	if res.Raw.PerSec > 0 {

@@ -68,9 +68,8 @@ func today(cfg config.Config) string {
 // only when the bench sweeps, and the bench's observer connection reaches
 // its embedded server. It records every fence check and round.
 type instance struct {
-	a           *app.App
-	cfg         config.Config
-	concurrency int
+	a   *app.App
+	cfg config.Config
 
 	mu             sync.Mutex
 	checks, rounds []time.Duration
@@ -79,7 +78,7 @@ type instance struct {
 // startInstance starts the end-to-end instance in dir, its SMS worker with
 // concurrency sends in flight.
 func startInstance(ctx context.Context, dir string, concurrency int) (*instance, error) {
-	in := &instance{cfg: benchConfig(dir), concurrency: concurrency}
+	in := &instance{cfg: benchConfig(dir)}
 	in.cfg.Providers.SMS.Concurrency = concurrency
 	a, err := app.New(ctx, in.cfg, app.Options{Log: quietLogger(), NoScheduler: true, NoHTTP: true, Instance: "bench",
 		FenceCheck: func(d time.Duration) { in.mu.Lock(); in.checks = append(in.checks, d); in.mu.Unlock() },
@@ -135,7 +134,7 @@ func liveHeapMiB() float64 {
 // server stores and reads from the sweep's start until every reminder is
 // acknowledged.
 func (in *instance) run(ctx context.Context, n int, profile io.Writer) (E2E, error) {
-	res := E2E{Concurrency: in.concurrency}
+	res := E2E{Concurrency: in.cfg.Providers.SMS.Concurrency}
 	a := in.a
 	if err := loadCases(ctx, a.JetStream(), n, "E", today(in.cfg), time.Time{}); err != nil {
 		return res, err
